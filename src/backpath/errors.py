@@ -1,0 +1,88 @@
+"""Errors that carry where a problem is and how to fix it; the CLI formats them in one place."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return ' Did you mean `x`?' for the closest choice, or '' when nothing is close."""
+    close = difflib.get_close_matches(str(word), sorted(set(choices)), n=1, cutoff=0.6)
+    return f" Did you mean `{close[0]}`?" if close else ""
+
+
+class BackpathError(Exception):
+    """Base of every error a user can cause and fix."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a pathway file, with its place and a way to fix it."""
+
+    file: str
+    line: int | None
+    column: int | None
+    path: str
+    message: str
+    code: str = "error"
+    severity: str = "error"  # error | warning
+    id: str | None = None
+
+    def where(self) -> str:
+        place = self.file
+        if self.line is not None:
+            place += f":{self.line}"
+            if self.column is not None:
+                place += f":{self.column}"
+        return place
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+            "id": self.id,
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+
+@dataclass
+class PathwayError(BackpathError):
+    """A pathway file could not be loaded; `findings` says every reason why."""
+
+    file: str
+    findings: list[Finding] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [f"{f.where()}: {f.severity}: {f.message}" for f in self.findings]
+        return f"pathway {self.file} is invalid:\n" + "\n".join(lines)
+
+
+class PathwayNotFound(BackpathError):
+    """--pathway named neither a bundled pathway nor an existing file."""
+
+
+@dataclass(frozen=True)
+class AnswerProblem:
+    """One problem with one answer: `path` is like `answers.age`."""
+
+    path: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "message": self.message}
+
+
+@dataclass
+class AnswersError(BackpathError):
+    """The answers given are not valid for the pathway."""
+
+    problems: list[AnswerProblem]
+
+    def __str__(self) -> str:
+        return "; ".join(f"{p.path}: {p.message}" for p in self.problems)

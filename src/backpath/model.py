@@ -1,0 +1,211 @@
+"""The loaded pathway: frozen dataclasses, with every condition already compiled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .conditions import Compiled
+
+QUESTION_TYPES = ("boolean", "integer", "number", "choice", "multi_choice")
+STRENGTHS = ("offer", "consider")
+
+
+@dataclass(frozen=True)
+class Citation:
+    id: str
+    section: str | None = None
+    verified: bool = True
+    note: str | None = None
+
+    def as_dict(self) -> dict:
+        out: dict = {"id": self.id, "section": self.section}
+        if not self.verified:
+            out["verified"] = False
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    url: str | None = None
+    publisher: str | None = None
+    year: int | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    label: str
+    help: str | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    prompt: str
+    type: str
+    section: str
+    help: str | None = None
+    min: float | None = None
+    max: float | None = None
+    unit: str | None = None
+    options: tuple[Option, ...] = ()
+    required: bool = True
+    ask_when: Compiled | None = None
+    attribution: str | None = None
+
+    @property
+    def option_ids(self) -> tuple[str, ...]:
+        return tuple(o.id for o in self.options)
+
+    def label_of(self, option_id: str) -> str:
+        for o in self.options:
+            if o.id == option_id:
+                return o.label
+        return option_id
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    intro: str | None
+    question_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Case:
+    when: Compiled | None
+    value: object
+
+
+@dataclass(frozen=True)
+class ScoreItem:
+    question: str | None = None
+    values: dict[str, float] | None = None
+    when: Compiled | None = None
+    points: float = 1
+
+
+@dataclass(frozen=True)
+class Score:
+    id: str
+    title: str
+    description: str | None = None
+    attribution: str | None = None
+    items: tuple[ScoreItem, ...] = ()
+    cases: tuple[Case, ...] = ()
+    range: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Derived:
+    id: str
+    description: str
+    expr: Compiled | None = None
+    cases: tuple[Case, ...] = ()
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    review_in_weeks: float | None = None
+    safety_net: str | None = None
+
+
+@dataclass(frozen=True)
+class Tier:
+    id: str
+    title: str
+    description: str = ""
+    preempts: bool = False
+    preempt_reason: str | None = None
+    follow_up: FollowUp = FollowUp()
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    title: str
+    description: str
+    category: str
+    tier: str
+    care_team: tuple[str, ...]
+    stance: str
+    sources: tuple[Citation, ...]
+    timeframe: str | None = None
+    also_covers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    when: Compiled
+    reason: str
+    sources: tuple[Citation, ...]
+    title: str | None = None
+    tier: str | None = None
+    scope: str = "routine"
+    offer: tuple[str, ...] = ()
+    consider: tuple[str, ...] = ()
+    advise_against: tuple[str, ...] = ()
+    care_team: tuple[str, ...] = ()
+    warning: str | None = None
+    follow_up: FollowUp | None = None
+    reason_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AdvisoryNote:
+    id: str
+    items: tuple[str, ...]
+    text: str
+    sources: tuple[Citation, ...]
+
+
+@dataclass(frozen=True)
+class Attribution:
+    id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True, eq=False)
+class Pathway:
+    """A loaded, checked pathway. Compared and hashed by identity (the engine caches plans per pathway)."""
+
+    id: str
+    title: str
+    version: str
+    file: str
+    sha256: str
+    disclaimer: str
+    jurisdiction: str | None
+    summary: str | None
+    attributions: tuple[Attribution, ...]
+    sources: dict[str, Source]
+    care_roles: tuple[tuple[str, str], ...]
+    tiers: tuple[Tier, ...]
+    default_tier: str
+    sections: tuple[Section, ...]
+    questions: dict[str, Question]
+    derived: tuple[Derived, ...]
+    scores: tuple[Score, ...]
+    facts_order: tuple[str, ...]  # derived and score ids in dependency order
+    catalogue: dict[str, Item]
+    rules: tuple[Rule, ...]
+    advisory_notes: tuple[AdvisoryNote, ...] = ()
+    red_flag_question: str | None = None
+    request_question: str | None = None
+    unrequested_reason: str | None = None
+    unrequested_sources: tuple[Citation, ...] = ()
+    tier_rank: dict[str, int] = field(default_factory=dict)
+
+    def tier(self, tier_id: str) -> Tier:
+        return self.tiers[self.tier_rank[tier_id]]
+
+    def question_list(self) -> list[Question]:
+        return [self.questions[q] for s in self.sections for q in s.question_ids]
