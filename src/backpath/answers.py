@@ -7,8 +7,9 @@ the same words. Pure: no I/O.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import AnswerProblem, did_you_mean
 from .model import Pathway, Question

@@ -7,7 +7,8 @@ Spark/Dask tasks and the CLI all serialise exactly the same thing.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .answers import CheckedAnswers, check_answers
 from .model import Derived, Pathway, Question, Rule, Score

@@ -1,0 +1,336 @@
+"""The command line: parse, call the core, render, choose the exit code. Nothing clinical lives here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .catalog import DEFAULT_PATHWAY, bundled, open_pathway
+from .errors import BackpathError, PathwayError, PathwayNotFound
+from .model import Pathway
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+app = typer.Typer(
+    name="backpath",
+    help="Treatment-pathway decision aid for adult low back pain and sciatica.\n\n"
+    "It supports a clinician's judgement and never diagnoses. Start with `backpath questions` to see what a "
+    "pathway asks, `backpath assess` to assess one person, `backpath batch` for many records and "
+    "`backpath validate` to check pathway YAML.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+PATHWAY_HELP = f"A bundled pathway id (see `backpath pathways`) or a path to a pathway YAML file. [default: {DEFAULT_PATHWAY}]"
+
+
+class AssessFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+class ListFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def stdout_console() -> Console:
+    return Console(file=sys.stdout, soft_wrap=False)
+
+
+def stderr_console() -> Console:
+    return Console(file=sys.stderr, soft_wrap=False)
+
+
+def fail(message: str, code: int, hint: str | None = None) -> typer.Exit:
+    """Print `message` (and how to fix it) to stderr; return the Exit to raise."""
+    err = stderr_console()
+    err.print(f"error: {message}", markup=False, highlight=False)
+    if hint:
+        err.print(hint, markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+def load_or_exit(id_or_path: str | None) -> Pathway:
+    try:
+        return open_pathway(id_or_path)
+    except PathwayNotFound as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+    except PathwayError as exc:
+        raise fail(str(exc), EXIT_USAGE, "Run `backpath validate FILE` for every finding.") from None
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        print(f"backpath {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def main_callback(
+    version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True,
+                                 help="Show the version of backpath and exit."),
+) -> None:
+    """Treatment-pathway decision aid for adult low back pain and sciatica."""
+
+
+# --- assess ------------------------------------------------------------------------------------
+
+def read_answers_source(source: str) -> tuple[Any, str]:
+    """Read a JSON answers file (or '-' for stdin). Returns the parsed value and a display name."""
+    name = "<stdin>" if source == "-" else source
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise fail(f"no answers file at {source}.", EXIT_USAGE, "Check the path, or use - to read from stdin.") \
+            from None
+    except IsADirectoryError:
+        raise fail(f"{source} is a folder, not an answers file.", EXIT_USAGE) from None
+    except UnicodeDecodeError:
+        raise fail(f"{name} is not UTF-8 text.", EXIT_INVALID, "Save the answers file as UTF-8 JSON.") from None
+    except OSError as exc:
+        raise fail(f"cannot read {name}: {exc.strerror}.", EXIT_USAGE) from None
+    try:
+        return json.loads(text), name
+    except json.JSONDecodeError as exc:
+        raise fail(f"{name}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}).", EXIT_INVALID,
+                   "An answers file is a JSON object such as {\"age\": 52, \"sciatica\": false, ...}; "
+                   "`backpath questions --format json` lists every question.") from None
+
+
+def split_record(data: Any) -> tuple[Any, Any]:
+    """A record {"id", "answers"} or a bare answers object -> (id, answers)."""
+    if isinstance(data, dict) and isinstance(data.get("answers"), dict) and set(data) <= {"id", "answers"}:
+        return data.get("id"), data["answers"]
+    return None, data
+
+
+def emit_result(result: dict, pathway: Pathway, fmt: AssessFormat) -> None:
+    if fmt is AssessFormat.json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    elif fmt is AssessFormat.markdown:
+        from .render import to_markdown
+
+        sys.stdout.write(to_markdown(result, pathway))
+    else:
+        from .render import render_result
+
+        stdout_console().print(render_result(result, pathway))
+
+
+def write_answers_file(path: Path, answers: dict) -> None:
+    from .fileio import write_atomic
+
+    write_atomic(path, json.dumps(answers, ensure_ascii=False, indent=2) + "\n")
+
+
+@app.command()
+def assess(
+    pathway: str | None = typer.Option(None, "--pathway", "-p", help=PATHWAY_HELP, show_default=False),
+    answers: str | None = typer.Option(
+        None, "--answers", "-a", metavar="FILE|-",
+        help="JSON answers file ({\"age\": 52, ...} or {\"id\": ..., \"answers\": {...}}); - reads stdin. "
+        "On a terminal, missing answers are asked; elsewhere they are listed and the exit code is 1."),
+    fmt: AssessFormat = typer.Option(AssessFormat.text, "--format", "-f", help="text for people, json for "
+                                     "programs, markdown for the patient record."),
+    save_answers: Path | None = typer.Option(None, "--save-answers", metavar="FILE",
+                                                help="Also write the complete answers as JSON to FILE "
+                                                "(accepted by --answers and batch)."),
+) -> None:
+    """Assess one person and print a tailored, evidence-cited recommendation.
+
+    Exit codes: 0 ok, 1 invalid or missing answers, 2 usage error (bad option, unreadable file or pathway).
+
+    Examples:
+
+      backpath assess --answers examples/answers-chronic-sciatica.json
+
+      backpath assess --answers answers.json --format json > result.json
+
+      backpath assess            # on a terminal: the interactive questionnaire
+    """
+    from . import engine
+
+    pw = load_or_exit(pathway)
+    record_id, given = (None, {})
+    if answers is not None:
+        data, name = read_answers_source(answers)
+        record_id, given = split_record(data)
+        if not isinstance(given, dict):
+            raise fail(f"{name}: expected a JSON object of answers, not {type(given).__name__}.", EXIT_INVALID)
+    interactive = sys.stdin.isatty() and answers != "-"
+    checked = engine.check(pw, given)
+    if checked.missing and len(checked.missing) == len(checked.problems) and interactive:
+        from .prompts import run_questionnaire
+
+        given = run_questionnaire(pw, given, autosave_hint=answers)
+        if given is None:
+            raise typer.Exit(EXIT_INVALID)
+    elif answers is None and not interactive:
+        raise fail("no answers given and stdin is not a terminal, so the questionnaire cannot be asked.",
+                   EXIT_USAGE, "Give --answers FILE (or - for stdin); `backpath questions --format json` "
+                   "lists every question.")
+    result = engine.assess(pw, given, record_id=record_id)
+    if result["status"] != "ok":
+        err = stderr_console()
+        missing = [e["path"].removeprefix("answers.") for e in result["errors"]
+                   if e["message"].startswith("required answer is missing")]
+        err.print(f"error: the answers are not valid ({len(result['errors'])} problem"
+                  f"{'s' if len(result['errors']) != 1 else ''}):", markup=False, highlight=False)
+        for e in result["errors"]:
+            err.print(f"  {e['path']}: {e['message']}", markup=False, highlight=False)
+        if missing:
+            err.print(f"missing: {', '.join(missing)}", markup=False, highlight=False)
+        if fmt is AssessFormat.json:
+            sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        raise typer.Exit(EXIT_INVALID)
+    if save_answers is not None:
+        write_answers_file(save_answers, {"id": record_id, "answers": given} if record_id is not None else given)
+    emit_result(result, pw, fmt)
+
+
+# --- batch -------------------------------------------------------------------------------------
+
+class BatchFormat(str, Enum):
+    jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
+
+
+@app.command()
+def batch(
+    inputs: list[str] = typer.Argument(..., metavar="INPUT...", help=".json (a record or an array of records), "
+                                       ".jsonl (a record a line) or - (JSON Lines on stdin)."),
+    pathway: str | None = typer.Option(None, "--pathway", "-p", help=PATHWAY_HELP, show_default=False),
+    output: str = typer.Option("-", "--output", "-o", metavar="FILE|-", help="Where to write results; - is "
+                               "stdout. A file is written atomically (complete or not at all)."),
+    fmt: BatchFormat = typer.Option(BatchFormat.jsonl, "--format", "-f", help="jsonl: a result a line "
+                                    "(streamed); json: one array; csv: a row a record for spreadsheets."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=0, help="Worker processes; 0 = one per core. Output "
+                             "is identical and in input order whatever the number."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary on stderr."),
+) -> None:
+    """Assess every record of every input, one result per record, in input order.
+
+    A record is {"id": ..., "answers": {...}}; records without an id get their 1-based position. An invalid
+    record gives an error result naming it and the problem, and the rest go on.
+
+    Exit codes: 0 all records ok, 1 some records invalid (all valid ones still written), 2 usage error.
+
+    Example: backpath batch referrals.jsonl --format csv --output audit.csv --jobs 0
+    """
+    from .batch import BatchOptions, run_batch
+
+    pw = load_or_exit(pathway)
+    options = BatchOptions(inputs=inputs, output=output, format=fmt.value, jobs=jobs, quiet=quiet,
+                           pathway_ref=pathway)
+    try:
+        code = run_batch(pw, options, stderr_console())
+    except BackpathError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+    raise typer.Exit(code)
+
+
+# --- validate ----------------------------------------------------------------------------------
+
+class ValidateFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+
+
+@app.command()
+def validate(
+    paths: list[Path] | None = typer.Argument(None, metavar="[PATH...]", help="Pathway YAML files or folders "
+                                                 "(default: every bundled pathway)."),
+    fmt: ValidateFormat = typer.Option(ValidateFormat.text, "--format", "-f", help="text for people, json "
+                                       "for programs, github for workflow annotations, sarif for code scanning."),
+    strict: bool = typer.Option(False, "--strict", help="Fail on warnings too."),
+    min_coverage: float | None = typer.Option(None, "--min-coverage", min=0, max=100, metavar="N",
+                                                 help="Fail when test cases fire less than N% of the rules."),
+) -> None:
+    """Check pathway files the way a compiler checks code, and run their test cases.
+
+    Every finding names the file, line and column, the YAML path and the id involved, and says how to fix it.
+    All files are checked in one run.
+
+    Exit codes: 0 valid, 1 problems found, 2 usage error.
+    """
+    from .validate import ValidateOptions, run_validate
+
+    options = ValidateOptions(paths=[str(p) for p in paths or []], format=fmt.value, strict=strict,
+                              min_coverage=min_coverage)
+    try:
+        code = run_validate(options, sys.stdout, stderr_console())
+    except BackpathError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+    raise typer.Exit(code)
+
+
+# --- pathways, questions, schema ---------------------------------------------------------------
+
+@app.command()
+def pathways(
+    fmt: ListFormat = typer.Option(ListFormat.text, "--format", "-f", help="text or json."),
+) -> None:
+    """List the bundled pathways: id, version, title, file."""
+    rows = []
+    for b in bundled():
+        try:
+            pw = open_pathway(str(b.path))
+            rows.append({"id": b.id, "version": pw.version, "title": pw.title, "file": str(b.path)})
+        except PathwayError as exc:
+            rows.append({"id": b.id, "version": None, "title": f"(invalid: {len(exc.findings)} problems)",
+                         "file": str(b.path)})
+    if fmt is ListFormat.json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table("id", "version", "title", "file", title="Bundled pathways")
+    for r in rows:
+        table.add_row(r["id"], r["version"] or "-", r["title"], r["file"])
+    stdout_console().print(table)
+
+
+@app.command()
+def questions(
+    pathway: str | None = typer.Option(None, "--pathway", "-p", help=PATHWAY_HELP, show_default=False),
+    fmt: ListFormat = typer.Option(ListFormat.text, "--format", "-f", help="text for people; json to seed an "
+                                   "answers file or an EHR export mapping."),
+) -> None:
+    """The data dictionary of a pathway: every question id, type, allowed values and when it is asked."""
+    from .dictionary import data_dictionary, render_dictionary
+
+    pw = load_or_exit(pathway)
+    if fmt is ListFormat.json:
+        sys.stdout.write(json.dumps(data_dictionary(pw), ensure_ascii=False, indent=2) + "\n")
+    else:
+        stdout_console().print(render_dictionary(pw))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the pathway format (for editors and the YAML language server)."""
+    from .loader import pathway_schema
+
+    sys.stdout.write(json.dumps(pathway_schema(), indent=2) + "\n")
+
+
+def main() -> None:
+    """Entry point of the `backpath` command."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

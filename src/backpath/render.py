@@ -1,0 +1,220 @@
+"""Result -> what people read: Rich renderables for the terminal and Markdown for the patient record.
+
+Meaning is never carried by colour alone: every tier, strength and verdict is also written in words,
+so the output reads the same with NO_COLOR, on a monochrome terminal or through a screen reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.text import Text
+
+from .model import Pathway
+
+TIER_STYLE = {
+    "emergency": "bold white on red",
+    "urgent": "bold black on yellow",
+    "surgical_consult": "bold magenta",
+    "interventional": "bold cyan",
+    "conservative": "bold green",
+    "self_management": "bold green",
+}
+STRENGTH_WORD = {"offer": "OFFER", "consider": "CONSIDER"}
+
+
+def _sources(sources: Iterable[dict]) -> str:
+    parts = []
+    for s in sources:
+        text = s["id"] + (f" {s['section']}" if s.get("section") else "")
+        if s.get("verified") is False:
+            text += " (number unverified)"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _role_titles(pathway: Pathway) -> dict[str, str]:
+    return dict(pathway.care_roles)
+
+
+def render_result(result: dict, pathway: Pathway) -> RenderableType:
+    """The recommendation as a clinician reads it: tier first, then the plan, what not to do, team, follow-up."""
+    if result.get("status") != "ok":
+        return render_errors(result)
+    roles = _role_titles(pathway)
+    tier = result["tier"]
+    tier_def = pathway.tier(tier)
+    parts: list[RenderableType] = []
+    headline = Text()
+    if tier_def.preempts:
+        headline.append("!! ", style="bold")
+    headline.append(f"{tier_def.title.upper()}", style=TIER_STYLE.get(tier, "bold"))
+    headline.append(f"  (tier: {tier})")
+    body = [headline]
+    if tier_def.description:
+        body.append(Text(tier_def.description))
+    if result["red_flags"]:
+        q = pathway.questions.get(pathway.red_flag_question or "")
+        labels = [q.label_of(f) if q else f for f in result["red_flags"]]
+        body.append(Text("Red flags: " + ", ".join(labels), style="bold"))
+    scores = ", ".join(f"{k} {v if v is not None else 'not scored'}" for k, v in result["scores"].items())
+    if scores:
+        body.append(Text("Scores: " + scores))
+    title = "EMERGENCY — act now" if tier_def.preempts else "Recommendation"
+    parts.append(Panel(Group(*body), title=title, title_align="left",
+                       border_style="red" if tier_def.preempts else "blue"))
+
+    parts.append(Rule("Plan, in order", align="left"))
+    if not result["recommendations"]:
+        parts.append(Text("No items recommended."))
+    for i, rec in enumerate(result["recommendations"], 1):
+        line = Text(f"{i}. ")
+        line.append(STRENGTH_WORD.get(rec["strength"], rec["strength"].upper()), style="bold")
+        line.append(f"  {rec['title']}", style="bold")
+        if rec.get("requested"):
+            line.append("  [requested]")
+        parts.append(line)
+        details = []
+        team = ", ".join(roles.get(r, r) for r in rec["care_team"])
+        meta = f"tier: {rec['tier']}" + (f"; who: {team}" if team else "") + \
+            (f"; when: {rec['timeframe']}" if rec.get("timeframe") else "")
+        details.append(Text(meta, style="dim"))
+        details += _reasons(rec)
+        parts.append(Panel(Group(*details), box=_box(), padding=(0, 0, 0, 3), expand=True))
+
+    if result["not_recommended"]:
+        parts.append(Rule("Advised against for this patient", align="left"))
+        for rec in result["not_recommended"]:
+            line = Text("x ", style="bold")
+            line.append("DO NOT OFFER", style="bold")
+            line.append(f"  {rec['title']}", style="bold")
+            if rec.get("requested"):
+                line.append("  [requested by the patient]")
+            parts.append(line)
+            parts.append(Panel(Group(*_reasons(rec)), box=_box(), padding=(0, 0, 0, 3), expand=True))
+
+    parts.append(Rule("Care team and follow-up", align="left"))
+    team = ", ".join(roles.get(r, r) for r in result["care_team"]) or "—"
+    parts.append(Text(f"Care team: {team}"))
+    fu = result["follow_up"]
+    parts.append(Text(f"Review: {review_text(fu.get('review_in_weeks'))}"))
+    if fu.get("safety_net"):
+        parts.append(Text(f"Safety net: {fu['safety_net']}"))
+    if result["warnings"]:
+        parts.append(Rule("Warnings", align="left"))
+        for w in result["warnings"]:
+            where = w.get("path") or w.get("rule") or ""
+            parts.append(Text(f"! {w['message']}" + (f"  ({where})" if where else "")))
+    parts.append(Rule(style="dim"))
+    parts.append(Text(result["disclaimer"], style="italic"))
+    for a in pathway.attributions:
+        parts.append(Text(f"{a.title}: {a.text}", style="dim"))
+    parts.append(Text(f"Pathway {pathway.id} {pathway.version} (sha256 {pathway.sha256[:12]}…)", style="dim"))
+    return Group(*parts)
+
+
+def _box():
+    from rich import box
+
+    return box.SIMPLE
+
+
+def _reasons(entry: dict) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    for r in entry["reasons"]:
+        effect = r.get("effect")
+        prefix = {"offer": "(overruled: would offer) ", "consider": "(overruled: would consider) "}.get(effect, "")
+        because = ", ".join(f"{k}={_show(v)}" for k, v in r["because"].items())
+        text = Text("- " + prefix + r["text"])
+        out.append(text)
+        detail = f"  rule {r['rule']}" + (f"; because {because}" if because else "")
+        out.append(Text(detail, style="dim"))
+    out.append(Text("  Sources: " + _sources(entry["sources"]), style="dim"))
+    for note in entry.get("advisory_notes", []):
+        out.append(Text(f"  Note: {note['text']} ({_sources(note['sources'])})", style="dim"))
+    return out
+
+
+def _show(v) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, list):
+        return "[" + ", ".join(map(str, v)) + "]" if v else "none"
+    return str(v)
+
+
+def render_errors(result: dict) -> RenderableType:
+    lines = [Text("The answers are not valid; nothing was assessed.", style="bold")]
+    for e in result.get("errors", []):
+        lines.append(Text(f"- {e['path']}: {e['message']}"))
+    return Panel(Group(*lines), title="Invalid answers", title_align="left")
+
+
+def to_markdown(result: dict, pathway: Pathway) -> str:
+    """The same content as a Markdown handout for the patient record."""
+    if result.get("status") != "ok":
+        return "# Invalid answers\n\n" + "\n".join(f"- `{e['path']}`: {e['message']}" for e in result["errors"]) + "\n"
+    roles = _role_titles(pathway)
+    tier_def = pathway.tier(result["tier"])
+    md = [f"# Back pain plan — {tier_def.title}", ""]
+    if tier_def.preempts:
+        md += [f"> **EMERGENCY.** {tier_def.description}", ""]
+    elif tier_def.description:
+        md += [tier_def.description, ""]
+    md += [f"- **Tier:** {result['tier']}"]
+    if result["red_flags"]:
+        q = pathway.questions.get(pathway.red_flag_question or "")
+        md.append("- **Red flags:** " + ", ".join(q.label_of(f) if q else f for f in result["red_flags"]))
+    if result["scores"]:
+        md.append("- **Scores:** " + ", ".join(f"{k} {v}" for k, v in result["scores"].items()))
+    md += ["", "## Plan", ""]
+    for i, rec in enumerate(result["recommendations"], 1):
+        team = ", ".join(roles.get(r, r) for r in rec["care_team"])
+        md.append(f"{i}. **{rec['strength'].upper()}: {rec['title']}**" + (" (requested)" if rec.get("requested") else ""))
+        if team or rec.get("timeframe"):
+            md.append(f"   - Who: {team or '—'}" + (f"; when: {rec['timeframe']}" if rec.get("timeframe") else ""))
+        md += _md_reasons(rec)
+    if not result["recommendations"]:
+        md.append("No items recommended.")
+    if result["not_recommended"]:
+        md += ["", "## Advised against", ""]
+        for rec in result["not_recommended"]:
+            md.append(f"- **{rec['title']}**" + (" (requested)" if rec.get("requested") else ""))
+            md += ["  " + line for line in _md_reasons(rec)]
+    fu = result["follow_up"]
+    md += ["", "## Care team and follow-up", "",
+           "- **Care team:** " + (", ".join(roles.get(r, r) for r in result["care_team"]) or "—"),
+           f"- **Review:** {review_text(fu.get('review_in_weeks'))}"]
+    if fu.get("safety_net"):
+        md.append(f"- **Safety net:** {fu['safety_net']}")
+    if result["warnings"]:
+        md += ["", "## Warnings", ""] + [f"- {w['message']}" for w in result["warnings"]]
+    md += ["", "---", "", f"*{result['disclaimer']}*", ""]
+    for a in pathway.attributions:
+        md.append(f"*{a.title}: {a.text}*")
+        md.append("")
+    md.append(f"Pathway `{pathway.id}` {pathway.version}, sha256 `{pathway.sha256}`.")
+    return "\n".join(md) + "\n"
+
+
+def _md_reasons(entry: dict) -> list[str]:
+    out = []
+    for r in entry["reasons"]:
+        prefix = {"offer": "(overruled: would offer) ", "consider": "(overruled: would consider) "}.get(r.get("effect"), "")
+        because = ", ".join(f"{k}={_show(v)}" for k, v in r["because"].items())
+        out.append(f"   - {prefix}{r['text']} _(rule `{r['rule']}`" + (f"; because {because}" if because else "") + ")_")
+    out.append(f"   - Sources: {_sources(entry['sources'])}")
+    for note in entry.get("advisory_notes", []):
+        out.append(f"   - Note: {note['text']} ({_sources(note['sources'])})")
+    return out
+
+
+def review_text(weeks) -> str:
+    if weeks is None:
+        return "as needed"
+    if weeks == 0:
+        return "immediately (same day)"
+    return f"in {weeks} week{'s' if weeks != 1 else ''}"
