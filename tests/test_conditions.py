@@ -1,0 +1,95 @@
+"""The condition language: what it accepts, what it rejects, and three-valued logic for missing answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from backpath.conditions import BOOLEAN, NUMBER, ConditionError, Type, compile_condition
+
+SYMBOLS = {
+    "age": NUMBER,
+    "sciatica": BOOLEAN,
+    "flags": Type("multi", frozenset({"saddle", "fever"}), "flags"),
+    "imaging": Type("choice", frozenset({"none", "stenosis"}), "imaging"),
+}
+
+
+def c(text: str):
+    return compile_condition(text, SYMBOLS)
+
+
+@pytest.mark.parametrize(
+    "text, env, expected",
+    [
+        ("age > 50", {"age": 51}, True),
+        ("age > 50", {"age": 50}, False),
+        ("4 <= age < 12", {"age": 4}, True),
+        ("4 <= age < 12", {"age": 12}, False),
+        ('"saddle" in flags', {"flags": ["saddle"]}, True),
+        ('"saddle" not in flags', {"flags": ["saddle"]}, False),
+        ("flags == []", {"flags": []}, True),
+        ('flags == ["fever", "saddle"]', {"flags": ["saddle", "fever"]}, True),
+        ('imaging in ["stenosis"]', {"imaging": "stenosis"}, True),
+        ('imaging != "none"', {"imaging": "none"}, False),
+        ("sciatica and age - 10 / 2 >= 45", {"sciatica": True, "age": 50}, True),
+        ("not sciatica", {"sciatica": False}, True),
+        ("sciatica == true", {"sciatica": True}, True),
+    ],
+)
+def test_evaluates(text, env, expected):
+    assert c(text)(env) is expected
+
+
+@pytest.mark.parametrize(
+    "text, env, expected",
+    [
+        ("age > 50", {}, None),                                   # missing -> unknown
+        ("age > 50 and sciatica", {"sciatica": False}, False),     # false and unknown -> false
+        ("age > 50 or sciatica", {"sciatica": True}, True),        # true or unknown -> true
+        ("age > 50 or sciatica", {"sciatica": False}, None),       # false or unknown -> unknown
+        ("not sciatica", {}, None),                                # not unknown -> unknown
+        ('"saddle" in flags', {}, None),
+        ("age / 0 > 1", {"age": 3}, None),                         # division by zero -> unknown
+    ],
+)
+def test_three_valued_logic(text, env, expected):
+    assert c(text)(env) is expected
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("agee > 50", "unknown name `agee`"),
+        ("agee > 50", "Did you mean `age`?"),
+        ('imaging == "stenossis"', '"stenossis" is not an option of `imaging`'),
+        ('"sadle" in flags', "Did you mean `saddle`?"),
+        ('age > "x"', "compares numbers"),
+        ("age", "not true/false"),
+        ("sciatica and age", "not true/false"),
+        ("len(flags) > 1", "not allowed"),
+        ("age.real > 1", "not allowed"),
+        ("__import__('os')", "not allowed"),
+        ("flags[0] == 'saddle'", "not allowed"),
+        ("age >", "not a valid condition"),
+        ("", "empty"),
+        ('sciatica == "yes"', "compares true/false with text"),
+        ('age in ["a"]', "the list holds text"),
+        ("age is 3", "use `==`"),
+        ("[1, 'a']", "only text or only numbers"),
+    ],
+)
+def test_rejects_with_a_message_that_says_why(text, message):
+    with pytest.raises(ConditionError) as exc:
+        c(text)
+    assert message in exc.value.message
+
+
+def test_names_and_explanation_follow_the_true_branch():
+    cond = c('"saddle" in flags or (sciatica and age > 60)')
+    assert cond.names == ("flags", "sciatica", "age")
+    assert cond.explain({"flags": ["saddle"], "sciatica": False, "age": 30}) == ["flags"]
+    assert cond.explain({"flags": [], "sciatica": True, "age": 70}) == ["sciatica", "age"]
+
+
+def test_multiline_conditions_are_joined():
+    assert c("age > 50\n and sciatica")({"age": 60, "sciatica": True}) is True

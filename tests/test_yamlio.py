@@ -1,0 +1,56 @@
+"""Strict YAML: data only, with positions, and every trap of YAML 1.1 reported."""
+
+from __future__ import annotations
+
+import time
+
+from backpath.yamlio import load_yaml
+
+
+def test_positions_are_one_based_lines_and_columns():
+    loaded = load_yaml("a: 1\nb:\n  - x\n  - {c: 2}\n", "f.yaml")
+    assert loaded.data == {"a": 1, "b": ["x", {"c": 2}]}
+    assert loaded.positions[("b", 1, "c")] == (4, 6)
+    assert loaded.position(("b", 1, "c", "deeper")) == (4, 6)
+
+
+def test_yes_no_stay_text_with_a_warning_and_dates_stay_text():
+    loaded = load_yaml("a: yes\nb: 'no'\nc: 2024-01-02\nd: true\n", "f.yaml")
+    assert loaded.data == {"a": "yes", "b": "no", "c": "2024-01-02", "d": True}
+    [finding] = loaded.findings
+    assert finding.severity == "warning" and finding.line == 1 and "quote it" in finding.message
+
+
+def test_duplicate_keys_are_errors_with_both_lines():
+    loaded = load_yaml("a: 1\nb: 2\na: 3\n", "f.yaml")
+    [finding] = loaded.findings
+    assert finding.code == "yaml-duplicate-key" and finding.line == 3 and "first at line 1" in finding.message
+
+
+def test_python_tags_are_reported_and_never_constructed(tmp_path):
+    marker = tmp_path / "pwned"
+    text = f"a: !!python/object/apply:os.system ['touch {marker}']\n"
+    loaded = load_yaml(text, "evil.yaml")
+    assert any(f.code == "yaml-tag" and f.line == 1 for f in loaded.findings)
+    assert not marker.exists()
+
+
+def test_alias_bomb_fails_fast():
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 10):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{', '.join([prev] * 10)}]")
+    start = time.perf_counter()
+    loaded = load_yaml("\n".join(lines) + "\n", "bomb.yaml")
+    assert time.perf_counter() - start < 10
+    assert loaded.data is None and loaded.findings[0].code == "yaml-too-large"
+
+
+def test_syntax_error_names_the_line():
+    loaded = load_yaml("a: [1, 2\nb: 3\n", "bad.yaml")
+    [finding] = loaded.findings
+    assert finding.code == "yaml-syntax" and finding.line is not None and "YAML syntax error" in finding.message
+
+
+def test_empty_file():
+    assert load_yaml("", "e.yaml").findings[0].code == "yaml-empty"
