@@ -1,0 +1,175 @@
+"""Every command through Typer's CliRunner: output, stderr diagnostics and exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from backpath import __version__
+from backpath.cli import app
+
+from .conftest import FIXTURES
+
+MINI = str(FIXTURES / "mini.yaml")
+ANSWERS = {"age": 40, "weeks": 20, "leg": True, "leg_nrs": 8, "flags": [], "mood": "low", "requests": ["belt"]}
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.fixture
+def runner():
+    return CliRunner(env={"NO_COLOR": "1", "COLUMNS": "80", "TERM": "dumb"})
+
+
+@pytest.fixture
+def answers_file(tmp_path):
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps(ANSWERS))
+    return path
+
+
+def test_version(runner):
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"backpath {__version__}"
+
+
+@pytest.mark.parametrize("command", ["assess", "batch", "validate", "pathways", "questions", "schema"])
+def test_every_command_has_help(runner, command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    text = ANSI.sub("", result.stdout)
+    assert "Usage:" in text and len(text.splitlines()) > 5
+
+
+def test_assess_json(runner, answers_file):
+    result = runner.invoke(app, ["assess", "-p", MINI, "--answers", str(answers_file), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["status"] == "ok" and data["tier"] == "conservative"
+    assert [r["id"] for r in data["recommendations"]] == ["exercise", "massage", "advice"]
+
+
+def test_assess_accepts_a_record_and_stdin(runner):
+    record = json.dumps({"id": "p-7", "answers": ANSWERS})
+    result = runner.invoke(app, ["assess", "-p", MINI, "--answers", "-", "-f", "json"], input=record)
+    assert result.exit_code == 0 and json.loads(result.stdout)["id"] == "p-7"
+
+
+def test_assess_text_reads_in_an_80_column_terminal(runner, answers_file):
+    result = runner.invoke(app, ["assess", "-p", MINI, "--answers", str(answers_file)])
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "CONSERVATIVE" in out and "OFFER  Exercise" in out and "DO NOT OFFER  Belt" in out
+    assert "[requested by the patient]" in out and "Review: in 4 weeks" in out
+    assert "\x1b[" not in out                                   # NO_COLOR: no escape codes
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert out.index("CONSERVATIVE") < out.index("Plan, in order") < out.index("Advised against")
+
+
+def test_assess_markdown(runner, answers_file):
+    result = runner.invoke(app, ["assess", "-p", MINI, "--answers", str(answers_file), "-f", "markdown"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("# Back pain plan — Conservative")
+    assert "1. **OFFER: Exercise**" in result.stdout and "## Advised against" in result.stdout
+
+
+def test_save_answers_round_trips(runner, answers_file, tmp_path):
+    saved = tmp_path / "saved.json"
+    result = runner.invoke(app, ["assess", "-p", MINI, "-a", str(answers_file), "--save-answers", str(saved),
+                                 "-f", "json"])
+    assert result.exit_code == 0
+    again = runner.invoke(app, ["assess", "-p", MINI, "-a", str(saved), "-f", "json"])
+    assert again.stdout == result.stdout
+
+
+def test_invalid_answers_exit_1_with_a_message_per_problem(runner, tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({**ANSWERS, "age": 200, "mood": "gloomy", "agee": 1}))
+    result = runner.invoke(app, ["assess", "-p", MINI, "-a", str(path)])
+    assert result.exit_code == 1
+    assert "answers.age: 200 is out of range" in result.stderr
+    assert "answers.mood: \"gloomy\" is not an option" in result.stderr
+    assert "Did you mean `age`?" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_missing_answers_off_a_terminal_exit_1_listing_them(runner, tmp_path):
+    path = tmp_path / "partial.json"
+    path.write_text(json.dumps({"age": 40}))
+    result = runner.invoke(app, ["assess", "-p", MINI, "-a", str(path)])
+    assert result.exit_code == 1
+    assert "missing: weeks, leg, flags, mood" in result.stderr
+
+
+def test_no_answers_off_a_terminal_is_a_usage_error(runner):
+    result = runner.invoke(app, ["assess", "-p", MINI])
+    assert result.exit_code == 2 and "not a terminal" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, code, words",
+    [
+        (["assess", "-p", MINI, "-a", "/no/such.json"], 2, "no answers file at /no/such.json"),
+        (["assess", "-p", "no-such-pathway", "-a", "-"], 2, "no bundled pathway `no-such-pathway`"),
+        (["assess", "-p", "/no/such.yaml", "-a", "-"], 2, "no pathway file at /no/such.yaml"),
+        (["assess", "-p", MINI, "-a", "-", "-f", "pdf"], 2, "pdf"),
+    ],
+)
+def test_usage_errors_exit_2(runner, args, code, words):
+    result = runner.invoke(app, args, input="{}")
+    assert result.exit_code == code
+    assert words in ANSI.sub("", result.stderr)
+
+
+def test_malformed_json_names_line_and_column(runner, tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('{"age": 40,\n "weeks": }')
+    result = runner.invoke(app, ["assess", "-p", MINI, "-a", str(path)])
+    assert result.exit_code == 1 and f"{path}:2:" in result.stderr and "not valid JSON" in result.stderr
+
+
+def test_invalid_pathway_is_reported_with_its_line(runner, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((FIXTURES / "mini.yaml").read_text().replace("offer: [advice]", "offer: [advise]"))
+    result = runner.invoke(app, ["assess", "-p", str(bad), "-a", "-"], input="{}")
+    assert result.exit_code == 2
+    assert "unknown catalogue item `advise`. Did you mean `advice`?" in result.stderr
+    assert re.search(r"bad\.yaml:\d+:\d+", result.stderr)
+
+
+def test_questions_json_seeds_an_answers_file(runner):
+    result = runner.invoke(app, ["questions", "-p", MINI, "--format", "json"])
+    data = json.loads(result.stdout)
+    assert [q["id"] for q in data["questions"]][:3] == ["age", "weeks", "leg"]
+    assert data["questions"][3]["ask_when"] == "leg"
+    assert data["answers_template"]["flags"] == []
+
+
+def test_questions_text(runner):
+    result = runner.invoke(app, ["questions", "-p", MINI])
+    assert result.exit_code == 0 and "leg_nrs" in result.stdout and "required when leg" in result.stdout
+
+
+def test_schema_is_json_schema(runner):
+    data = json.loads(runner.invoke(app, ["schema"]).stdout)
+    assert data["$schema"].endswith("2020-12/schema") and "rules" in data["properties"]
+
+
+def test_validate_ok_and_broken(runner, tmp_path):
+    assert runner.invoke(app, ["validate", MINI]).exit_code == 0
+    bad = tmp_path / "mini.yaml"
+    bad.write_text((FIXTURES / "mini.yaml").read_text().replace("when: 'mood == \"very_low\"'",
+                                                               "when: 'mood == \"very_lo\"'"))
+    result = runner.invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 1
+    assert '"very_lo" is not an option of `mood`' in result.stdout and "Did you mean `very_low`?" in result.stdout
+
+
+def test_python_m_backpath_runs():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "backpath", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("backpath ")
