@@ -89,7 +89,7 @@ def render_result(result: dict, pathway: Pathway) -> RenderableType:
         parts.append(Rule("Advised against for this patient", align="left"))
         for rec in result["not_recommended"]:
             line = Text("x ", style="bold")
-            line.append("DO NOT OFFER", style="bold")
+            line.append(verdict(rec), style="bold")
             line.append(f"  {rec['title']}", style="bold")
             if rec.get("requested"):
                 line.append("  [requested by the patient]")
@@ -114,6 +114,13 @@ def render_result(result: dict, pathway: Pathway) -> RenderableType:
         parts.append(Text(f"{a.title}: {a.text}", style="dim"))
     parts.append(Text(f"Pathway {pathway.id} {pathway.version} (sha256 {pathway.sha256[:12]}…)", style="dim"))
     return Group(*parts)
+
+
+def verdict(entry: dict) -> str:
+    """DO NOT OFFER when a rule advises against the item; NOT INDICATED NOW for a request no rule supports."""
+    if all(r.get("effect") == "not_indicated" for r in entry["reasons"]):
+        return "NOT INDICATED NOW"
+    return "DO NOT OFFER"
 
 
 def _box():
@@ -182,7 +189,7 @@ def to_markdown(result: dict, pathway: Pathway) -> str:
     if result["not_recommended"]:
         md += ["", "## Advised against", ""]
         for rec in result["not_recommended"]:
-            md.append(f"- **{rec['title']}**" + (" (requested)" if rec.get("requested") else ""))
+            md.append(f"- **{verdict(rec)}: {rec['title']}**" + (" (requested)" if rec.get("requested") else ""))
             md += ["  " + line for line in _md_reasons(rec)]
     fu = result["follow_up"]
     md += ["", "## Care team and follow-up", "",
