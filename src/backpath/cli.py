@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
+import time
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -135,6 +137,72 @@ def write_answers_file(path: Path, answers: dict) -> None:
     write_atomic(path, json.dumps(answers, ensure_ascii=False, indent=2) + "\n")
 
 
+def answers_record(record_id: Any, answers: dict) -> dict:
+    """Answers as a record ({"id", "answers"}), the form both `assess --answers` and `batch` read."""
+    return {"id": record_id, "answers": answers} if record_id is not None else {"answers": answers}
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def partial_answers_path(answers_path: str | None, save_path: Path | None) -> Path:
+    """Where to save an unfinished questionnaire: over a resumed .partial.json, beside --save-answers or
+    --answers, or a new timestamped file in the current folder."""
+    if answers_path and answers_path != "-":
+        source = Path(answers_path)
+        if source.name.endswith(".partial.json"):
+            return source
+    base = save_path or (Path(answers_path) if answers_path and answers_path != "-" else None)
+    if base is not None:
+        return base.with_name(base.name.removesuffix(".json") + ".partial.json")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path, n = Path(f"backpath-answers-{stamp}.partial.json"), 1
+    while path.exists():
+        n += 1
+        path = Path(f"backpath-answers-{stamp}-{n}.partial.json")
+    return path
+
+
+def ask_missing(pw: Pathway, given: dict, *, record_id: Any, answers_path: str | None, save_path: Path | None,
+                pathway_ref: str | None, fmt: AssessFormat) -> dict:
+    """Run the questionnaire for what `given` lacks. Returns complete answers, or saves the answers so far,
+    says how to resume and exits (130 after Ctrl-C, 1 at end of input or when stopped at an emergency)."""
+    from .prompts import COMPLETE, INTERRUPTED, STOPPED, emergency_advice_markdown, emergency_banner, run_questionnaire
+
+    outcome = run_questionnaire(pw, given, source=answers_path)
+    session = outcome.session
+    if outcome.status == COMPLETE or outcome.status == STOPPED and not session.missing():
+        return session.to_record(keep_skips=False)
+    if outcome.status == STOPPED:
+        if fmt is AssessFormat.markdown:
+            sys.stdout.write(emergency_advice_markdown(outcome.emergencies))
+        elif fmt is AssessFormat.text:
+            stdout_console().print(emergency_banner(outcome.emergencies))
+    record = answers_record(record_id, session.to_record(keep_skips=True))
+    path = partial_answers_path(answers_path, save_path)
+    err = stderr_console()
+    try:
+        write_answers_file(path, record)
+    except OSError as exc:
+        err.print(f"error: could not save the answers to {path}: {exc.strerror}. Here they are:", markup=False)
+        err.print(json.dumps(record, ensure_ascii=False), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(130 if outcome.status == INTERRUPTED else EXIT_INVALID) from None
+    what = {STOPPED: "Stopped at the emergency", INTERRUPTED: "Interrupted"}.get(outcome.status, "End of input")
+    left = len(session.missing())
+    err.print(f"{what}: {len(session.answers)} answers saved to {path} ({left} required "
+              f"question{'s' if left != 1 else ''} still to answer).", markup=False, highlight=False,
+              soft_wrap=True)
+    command = ["backpath", "assess", "--answers", str(path)]
+    if pathway_ref:
+        command += ["--pathway", pathway_ref]
+    if save_path:
+        command += ["--save-answers", str(save_path)]
+    err.print("Resume with:", markup=False)
+    err.print("  " + shlex.join(command), markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(130 if outcome.status == INTERRUPTED else EXIT_INVALID)
+
+
 @app.command()
 def assess(
     pathway: str | None = typer.Option(None, "--pathway", "-p", help=PATHWAY_HELP, show_default=False),
@@ -169,14 +237,11 @@ def assess(
         record_id, given = split_record(data)
         if not isinstance(given, dict):
             raise fail(f"{name}: expected a JSON object of answers, not {type(given).__name__}.", EXIT_INVALID)
-    interactive = sys.stdin.isatty() and answers != "-"
+    interactive = stdin_is_terminal() and answers != "-"
     checked = engine.check(pw, given)
     if checked.missing and len(checked.missing) == len(checked.problems) and interactive:
-        from .prompts import run_questionnaire
-
-        given = run_questionnaire(pw, given, autosave_hint=answers)
-        if given is None:
-            raise typer.Exit(EXIT_INVALID)
+        given = ask_missing(pw, given, record_id=record_id, answers_path=answers, save_path=save_answers,
+                            pathway_ref=pathway, fmt=fmt)
     elif answers is None and not interactive:
         raise fail("no answers given and stdin is not a terminal, so the questionnaire cannot be asked.",
                    EXIT_USAGE, "Give --answers FILE (or - for stdin); `backpath questions --format json` "
@@ -196,7 +261,7 @@ def assess(
             sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         raise typer.Exit(EXIT_INVALID)
     if save_answers is not None:
-        write_answers_file(save_answers, {"id": record_id, "answers": given} if record_id is not None else given)
+        write_answers_file(save_answers, answers_record(record_id, given))
     emit_result(result, pw, fmt)
 
 

@@ -1,0 +1,317 @@
+"""The interactive questionnaire on a terminal: show a question, read a line, repeat.
+
+Everything it decides comes from `questionnaire.py`; this module only talks to the person. It writes to a
+stderr console (stdout is kept for the recommendation) and reads plain lines, so it works through a pipe of
+keystrokes, a pseudo-terminal or a screen reader alike. Meaning is always in words, never in colour alone.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from .model import Pathway, Question
+from .questionnaire import BACK_WORDS, HELP_WORDS, Emergency, Session, emergencies, input_hint, parse_answer, show_value
+
+ReadLine = Callable[[], str]
+
+COMPLETE, STOPPED, INTERRUPTED, END_OF_INPUT = "complete", "stopped", "interrupted", "end_of_input"
+
+
+@dataclass
+class Outcome:
+    """How the questionnaire ended, and the session with every answer given so far."""
+
+    status: str  # complete | stopped (at an emergency) | interrupted (Ctrl-C) | end_of_input
+    session: Session
+    emergencies: list[Emergency] = field(default_factory=list)
+
+
+class _Back(Exception):
+    """The person asked to go back."""
+
+
+class _Stop(Exception):
+    """The person chose to stop at an emergency."""
+
+
+def read_stdin_line() -> str:
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line.rstrip("\r\n")
+
+
+def lines_from(inputs: Iterable[str]) -> ReadLine:
+    """A ReadLine over scripted input (for tests); EOFError when it runs out."""
+    it: Iterator[str] = iter(inputs)
+
+    def read() -> str:
+        try:
+            return next(it)
+        except StopIteration:
+            raise EOFError from None
+
+    return read
+
+
+class Questionnaire:
+    def __init__(self, pathway: Pathway, given: dict[str, Any] | None, console: Console,
+                 read_line: ReadLine = read_stdin_line, source: str | None = None):
+        self.pathway = pathway
+        self.session = Session.start(pathway, given)
+        self.console = console
+        self.read_line = read_line
+        self.source = source
+        self.history: list[str] = []  # questions answered in this session, in order, for `back`
+        self.shown_section: str | None = None
+        self.shown_attribution: str | None = None
+        self.announced: set[str] = set()
+
+    # --- the flow ------------------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        try:
+            self.intro()
+            self.check_emergencies()
+            current = self.session.next_question(None)
+            while True:
+                if current is None:
+                    choice = self.review()
+                    if choice is None:
+                        return Outcome(COMPLETE, self.session, emergencies(self.pathway, self.session.answers))
+                    current = choice
+                    continue
+                try:
+                    self.ask(current)
+                except _Back:
+                    current = self.previous(current.id)
+                    continue
+                if current.id in self.history:
+                    self.history.remove(current.id)
+                self.history.append(current.id)
+                self.check_emergencies()
+                current = self.session.next_question(current.id)
+        except _Stop:
+            return Outcome(STOPPED, self.session, emergencies(self.pathway, self.session.answers))
+        except KeyboardInterrupt:
+            self.console.print()
+            return Outcome(INTERRUPTED, self.session)
+        except EOFError:
+            self.console.print()
+            return Outcome(END_OF_INPUT, self.session)
+
+    def intro(self) -> None:
+        p = self.pathway
+        c = self.console
+        first = self.session.next_question(None)
+        about = self.session.progress(first.id)[1] if first else 0
+        c.print(Text(f"{p.title} (pathway {p.id} {p.version})", style="bold"))
+        if self.session.preset:
+            c.print(Text(f"Resuming with {len(self.session.preset)} answers from {self.source or 'the answers file'};"
+                         f" about {about} question{'s' if about != 1 else ''} to go."))
+        else:
+            sections = len(p.sections)
+            c.print(Text(f"About {about} questions in {sections} section{'s' if sections != 1 else ''}."))
+        c.print(Text("Type ? for help with a question, b to go back. Ctrl-C stops and saves your answers."))
+
+    def previous(self, qid: str) -> Question:
+        """The question answered before `qid` that still applies (or `qid` itself at the start)."""
+        while self.history:
+            prev = self.history.pop()
+            if prev != qid and self.session.applies(prev):
+                return self.pathway.questions[prev]
+        self.console.print(Text("This is the first question; there is nothing to go back to."))
+        return self.pathway.questions[qid]
+
+    def review(self) -> Question | None:
+        """The review screen. Returns a question to change, or None when the answers are confirmed."""
+        c = self.console
+        while True:
+            missing = self.session.first_unsettled()
+            if missing is not None:
+                return missing
+            items = self.session.review_items()
+            c.print()
+            c.print(Text(f"Review: {len(items)} answers", style="bold"))
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(justify="right", no_wrap=True)
+            grid.add_column(ratio=3, no_wrap=True, overflow="ellipsis")
+            grid.add_column(ratio=2)
+            section = None
+            for n, q in enumerate(items, 1):
+                _, title, _ = self.session.section_of(q.id)
+                if title != section:
+                    section = title
+                    grid.add_row("", Text(title, style="bold underline"), "")
+                answered = q.id in self.session.answers
+                shown = show_value(q, self.session.answers[q.id]) if answered else "skipped"
+                grid.add_row(f"{n}.", Text(q.prompt), Text(shown, style="bold"))
+            c.print(grid)
+            c.print(Text("Type a number to change that answer, b to go back to the last question, or press Enter "
+                         "to see the recommendation."))
+            while True:
+                text = self.prompt().strip().lower()
+                if not text:
+                    return None
+                if text in BACK_WORDS:
+                    if self.history:
+                        return self.previous("")
+                    return items[-1]
+                if text.isdigit() and 1 <= int(text) <= len(items):
+                    self.change(items[int(text) - 1])
+                    break
+                c.print(Text(f"Not accepted: type a number from 1 to {len(items)}, b, or press Enter."))
+
+    def change(self, q: Question) -> None:
+        """Change one answer from the review screen, then ask whatever that change makes apply."""
+        try:
+            self.ask(q, changing=True)
+        except _Back:
+            return
+        self.check_emergencies()
+        while (pending := self.session.first_unsettled()) is not None:
+            try:
+                self.ask(pending)
+            except _Back:
+                return
+            self.check_emergencies()
+
+    # --- one question --------------------------------------------------------------------------
+
+    def ask(self, q: Question, *, changing: bool = False) -> None:
+        """Show `q` and read lines until one is an answer (or raise _Back)."""
+        self.show_question(q, changing=changing)
+        had = q.id in self.session.answers or q.id in self.session.skipped
+        while True:
+            text = self.prompt()
+            word = text.strip().lower()
+            if word in HELP_WORDS:
+                self.show_help(q)
+                continue
+            if word in BACK_WORDS:
+                raise _Back
+            if not word and had:
+                return  # Enter keeps the current answer
+            parsed = parse_answer(q, text)
+            if parsed.error:
+                self.console.print(Text(f"Not accepted: {parsed.error}"))
+                continue
+            dropped = self.session.skip(q.id) if parsed.skip else self.session.answer(q.id, parsed.value)
+            if dropped:
+                names = "; ".join(self.pathway.questions[d].prompt for d in dropped)
+                self.console.print(Text(f"No longer asked, answer removed: {names}"))
+            return
+
+    def show_question(self, q: Question, *, changing: bool = False) -> None:
+        c = self.console
+        number, title, intro = self.session.section_of(q.id)
+        if title != self.shown_section:
+            self.shown_section = title
+            c.print()
+            c.print(Text(f"Section {number} of {len(self.pathway.sections)}: {title}", style="bold underline"))
+            if intro:
+                c.print(Text(intro))
+        c.print()
+        progress = self.session.progress(q.id)
+        if changing:
+            c.print(Text("Changing an answer", style="bold"))
+        elif progress:
+            c.print(Text(f"Question {progress[0]} of about {progress[1]}", style="bold"))
+        c.print(Text(q.prompt, style="bold"))
+        if q.attribution:
+            attribution = next((a for a in self.pathway.attributions if a.id == q.attribution), None)
+            if attribution is not None:
+                if self.shown_attribution != q.attribution:
+                    c.print(Text(f"{attribution.title}. {attribution.text}", style="italic"))
+                else:
+                    c.print(Text(f"From the {attribution.title}.", style="italic"))
+        self.shown_attribution = q.attribution
+        if q.type in ("choice", "multi_choice"):
+            for n, o in enumerate(q.options, 1):
+                c.print(Text(f"{n:>4}. {o.label}"))
+        hint = input_hint(q)
+        if q.id in self.session.answers:
+            hint += f" Enter keeps: {show_value(q, self.session.answers[q.id])}."
+        elif q.id in self.session.skipped:
+            hint += " Enter keeps it unanswered."
+        elif not q.required:
+            hint += " Optional: Enter skips it."
+        c.print(Text(hint))
+
+    def show_help(self, q: Question) -> None:
+        c = self.console
+        c.print(Text(f"Help: {q.prompt}", style="bold"))
+        c.print(Text(q.help or "No further help for this question."))
+        if q.options:
+            for n, o in enumerate(q.options, 1):
+                line = f"{n:>4}. {o.label} (id: {o.id})"
+                c.print(Text(line + (f" - {o.help}" if o.help else "")))
+        c.print(Text(f"Question id: {q.id}; {'required' if q.required else 'optional'}. {input_hint(q)}"))
+        c.print(Text("Type b to go back to the previous question; Ctrl-C stops and saves your answers."))
+
+    def prompt(self) -> str:
+        self.console.print("> ", end="", markup=False, highlight=False)
+        self.console.file.flush()
+        return self.read_line()
+
+    # --- emergencies ---------------------------------------------------------------------------
+
+    def check_emergencies(self) -> None:
+        """Show a banner for each newly-raised emergency and offer to stop there (raises _Stop)."""
+        current = emergencies(self.pathway, self.session.answers)
+        new = [e for e in current if e.rule.id not in self.announced]
+        self.announced = {e.rule.id for e in current}
+        if not new:
+            return
+        self.console.print()
+        self.console.print(emergency_banner(new))
+        self.console.print(Text("Type c to continue the questionnaire, or s to stop here and print the emergency "
+                                "advice (your answers are saved)."))
+        while True:
+            word = self.prompt().strip().lower()
+            if word in ("c", "continue"):
+                return
+            if word in ("s", "stop"):
+                raise _Stop
+            self.console.print(Text("Not accepted: type c to continue or s to stop."))
+
+
+def emergency_banner(found: list[Emergency]) -> Panel:
+    """The emergency advice: in words first (EMERGENCY), colour only as emphasis."""
+    lines: list[Text] = []
+    for e in found:
+        lines.append(Text(f"EMERGENCY: {e.tier_title}", style="bold"))
+        lines.append(Text(e.reason))
+        for r in e.referrals:
+            lines.append(Text(f"Refer now: {r}"))
+        if e.safety_net:
+            lines.append(Text(f"Advice: {e.safety_net}"))
+    return Panel(Group(*lines), title="EMERGENCY", title_align="left", border_style="bold red")
+
+
+def emergency_advice_markdown(found: list[Emergency]) -> str:
+    """The emergency advice for the patient record, when the questionnaire stopped before a full assessment."""
+    md = []
+    for e in found:
+        md += [f"# EMERGENCY: {e.tier_title}", "", e.reason, ""]
+        md += [f"- **Refer now:** {r}" for r in e.referrals]
+        if e.safety_net:
+            md.append(f"- **Advice:** {e.safety_net}")
+        md.append("")
+    md.append("_The questionnaire was stopped at this emergency; the other answers were not assessed._")
+    return "\n".join(md) + "\n"
+
+
+def run_questionnaire(pathway: Pathway, given: dict[str, Any] | None, *, console: Console | None = None,
+                      read_line: ReadLine = read_stdin_line, source: str | None = None) -> Outcome:
+    """Ask what is missing from `given` on the terminal; see `Outcome` for how it ended."""
+    console = console or Console(stderr=True, highlight=False)
+    return Questionnaire(pathway, given, console, read_line, source).run()
