@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.rule import Rule
+from rich.table import Table
 from rich.text import Text
 
 from .model import Pathway
@@ -83,7 +85,7 @@ def render_result(result: dict, pathway: Pathway) -> RenderableType:
             (f"; when: {rec['timeframe']}" if rec.get("timeframe") else "")
         details.append(Text(meta, style="dim"))
         details += _reasons(rec)
-        parts.append(Panel(Group(*details), box=_box(), padding=(0, 0, 0, 3), expand=True))
+        parts.append(Padding(Group(*details), (0, 0, 1, 3)))
 
     if result["not_recommended"]:
         parts.append(Rule("Advised against for this patient", align="left"))
@@ -94,7 +96,7 @@ def render_result(result: dict, pathway: Pathway) -> RenderableType:
             if rec.get("requested"):
                 line.append("  [requested by the patient]")
             parts.append(line)
-            parts.append(Panel(Group(*_reasons(rec)), box=_box(), padding=(0, 0, 0, 3), expand=True))
+            parts.append(Padding(Group(*_reasons(rec)), (0, 0, 1, 3)))
 
     parts.append(Rule("Care team and follow-up", align="left"))
     team = ", ".join(roles.get(r, r) for r in result["care_team"]) or "—"
@@ -123,26 +125,21 @@ def verdict(entry: dict) -> str:
     return "DO NOT OFFER"
 
 
-def _box():
-    from rich import box
-
-    return box.SIMPLE
-
-
 def _reasons(entry: dict) -> list[RenderableType]:
-    out: list[RenderableType] = []
+    """Reasons as a grid, so wrapped lines keep a hanging indent under their bullet."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=1, no_wrap=True)
+    grid.add_column(ratio=1)
     for r in entry["reasons"]:
         effect = r.get("effect")
         prefix = {"offer": "(overruled: would offer) ", "consider": "(overruled: would consider) "}.get(effect, "")
         because = ", ".join(f"{k}={_show(v)}" for k, v in r["because"].items())
-        text = Text("- " + prefix + r["text"])
-        out.append(text)
-        detail = f"  rule {r['rule']}" + (f"; because {because}" if because else "")
-        out.append(Text(detail, style="dim"))
-    out.append(Text("  Sources: " + _sources(entry["sources"]), style="dim"))
+        grid.add_row("-", Text(prefix + r["text"]))
+        grid.add_row("", Text(f"rule {r['rule']}" + (f"; because {because}" if because else ""), style="dim"))
+    grid.add_row("", Text("Sources: " + _sources(entry["sources"]), style="dim"))
     for note in entry.get("advisory_notes", []):
-        out.append(Text(f"  Note: {note['text']} ({_sources(note['sources'])})", style="dim"))
-    return out
+        grid.add_row("", Text(f"Note: {note['text']} ({_sources(note['sources'])})", style="dim"))
+    return [grid]
 
 
 def _show(v) -> str:
