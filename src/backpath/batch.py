@@ -1,0 +1,231 @@
+"""`backpath batch`: assess every record of every input, one result per record, in input order.
+
+The flow: `batch_io.read_chunks` streams the inputs into chunks of records; `batch_work.assess_chunk` turns a
+chunk into output bytes (here, or in `--jobs` worker processes that each load the pathway once); the chunks are
+written in input order to stdout or to an atomically replaced file. At most a few chunks are in flight, so
+memory stays flat for JSON Lines whatever the number of records. Nothing here prints a record's contents to
+stderr: the summary gives counts and the places of the first errors only.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+
+from rich.console import Console
+
+from .batch_io import BatchUsageError, Chunk, Output, input_specs, read_chunks, same_file, total_size
+from .batch_work import FORMATS, ChunkResult, assess_chunk, csv_header, init_worker, worker_assess_chunk
+from .model import Pathway
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+IN_FLIGHT_PER_JOB = 2  # chunks queued or running per worker: enough to keep workers busy, few enough for memory
+
+__all__ = ["BatchOptions", "BatchStats", "BatchUsageError", "run_batch"]
+
+
+@dataclass
+class BatchOptions:
+    inputs: list[str]
+    output: str = "-"
+    format: str = "jsonl"
+    jobs: int = 1
+    quiet: bool = False
+    pathway_ref: str | None = None  # the --pathway argument (bundled id or path); workers load it from its file
+
+
+@dataclass
+class BatchStats:
+    records: int = 0
+    ok: int = 0
+    errors: int = 0
+    tiers: Counter = field(default_factory=Counter)
+    error_places: list[str] = field(default_factory=list)
+
+    def add(self, r: ChunkResult) -> None:
+        self.records += r.records
+        self.ok += r.ok
+        self.errors += r.errors
+        self.tiers.update(r.tiers)
+        if len(self.error_places) < 3:
+            self.error_places.extend(r.error_places[: 3 - len(self.error_places)])
+
+
+def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
+    """Run a batch; return the exit code (0 all ok, 1 some records invalid, 130 interrupted).
+
+    Raises `BatchUsageError` (a usage error, exit code 2) before anything is read or written.
+    """
+    fmt = options.format
+    if fmt not in FORMATS:
+        raise BatchUsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
+    if options.jobs < 0:
+        raise BatchUsageError("--jobs must be 0 (one per core) or more.")
+    jobs = options.jobs or os.cpu_count() or 1
+    specs = input_specs(options.inputs)
+    if options.output != "-":
+        for spec in specs:
+            if spec.arg != "-" and same_file(spec.arg, options.output):
+                raise BatchUsageError(f"--output {options.output} is also an input; write the results elsewhere.")
+    out = Output(options.output)
+    stats = BatchStats()
+    show_progress = not options.quiet and console.is_terminal
+    started = time.perf_counter()
+    try:
+        with _progress(console, total_size(specs), show_progress) as advance:
+            framing = _Framing(out, fmt, pathway)
+
+            def take(result: ChunkResult) -> None:
+                framing.write(result.data)
+                stats.add(result)
+                advance(result.nbytes, stats.records)
+
+            chunks = read_chunks(specs)
+            if jobs == 1:
+                for chunk in chunks:
+                    take(assess_chunk(pathway, chunk, fmt))
+            else:
+                _run_pool(pathway, options.pathway_ref, chunks, fmt, jobs, take)
+            framing.close()
+        out.commit()
+    except KeyboardInterrupt:
+        out.abort()
+        where = "" if out.name == "stdout" else f"; {out.name} was not written"
+        console.print(f"interrupted after {stats.records:,} records ({stats.ok:,} ok, {stats.errors:,} errors)"
+                      f"{where}.", markup=False, highlight=False, soft_wrap=True)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        out.abort()
+        _silence_stdout()
+        return EXIT_INVALID
+    except BrokenProcessPool:
+        out.abort()
+        console.print(f"error: a worker process died after {stats.records:,} records; nothing more was written"
+                      f"{'' if out.name == 'stdout' else f' and {out.name} was not written'}. Try --jobs 1.",
+                      markup=False, highlight=False, soft_wrap=True)
+        return EXIT_INVALID
+    except BaseException:
+        out.abort()
+        raise
+    if not options.quiet:
+        _summary(console, pathway, stats, out.name, time.perf_counter() - started)
+    return EXIT_OK if stats.errors == 0 else EXIT_INVALID
+
+
+def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk], fmt: str, jobs: int,
+              take: Callable[[ChunkResult], None]) -> None:
+    """Assess chunks in `jobs` worker processes; hand the results to `take` in input order.
+
+    Chunks are submitted as results are taken, never more than IN_FLIGHT_PER_JOB per worker ahead, so a
+    slow writer or a huge input does not pile chunks up in memory.
+    """
+    from .catalog import resolve
+
+    path = str(resolve(pathway_ref))
+    limit = jobs * IN_FLIGHT_PER_JOB
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=init_worker, initargs=(path, pathway.sha256))
+    try:
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(worker_assess_chunk, chunk, fmt))
+            if len(pending) >= limit:
+                take(pending.popleft().result())
+        while pending:
+            take(pending.popleft().result())
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+class _Framing:
+    """Writes the bytes around the records: `[`, `,` and `]` for json, the header row for csv."""
+
+    def __init__(self, out: Output, fmt: str, pathway: Pathway):
+        self.out = out
+        self.fmt = fmt
+        self.first = True
+        if fmt == "json":
+            out.write(b"[")
+        elif fmt == "csv":
+            import csv
+            import io
+
+            buf = io.StringIO()
+            csv.writer(buf).writerow(csv_header(pathway))
+            out.write(buf.getvalue().encode("utf-8"))
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        if self.fmt == "json":
+            self.out.write(b"\n" if self.first else b",\n")
+        self.first = False
+        self.out.write(data)
+        if self.out.tmp is None:
+            self.out.flush()  # stdout: pass each chunk on as it is done
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            self.out.write(b"]\n" if self.first else b"\n]\n")
+
+
+class _progress:
+    """A progress bar on stderr (records, records/s, and an ETA when the input size is known), or nothing."""
+
+    def __init__(self, console: Console, total_bytes: int | None, show: bool):
+        self.console, self.total, self.show = console, total_bytes, show
+        self.started = time.perf_counter()
+
+    def __enter__(self) -> Callable[[int, int], None]:
+        if not self.show:
+            return lambda nbytes, records: None
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+        columns = [TextColumn("assessing"), BarColumn(), TaskProgressColumn(),
+                   TextColumn("{task.fields[records]:,} records · {task.fields[rate]:,.0f}/s")]
+        if self.total is not None:
+            columns.append(TimeRemainingColumn())
+        self.bar = Progress(*columns, console=self.console, transient=True)
+        self.bar.start()
+        task = self.bar.add_task("batch", total=self.total, records=0, rate=0.0)
+
+        def advance(nbytes: int, records: int) -> None:
+            elapsed = max(time.perf_counter() - self.started, 1e-9)
+            self.bar.update(task, advance=nbytes, records=records, rate=records / elapsed)
+
+        return advance
+
+    def __exit__(self, *exc) -> None:
+        if self.show:
+            self.bar.stop()
+
+
+def _summary(console: Console, pathway: Pathway, stats: BatchStats, out_name: str, seconds: float) -> None:
+    rate = f", {stats.records / seconds:,.0f} records/s" if seconds > 0 and stats.records else ""
+    lines = [f"{stats.records:,} records read: {stats.ok:,} ok, {stats.errors:,} with errors{rate}."]
+    if stats.ok:
+        per_tier = [f"{t.id} {stats.tiers[t.id]:,}" for t in pathway.tiers if stats.tiers.get(t.id)]
+        lines.append("tiers: " + ", ".join(per_tier) + ".")
+    if stats.errors:
+        more = " ..." if stats.errors > len(stats.error_places) else ""
+        lines.append(f"first errors at: {', '.join(stats.error_places)}{more} (see each record's \"errors\").")
+    if out_name != "stdout":
+        lines.append(f"results written to {out_name}.")
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe (`backpath batch ... | head`), stop Python complaining when it flushes stdout."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass

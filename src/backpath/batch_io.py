@@ -1,0 +1,286 @@
+"""Reading batch inputs into chunks of records, and writing the output atomically.
+
+Reading is streamed: a JSON Lines input is read a line at a time into chunks of `CHUNK_RECORDS` records, so
+memory does not grow with the input. A `.json` input (one record or an array) is parsed whole; use JSON Lines
+for large inputs. Nothing here parses a JSON Lines record or looks at answers: that is done where the
+record is assessed (possibly in a worker process), so the reading process stays light.
+
+A problem that stops one record or one file (a line over `MAX_LINE_BYTES`, a file that cannot be read, a
+`.json` file that does not parse) becomes an item of kind `PROBLEM` in place of the records, and reading
+goes on with the next line or file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .errors import BackpathError
+
+MAX_LINE_BYTES = 1 << 20  # 1 MiB: a longer JSON Lines line is reported as an error record, not read
+CHUNK_RECORDS = 1000  # records per chunk of work (sent whole to a worker process)
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+JSON_SUFFIXES = (".json",)
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+_BOM = b"\xef\xbb\xbf"
+
+# Item kinds. An item is a tuple (kind, file, where, payload):
+#   LINE:    where = line number, payload = the line's bytes (parsed later)
+#   VALUE:   where = 1-based index in a .json array (None for a single-record file), payload = the parsed value
+#   PROBLEM: where = line number / array index / None, payload = (path, message) of the error record
+LINE, VALUE, PROBLEM = 0, 1, 2
+Item = tuple[int, str, Any, Any]
+
+
+class BatchUsageError(BackpathError):
+    """The batch command was called wrongly (the run did not start); exit code 2."""
+
+
+@dataclass
+class Chunk:
+    """A run of consecutive records; `start` is the 1-based position of the first in the whole run."""
+
+    start: int
+    items: list[Item] = field(default_factory=list)
+    nbytes: int = 0  # input bytes these records came from, for the progress bar
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One INPUT argument: its display name, how to read it, and its size when known (for an ETA)."""
+
+    arg: str
+    name: str
+    kind: str  # "jsonl" | "json"
+    size: int | None
+
+
+def input_specs(args: Iterable[str]) -> list[InputSpec]:
+    """Check the INPUT arguments before the run starts. A missing file is not a usage error: it becomes an
+    error record in its place, so the other inputs are still assessed."""
+    specs = []
+    args = list(args)
+    if not args:
+        raise BatchUsageError("no INPUT given; give one or more .json/.jsonl files, or - for stdin.")
+    if args.count(STDIN) > 1:
+        raise BatchUsageError("- (stdin) is given more than once; stdin can be read only once.")
+    for arg in args:
+        if arg == STDIN:
+            specs.append(InputSpec(arg, STDIN_NAME, "jsonl", _stdin_size()))
+            continue
+        suffix = Path(arg).suffix.lower()
+        if suffix in JSON_SUFFIXES:
+            kind = "json"
+        elif suffix in JSONL_SUFFIXES:
+            kind = "jsonl"
+        else:
+            raise BatchUsageError(
+                f"{arg}: unknown kind of input ({suffix or 'no extension'}). Give a .json file (a record or an "
+                "array of records), a .jsonl file (a record a line) or - (JSON Lines on stdin).")
+        specs.append(InputSpec(arg, arg, kind, _file_size(arg)))
+    return specs
+
+
+def _file_size(path: str) -> int | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 0  # it will give an error record; count it as no bytes
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+
+def _stdin_size() -> int | None:
+    try:
+        st = os.fstat(sys.stdin.fileno())
+    except (OSError, ValueError, AttributeError):
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+
+def total_size(specs: list[InputSpec]) -> int | None:
+    sizes = [s.size for s in specs]
+    return None if any(s is None for s in sizes) else sum(sizes)  # type: ignore[misc]
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+def read_chunks(specs: list[InputSpec], stdin: BinaryIO | None = None,
+                chunk_records: int = CHUNK_RECORDS) -> Iterator[Chunk]:
+    """Every record of every input, in order, grouped into chunks. Positions count across all inputs."""
+    chunk = Chunk(start=1)
+    items = chunk.items
+    for spec in specs:
+        for item, nbytes in _read_input(spec, stdin):
+            items.append(item)
+            chunk.nbytes += nbytes
+            if len(items) >= chunk_records:
+                yield chunk
+                chunk = Chunk(start=chunk.start + len(items))
+                items = chunk.items
+    if items:
+        yield chunk
+
+
+def _read_input(spec: InputSpec, stdin: BinaryIO | None) -> Iterator[tuple[Item, int]]:
+    name = spec.name
+    if spec.arg == STDIN:
+        yield from _read_lines(stdin if stdin is not None else sys.stdin.buffer, name)
+        return
+    try:
+        fh = open(spec.arg, "rb")  # noqa: SIM115 - closed below; read errors become error records
+    except OSError as exc:
+        yield (PROBLEM, name, None, ("", f"cannot read the input file: {_reason(exc)}.")), 0
+        return
+    with fh:
+        if spec.kind == "jsonl":
+            yield from _read_lines(fh, name)
+        else:
+            yield from _read_json(fh, name)
+
+
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, IsADirectoryError):
+        return "it is a folder"
+    return (exc.strerror or str(exc)).rstrip(".")
+
+
+def _read_lines(fh: BinaryIO, name: str) -> Iterator[tuple[Item, int]]:
+    """JSON Lines: one item per non-blank line. Lines are not parsed here (that is the assessing side's job)."""
+    readline = fh.readline
+    limit = MAX_LINE_BYTES
+    line_no = 0
+    while True:
+        try:
+            line = readline(limit + 1)
+        except OSError as exc:
+            yield (PROBLEM, name, line_no + 1, ("", f"cannot read the input after line {line_no}: "
+                                                    f"{_reason(exc)}; the rest of this input is skipped.")), 0
+            return
+        if not line:
+            return
+        line_no += 1
+        n = len(line)
+        if n > limit and line[-1] != 10:  # no newline within the limit: skip to the end of this line
+            while line and line[-1] != 10:
+                line = readline(limit + 1)
+                n += len(line)
+            yield (PROBLEM, name, line_no, ("", f"the line is {n:,} bytes long, over the limit of "
+                                                f"{limit:,} bytes (1 MiB) for one record; it was not read.")), n
+            continue
+        if line_no == 1 and line.startswith(_BOM):
+            line = line[3:]
+        if line.isspace() or not line:
+            continue  # blank lines are not records
+        yield (LINE, name, line_no, line), n
+
+
+def _read_json(fh: BinaryIO, name: str) -> Iterator[tuple[Item, int]]:
+    """A .json input: one record object, or an array of records. Parsed whole."""
+    try:
+        raw = fh.read()
+    except OSError as exc:
+        yield (PROBLEM, name, None, ("", f"cannot read the input file: {_reason(exc)}.")), 0
+        return
+    size = len(raw)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        yield (PROBLEM, name, None, ("", f"the file is not UTF-8 text (invalid byte on line {line}); "
+                                         "save it as UTF-8.")), size
+        return
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = " If it holds one record a line, name it .jsonl." if exc.msg == "Extra data" else ""
+        yield (PROBLEM, name, None, ("", f"the file is not valid JSON: {exc.msg} at line {exc.lineno}, column "
+                                         f"{exc.colno}.{hint}")), size
+        return
+    if isinstance(data, list):
+        if not data:
+            return
+        share = size // len(data)
+        for i, value in enumerate(data, 1):
+            yield (VALUE, name, i, value), share + (size - share * len(data) if i == len(data) else 0)
+    else:
+        yield (VALUE, name, None, data), size
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+class Output:
+    """Where the records go: stdout as they come, or a file that appears complete or not at all."""
+
+    def __init__(self, target: str, stdout: BinaryIO | None = None):
+        self.target = target
+        self.tmp: str | None = None
+        if target == STDIN:
+            sys.stdout.flush()
+            self.fh = stdout if stdout is not None else sys.stdout.buffer
+            self.name = "stdout"
+            return
+        path = Path(target)
+        if path.is_dir():
+            raise BatchUsageError(f"--output {target} is a folder; give a file name.")
+        parent = path.parent
+        if not parent.is_dir():
+            raise BatchUsageError(f"--output {target}: the folder {parent} does not exist.")
+        try:
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
+        except OSError as exc:
+            raise BatchUsageError(f"--output {target}: cannot write in {parent}: {_reason(exc)}.") from None
+        os.chmod(self.tmp, 0o666 & ~_umask())  # the permissions an ordinary new file would get
+        self.fh = os.fdopen(fd, "wb", buffering=1 << 20)
+        self.name = target
+
+    def write(self, data: bytes) -> None:
+        self.fh.write(data)
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+    def commit(self) -> None:
+        """Finish: flush stdout, or move the complete temporary file into place."""
+        if self.tmp is None:
+            self.fh.flush()
+            return
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+        os.replace(self.tmp, self.target)
+        self.tmp = None
+
+    def abort(self) -> None:
+        """Give up: delete the temporary file (stdout keeps what was already written)."""
+        if self.tmp is None:
+            return
+        try:
+            self.fh.close()
+        except OSError:
+            pass
+        try:
+            os.unlink(self.tmp)
+        except OSError:
+            pass
+        self.tmp = None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

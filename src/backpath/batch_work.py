@@ -1,0 +1,198 @@
+"""Assessing one chunk of batch records into output bytes. Runs in the batch process or in worker processes.
+
+Each item of a chunk (see `batch_io`) becomes exactly one result: the engine's result for a valid record, or an
+error result (contract §5) that also says where the record came from:
+
+    {"format_version": 1, "id": 7, "status": "error", "errors": [{"path": "", "message": "..."}],
+     "source": {"file": "referrals.jsonl", "line": 7}}
+
+`path` is "" when the problem is the record as a whole (not JSON, not an object...), else the field at fault
+("id", "answers", "answers.age"). The source is `{"file", "line"}` for JSON Lines, `{"file", "record"}` (1-based
+index) for a record of a .json array, and `{"file"}` for a whole .json file.
+
+A worker process loads the pathway once, from its file, and checks that it is the same file (same sha256) the
+batch process loaded, so every process assesses with the same pathway.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import signal
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from .batch_io import LINE, VALUE, Chunk
+from .engine import assess, error_result
+from .model import Pathway
+
+FORMATS = ("jsonl", "json", "csv")
+MAX_ERROR_PLACES = 3  # error places kept per chunk for the summary
+
+# One encoder for every record: compact, UTF-8 text kept as is, deterministic (keys in the engine's order).
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+_decode = json.JSONDecoder().decode
+_JSON_TYPES = {dict: "an object", list: "an array", str: "text", bool: "true/false", type(None): "null",
+               int: "a number", float: "a decimal number"}
+
+
+@dataclass
+class ChunkResult:
+    """A chunk's output bytes (already framed for the format) and its counts for the summary."""
+
+    data: bytes
+    records: int = 0
+    ok: int = 0
+    errors: int = 0
+    tiers: Counter = field(default_factory=Counter)
+    error_places: list[str] = field(default_factory=list)
+    nbytes: int = 0
+
+
+def csv_header(pathway: Pathway) -> list[str]:
+    """CSV columns: one row a record, lists joined with `;` (errors with ` | `, since messages hold `;`)."""
+    return ["id", "status", "tier", *[s.id for s in pathway.scores], "red_flags", "recommended",
+            "not_recommended", "errors", "source"]
+
+
+def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
+    """Assess every item of `chunk` in order; frame the results for `fmt` (jsonl, json or csv)."""
+    out = ChunkResult(b"", nbytes=chunk.nbytes)
+    results = []
+    tiers = out.tiers
+    position = chunk.start
+    for item in chunk.items:
+        result = _assess_item(pathway, item, position)
+        position += 1
+        if result["status"] == "ok":
+            out.ok += 1
+            tiers[result["tier"]] += 1
+        else:
+            out.errors += 1
+            if len(out.error_places) < MAX_ERROR_PLACES:
+                out.error_places.append(place(result["source"]))
+        results.append(result)
+    out.records = len(results)
+    if fmt == "jsonl":
+        text = "".join([_encode(r) + "\n" for r in results])
+    elif fmt == "json":
+        text = ",\n".join([_encode(r) for r in results])
+    else:
+        text = _csv_rows(pathway, results)
+    # A lone surrogate (from a \ud800 escape in the input) cannot be UTF-8: write it back as the same escape.
+    out.data = text.encode("utf-8", "backslashreplace")
+    return out
+
+
+def place(source: dict) -> str:
+    """`file:line`, `file record N` or `file`: where a record came from, for people."""
+    if "line" in source:
+        return f"{source['file']}:{source['line']}"
+    if "record" in source:
+        return f"{source['file']} record {source['record']}"
+    return source["file"]
+
+
+def _error(position: int, record_id: Any, path: str, message: str, source: dict) -> dict:
+    result = error_result(position if record_id is None else record_id, [{"path": path, "message": message}])
+    result["source"] = source
+    return result
+
+
+def _assess_item(pathway: Pathway, item: tuple, position: int) -> dict:
+    kind, file, where, payload = item
+    if kind == LINE:
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return _error(position, None, "", f"the line is not UTF-8 text (invalid byte 0x{payload[exc.start]:02x} "
+                          f"at byte {exc.start + 1}); save the file as UTF-8.", {"file": file, "line": where})
+        try:
+            value = _decode(text)
+        except json.JSONDecodeError as exc:
+            return _error(position, None, "", f"the line is not valid JSON: {exc.msg} at column {exc.colno}.",
+                          {"file": file, "line": where})
+        return assess_record(pathway, value, position, {"file": file, "line": where})
+    if kind == VALUE:
+        source = {"file": file} if where is None else {"file": file, "record": where}
+        return assess_record(pathway, payload, position, source)
+    path, message = payload
+    return _error(position, None, path, message, {"file": file} if where is None else {"file": file, "line": where})
+
+
+def assess_record(pathway: Pathway, record: Any, position: int, source: dict) -> dict:
+    """One parsed record {"id": ..., "answers": {...}} -> its result. Never raises for bad input."""
+    if type(record) is not dict:
+        return _error(position, None, "", "a record must be a JSON object like {\"id\": ..., \"answers\": {...}}, "
+                      f"not {_JSON_TYPES.get(type(record), 'that')}.", source)
+    record_id = record.get("id")
+    if record_id is not None and (type(record_id) is not str and type(record_id) is not int):
+        return _error(position, None, "id", f"must be text or a whole number, not {_JSON_TYPES.get(type(record_id))}"
+                      "; leave it out to use the record's position.", source)
+    answers = record.get("answers")
+    if type(answers) is not dict:
+        if answers is None:
+            hint = " This looks like a bare answers object: wrap it as {\"answers\": {...}}." \
+                if any(k in pathway.questions for k in record) else ""
+            message = f"missing: a record is {{\"id\": ..., \"answers\": {{question id: value}}}}.{hint}"
+        else:
+            message = f"must be an object of question id → value, not {_JSON_TYPES.get(type(answers), 'that')}."
+        return _error(position, record_id, "answers", message, source)
+    rid = position if record_id is None else record_id
+    try:
+        result = assess(pathway, answers, record_id=rid)
+    except Exception as exc:  # an engine bug must not stop the batch; report it in this record's place
+        return _error(position, record_id, "", f"internal error while assessing this record ({type(exc).__name__}); "
+                      "please report it with the pathway and the record.", source)
+    if result["status"] != "ok":
+        result["source"] = source
+    return result
+
+
+def _csv_rows(pathway: Pathway, results: list[dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    score_ids = [s.id for s in pathway.scores]
+    for r in results:
+        if r["status"] == "ok":
+            scores = r["scores"]
+            writer.writerow([r["id"], "ok", r["tier"], *[_cell(scores.get(s)) for s in score_ids],
+                             ";".join(r["red_flags"]), ";".join(i["id"] for i in r["recommendations"]),
+                             ";".join(i["id"] for i in r["not_recommended"]), "", ""])
+        else:
+            errors = " | ".join(f"{e['path']}: {e['message']}" if e["path"] else e["message"] for e in r["errors"])
+            writer.writerow([r["id"], "error", "", *[""] * len(score_ids), "", "", "", errors,
+                             place(r["source"]) if "source" in r else ""])
+    return buf.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+# --- worker processes ----------------------------------------------------------------------------
+
+_worker_pathway: Pathway | None = None
+
+
+def init_worker(pathway_path: str, sha256: str) -> None:
+    """Load the pathway once in a worker process. Ctrl-C is left to the batch process, which stops the workers."""
+    global _worker_pathway
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from .loader import load_pathway
+
+    pathway = load_pathway(pathway_path)
+    if pathway.sha256 != sha256:
+        raise RuntimeError(f"the pathway file {pathway_path} changed while the batch was starting; run it again.")
+    _worker_pathway = pathway
+
+
+def worker_assess_chunk(chunk: Chunk, fmt: str) -> ChunkResult:
+    assert _worker_pathway is not None, "init_worker was not called"
+    return assess_chunk(_worker_pathway, chunk, fmt)
