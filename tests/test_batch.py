@@ -283,8 +283,10 @@ def _spawn_batch(src: Path, dst: Path, jobs: int) -> subprocess.Popen:
                              "--jobs", str(jobs)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_interrupted_run_leaves_the_previous_output_intact(tmp_path, jobs):
+@pytest.mark.parametrize(("jobs", "sig", "code", "word"), [(1, signal.SIGINT, 130, "interrupted"),
+                                                      (2, signal.SIGINT, 130, "interrupted"),
+                                                      (2, signal.SIGTERM, 143, "stopped")])
+def test_interrupted_run_leaves_the_previous_output_intact(tmp_path, jobs, sig, code, word):
     src = tmp_path / "in.jsonl"
     line = json.dumps({"answers": OK}) + "\n"
     src.write_text(line * 400_000)
@@ -296,11 +298,11 @@ def test_interrupted_run_leaves_the_previous_output_intact(tmp_path, jobs):
         time.sleep(0.02)
     time.sleep(0.3)  # let it write some records
     assert proc.poll() is None, "the batch finished before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=30)
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == code, stderr
     assert stdout == ""
-    assert re.search(r"interrupted after [\d,]+ records \([\d,]+ ok, 0 errors\); .*out\.jsonl was not written",
+    assert re.search(word + r" after [\d,]+ records \([\d,]+ ok, 0 errors\); .*out\.jsonl was not written",
                      stderr), stderr
     assert dst.read_text() == "previous results\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]

@@ -10,11 +10,14 @@ stderr: the summary gives counts and the places of the first errors only.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from rich.console import Console
@@ -57,7 +60,8 @@ class BatchStats:
 
 
 def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
-    """Run a batch; return the exit code (0 all ok, 1 some records invalid, 130 interrupted).
+    """Run a batch; return the exit code (0 all ok, 1 some records invalid, 130 interrupted by Ctrl-C,
+    143/129 stopped by SIGTERM/SIGHUP).
 
     Raises `BatchUsageError` (a usage error, exit code 2) before anything is read or written.
     """
@@ -77,7 +81,7 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
     show_progress = not options.quiet and console.is_terminal
     started = time.perf_counter()
     try:
-        with _progress(console, total_size(specs), show_progress) as advance:
+        with _stop_on_signals(), _progress(console, total_size(specs), show_progress) as advance:
             framing = _Framing(out, fmt, pathway)
 
             def take(result: ChunkResult) -> None:
@@ -93,12 +97,14 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
                 _run_pool(pathway, options.pathway_ref, chunks, fmt, jobs, take)
             framing.close()
         out.commit()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stopped) as exc:
         out.abort()
+        interrupted = isinstance(exc, KeyboardInterrupt)
         where = "" if out.name == "stdout" else f"; {out.name} was not written"
-        console.print(f"interrupted after {stats.records:,} records ({stats.ok:,} ok, {stats.errors:,} errors)"
-                      f"{where}.", markup=False, highlight=False, soft_wrap=True)
-        return EXIT_INTERRUPTED
+        console.print(f"{'interrupted' if interrupted else 'stopped'} after {stats.records:,} records "
+                      f"({stats.ok:,} ok, {stats.errors:,} errors){where}.", markup=False, highlight=False,
+                      soft_wrap=True)
+        return EXIT_INTERRUPTED if interrupted else 128 + exc.signum
     except BrokenPipeError:
         out.abort()
         _silence_stdout()
@@ -115,6 +121,32 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
     if not options.quiet:
         _summary(console, pathway, stats, out.name, time.perf_counter() - started)
     return EXIT_OK if stats.errors == 0 else EXIT_INVALID
+
+
+class _Stopped(BaseException):
+    """SIGTERM or SIGHUP arrived: stop like Ctrl-C does, so the temporary output file is removed."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def stop(signum, frame):
+        raise _Stopped(signum)
+
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {s: signal.signal(s, stop) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk], fmt: str, jobs: int,
