@@ -155,7 +155,7 @@ def test_emergency_only_when_definite(mini_pathway):
     [e] = emergencies(mini_pathway, {"flags": ["saddle"]})
     assert e.rule.id == "red-flag-saddle"
     assert e.reason == "Red flags: Saddle anaesthesia."
-    assert e.referrals == ("Emergency referral (same day)",)
+    assert e.referrals == ("Offer: Emergency referral; when: same day",)
     assert e.safety_net == "Go now."
 
 
@@ -217,7 +217,7 @@ def test_emergency_banner_then_continue_or_stop(mini_pathway):
     head = ["52", "10", "n", "1"]
     outcome, text = run(mini_pathway, head + ["c", "1", "", ""])
     assert outcome.status == COMPLETE
-    assert "EMERGENCY: Emergency" in text and "Refer now: Emergency referral (same day)" in text
+    assert "EMERGENCY: Emergency" in text and "Offer: Emergency referral; when: same day" in text
     outcome, text = run(mini_pathway, head + ["what", "s"])
     assert outcome.status == STOPPED
     assert [e.rule.id for e in outcome.emergencies] == ["red-flag-saddle"]
@@ -297,7 +297,7 @@ def test_stopping_at_an_emergency_prints_the_advice_and_saves(runner, terminal, 
                            input="52\n10\nn\n1\ns\n")
     assert result.exit_code == 1
     assert "EMERGENCY: Emergency" in result.stdout
-    assert "Refer now: Emergency referral (same day)" in result.stdout
+    assert "Offer: Emergency referral; when: same day" in result.stdout
     assert json.loads((tmp_path / "answers.partial.json").read_text())["answers"]["flags"] == ["saddle"]
     assert "Stopped at the emergency" in result.stderr
 

@@ -178,7 +178,8 @@ def ask_missing(pw: Pathway, given: dict, *, record_id: Any, answers_path: str |
         if fmt is AssessFormat.markdown:
             sys.stdout.write(emergency_advice_markdown(outcome.emergencies))
         elif fmt is AssessFormat.text:
-            stdout_console().print(emergency_banner(outcome.emergencies))
+            stdout_console().print(emergency_banner(outcome.emergencies, "EMERGENCY — act now (questionnaire "
+                                                    "stopped here; the other answers were not assessed)"))
     record = answers_record(record_id, session.to_record(keep_skips=True))
     path = partial_answers_path(answers_path, save_path)
     err = stderr_console()
@@ -191,8 +192,7 @@ def ask_missing(pw: Pathway, given: dict, *, record_id: Any, answers_path: str |
     what = {STOPPED: "Stopped at the emergency", INTERRUPTED: "Interrupted"}.get(outcome.status, "End of input")
     left = len(session.missing())
     err.print(f"{what}: {len(session.answers)} answers saved to {path} ({left} required "
-              f"question{'s' if left != 1 else ''} still to answer).", markup=False, highlight=False,
-              soft_wrap=True)
+              f"question{'s' if left != 1 else ''} still to answer).", markup=False, highlight=False)
     command = ["backpath", "assess", "--answers", str(path)]
     if pathway_ref:
         command += ["--pathway", pathway_ref]
@@ -254,9 +254,9 @@ def assess(
         err.print(f"error: the answers are not valid ({len(result['errors'])} problem"
                   f"{'s' if len(result['errors']) != 1 else ''}):", markup=False, highlight=False)
         for e in result["errors"]:
-            err.print(f"  {e['path']}: {e['message']}", markup=False, highlight=False)
-        if missing:
-            err.print(f"missing: {', '.join(missing)}", markup=False, highlight=False)
+            err.print(f"  {e['path']}: {e['message']}", markup=False, highlight=False, soft_wrap=True)
+        if missing:  # one line, never wrapped, so scripts can read it
+            err.print(f"missing: {', '.join(missing)}", markup=False, highlight=False, soft_wrap=True)
         if fmt is AssessFormat.json:
             sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         raise typer.Exit(EXIT_INVALID)

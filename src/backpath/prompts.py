@@ -141,20 +141,7 @@ class Questionnaire:
             items = self.session.review_items()
             c.print()
             c.print(Text(f"Review: {len(items)} answers", style="bold"))
-            grid = Table.grid(padding=(0, 1))
-            grid.add_column(justify="right", no_wrap=True)
-            grid.add_column(ratio=3, no_wrap=True, overflow="ellipsis")
-            grid.add_column(ratio=2)
-            section = None
-            for n, q in enumerate(items, 1):
-                _, title, _ = self.session.section_of(q.id)
-                if title != section:
-                    section = title
-                    grid.add_row("", Text(title, style="bold underline"), "")
-                answered = q.id in self.session.answers
-                shown = show_value(q, self.session.answers[q.id]) if answered else "skipped"
-                grid.add_row(f"{n}.", Text(q.prompt), Text(shown, style="bold"))
-            c.print(grid)
+            c.print(review_list(self.session, items, c.width))
             c.print(Text("Type a number to change that answer, b to go back to the last question, or press Enter "
                          "to see the recommendation."))
             while True:
@@ -284,17 +271,42 @@ class Questionnaire:
             self.console.print(Text("Not accepted: type c to continue or s to stop."))
 
 
-def emergency_banner(found: list[Emergency]) -> Panel:
+def review_list(session: Session, items: list[Question], width: int) -> Group:
+    """Every answer, numbered, under its section title: the question (cut to one line) and the answer."""
+    num_w = len(str(len(items))) + 1
+    prompt_w = min(max(len(q.prompt) for q in items), max(12, (width - num_w - 2) * 3 // 5))
+    parts: list[Table | Text] = []
+    grid = None
+    section = None
+    for n, q in enumerate(items, 1):
+        _, title, _ = session.section_of(q.id)
+        if title != section:
+            section = title
+            parts.append(Text(title, style="bold underline"))
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(width=num_w, justify="right", no_wrap=True)
+            grid.add_column(width=prompt_w, no_wrap=True, overflow="ellipsis")
+            grid.add_column()
+            parts.append(grid)
+        answered = q.id in session.answers
+        shown = show_value(q, session.answers[q.id]) if answered else "skipped"
+        grid.add_row(f"{n}.", Text(q.prompt), Text(shown, style="bold"))
+    return Group(*parts)
+
+
+def emergency_banner(found: list[Emergency], title: str = "EMERGENCY") -> Panel:
     """The emergency advice: in words first (EMERGENCY), colour only as emphasis."""
     lines: list[Text] = []
     for e in found:
+        if lines:
+            lines.append(Text())
         lines.append(Text(f"EMERGENCY: {e.tier_title}", style="bold"))
         lines.append(Text(e.reason))
         for r in e.referrals:
-            lines.append(Text(f"Refer now: {r}"))
+            lines.append(Text(r))
         if e.safety_net:
             lines.append(Text(f"Advice: {e.safety_net}"))
-    return Panel(Group(*lines), title="EMERGENCY", title_align="left", border_style="bold red")
+    return Panel(Group(*lines), title=title, title_align="left", border_style="bold red")
 
 
 def emergency_advice_markdown(found: list[Emergency]) -> str:
@@ -302,7 +314,7 @@ def emergency_advice_markdown(found: list[Emergency]) -> str:
     md = []
     for e in found:
         md += [f"# EMERGENCY: {e.tier_title}", "", e.reason, ""]
-        md += [f"- **Refer now:** {r}" for r in e.referrals]
+        md += [f"- {r}" for r in e.referrals]
         if e.safety_net:
             md.append(f"- **Advice:** {e.safety_net}")
         md.append("")

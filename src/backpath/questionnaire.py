@@ -299,7 +299,7 @@ class Emergency:
     rule: Rule
     tier_title: str
     reason: str
-    referrals: tuple[str, ...]
+    referrals: tuple[str, ...]  # "Offer: <item title>; when: <timeframe>", one per offered or considered item
     safety_net: str | None
 
 
@@ -314,10 +314,12 @@ def emergencies(pathway: Pathway, answers: Mapping[str, Any]) -> list[Emergency]
             continue
         tier = pathway.tier(rule.tier)
         referrals = []
-        for item_id in rule.offer + rule.consider:
-            item = pathway.catalogue.get(item_id)
-            if item is not None:
-                referrals.append(item.title + (f" ({item.timeframe})" if item.timeframe else ""))
+        for strength, ids in (("Offer", rule.offer), ("Consider", rule.consider)):
+            for item_id in ids:
+                item = pathway.catalogue.get(item_id)
+                if item is not None:
+                    referrals.append(f"{strength}: {item.title}" + (f"; when: {item.timeframe}" if item.timeframe
+                                                                      else ""))
         nets = [n for n in (tier.follow_up.safety_net, rule.follow_up.safety_net if rule.follow_up else None) if n]
         found.append(Emergency(rule, tier.title, _reason(pathway, rule, env), tuple(referrals),
                                " ".join(dict.fromkeys(nets)) or None))
