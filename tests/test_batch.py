@@ -258,7 +258,7 @@ def test_output_file(runner, tmp_path):
 
 
 def test_jobs_2_gives_byte_identical_output_in_order(runner, tmp_path):
-    records = varied_records(2500)  # three chunks
+    records = varied_records(2500)  # ten chunks
     src = write_jsonl(tmp_path / "in.jsonl", records)
     for fmt in ("jsonl", "csv"):
         one, two = tmp_path / f"one.{fmt}", tmp_path / f"two.{fmt}"

@@ -58,10 +58,19 @@ def csv_header(pathway: Pathway) -> list[str]:
 
 
 def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
-    """Assess every item of `chunk` in order; frame the results for `fmt` (jsonl, json or csv)."""
+    """Assess every item of `chunk` in order; frame the results for `fmt` (jsonl, json or csv).
+
+    Each result is serialised as soon as it is made, so only its text is kept (a result's dicts take several
+    times the memory of its JSON).
+    """
     out = ChunkResult(b"", nbytes=chunk.nbytes)
-    results = []
     tiers = out.tiers
+    if fmt == "csv":
+        buf = io.StringIO()
+        serialise = _csv_row_writer(pathway, buf)
+    else:
+        parts: list[str] = []
+        serialise = parts.append
     position = chunk.start
     for item in chunk.items:
         result = _assess_item(pathway, item, position)
@@ -73,14 +82,15 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
             out.errors += 1
             if len(out.error_places) < MAX_ERROR_PLACES:
                 out.error_places.append(place(result["source"]))
-        results.append(result)
-    out.records = len(results)
+        serialise(result if fmt == "csv" else _encode(result))
+    out.records = position - chunk.start
     if fmt == "jsonl":
-        text = "".join([_encode(r) + "\n" for r in results])
+        parts.append("")
+        text = "\n".join(parts)
     elif fmt == "json":
-        text = ",\n".join([_encode(r) for r in results])
+        text = ",\n".join(parts)
     else:
-        text = _csv_rows(pathway, results)
+        text = buf.getvalue()
     # A lone surrogate (from a \ud800 escape in the input) cannot be UTF-8: write it back as the same escape.
     out.data = text.encode("utf-8", "backslashreplace")
     return out
@@ -151,11 +161,12 @@ def assess_record(pathway: Pathway, record: Any, position: int, source: dict) ->
     return result
 
 
-def _csv_rows(pathway: Pathway, results: list[dict]) -> str:
-    buf = io.StringIO()
+def _csv_row_writer(pathway: Pathway, buf: io.StringIO):
     writer = csv.writer(buf)
     score_ids = [s.id for s in pathway.scores]
-    for r in results:
+    blank_scores = [""] * len(score_ids)
+
+    def write(r: dict) -> None:
         if r["status"] == "ok":
             scores = r["scores"]
             writer.writerow([r["id"], "ok", r["tier"], *[_cell(scores.get(s)) for s in score_ids],
@@ -163,9 +174,10 @@ def _csv_rows(pathway: Pathway, results: list[dict]) -> str:
                              ";".join(i["id"] for i in r["not_recommended"]), "", ""])
         else:
             errors = " | ".join(f"{e['path']}: {e['message']}" if e["path"] else e["message"] for e in r["errors"])
-            writer.writerow([r["id"], "error", "", *[""] * len(score_ids), "", "", "", errors,
+            writer.writerow([r["id"], "error", "", *blank_scores, "", "", "", errors,
                              place(r["source"]) if "source" in r else ""])
-    return buf.getvalue()
+
+    return write
 
 
 def _cell(value: Any) -> Any:
