@@ -27,8 +27,9 @@ class Finding:
     path: str
     message: str
     code: str = "error"
-    severity: str = "error"  # error | warning
+    severity: str = "error"  # error | warning | note (notes never fail a run)
     id: str | None = None
+    details: dict | None = field(default=None, compare=False, hash=False)  # e.g. a counterexample, a case diff
 
     def where(self) -> str:
         place = self.file
@@ -48,6 +49,7 @@ class Finding:
             "code": self.code,
             "severity": self.severity,
             "message": self.message,
+            "details": self.details,
         }
 
 

@@ -44,29 +44,42 @@ def load_pathway(path: str | Path, *, display_name: str | None = None) -> m.Path
 
 def check_pathway_bytes(raw: bytes, name: str, *, stem: str | None = None) -> tuple[m.Pathway | None, list[Finding]]:
     """Check a pathway given as bytes. Returns the pathway (None if it has errors) and all findings."""
+    pathway, findings, _ = check_pathway_document(raw, name, stem=stem)
+    return pathway, findings
+
+
+def check_pathway_document(raw: bytes, name: str, *, stem: str | None = None
+                           ) -> tuple[m.Pathway | None, list[Finding], LoadedYaml | None]:
+    """Like `check_pathway_bytes`, and also return the parsed YAML with its positions (None if unreadable),
+    so further checks (`backpath validate`) can point at lines."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return None, [Finding(name, line, None, "(file)", "the file is not valid UTF-8; save it as UTF-8.",
-                              "encoding")]
+                              "encoding")], None
     loaded = load_yaml(text, name)
     findings = list(loaded.findings)
     if loaded.data is None or any(f.severity == "error" for f in findings):
-        return None, findings
+        return None, findings, loaded
     schema_findings = _schema_findings(loaded, name)
     if schema_findings:
-        return None, findings + schema_findings
+        return None, findings + schema_findings, loaded
     builder = _Builder(loaded, name, hashlib.sha256(raw).hexdigest(), stem)
     pathway = builder.build()
     findings += builder.findings
     if any(f.severity == "error" for f in findings):
-        return None, findings
-    return pathway, findings
+        return None, findings, loaded
+    return pathway, findings, loaded
 
 
 def _schema_findings(loaded: LoadedYaml, name: str) -> list[Finding]:
-    validator = jsonschema.Draft202012Validator(pathway_schema())
+    return schema_findings(loaded, name, pathway_schema())
+
+
+def schema_findings(loaded: LoadedYaml, name: str, schema: dict) -> list[Finding]:
+    """Every JSON Schema error of a parsed YAML document, with its line and a message that says how to fix it."""
+    validator = jsonschema.Draft202012Validator(schema)
     out = []
     for error in sorted(validator.iter_errors(loaded.data), key=lambda e: [str(p) for p in e.absolute_path]):
         path = tuple(error.absolute_path)
@@ -86,6 +99,9 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
                 f"{hint} Allowed keys: {', '.join(allowed)}.")
     if error.validator == "required":
         return f"{where} is missing {error.message.split(' is a required')[0]}; add it."
+    if error.validator == "anyOf" and all(set(alt) == {"required"} for alt in error.validator_value):
+        keys = [k for alt in error.validator_value for k in alt["required"]]
+        return f"{where} needs {' or '.join('`' + k + '`' for k in keys)}; add one."
     if error.validator == "oneOf" and isinstance(error.instance, dict):
         return f"{where} must have exactly one of the alternative keys (see the format: e.g. `expr` or `cases`, " \
                "`items` or `cases`, `question` or `when`)."
@@ -198,6 +214,7 @@ class _Builder:
                 self.check_ref(item, catalogue, ("advisory_notes", i, "items", j), "catalogue item")
             notes.append(m.AdvisoryNote(n["id"], tuple(n["items"]), n["text"],
                                         self.citations(n["sources"], ("advisory_notes", i, "sources"))))
+        invariants = self.invariants(d.get("invariants", []), catalogue)
         if any(f.severity == "error" for f in self.findings):
             return None
         return m.Pathway(
@@ -211,6 +228,7 @@ class _Builder:
             unrequested_sources=self.citations(unrequested["sources"], ("unrequested_reason", "sources"))
             if unrequested else (),
             tier_rank={t.id: i for i, t in enumerate(tiers)},
+            invariants=invariants, symbols=dict(self.symbols),
         )
 
     def tiers(self, entries: list[dict]) -> tuple[m.Tier, ...]:
@@ -313,8 +331,14 @@ class _Builder:
             first = ids[cyclic[0]]
             self.error(first + ("id",), f"derived facts and scores depend on each other in a cycle: "
                        f"{', '.join(cyclic)}. Break the cycle.", "fact-cycle")
-            self.fact_deps = {}
-            return (), (), ()
+            # carry on without the cycle's edges, so the rest is checked without follow-on "unknown name" errors
+            for n in cyclic:
+                kind, i = ids[n]
+                self.symbols[n] = _guess_type((derived if kind == "derived" else scores)[i])
+            order = _topological(list(ids), {n: d - set(cyclic) if n in cyclic else d for n, d in deps.items()})
+            if order is None:  # pragma: no cover - removing the cycle's edges leaves a DAG
+                self.fact_deps = {}
+                return (), (), ()
         built_derived: dict[str, m.Derived] = {}
         built_scores: dict[str, m.Score] = {}
         self.fact_deps = {}
@@ -452,6 +476,37 @@ class _Builder:
                 reason_names))
         return tuple(out)
 
+    def invariants(self, entries: list[dict], catalogue: dict[str, m.Item]) -> tuple[m.Invariant, ...]:
+        """Compile the safety invariants that `backpath validate` checks by searching the answer space."""
+        self.unique(entries, "invariants", "invariant")
+        out = []
+        for i, inv in enumerate(entries):
+            path = ("invariants", i)
+            when = self.compile(inv["when"], path + ("when",)) if "when" in inv else None
+            expect = inv.get("expect", {})
+            for key in ("tier", "tier_at_least"):
+                if key in expect:
+                    self.check_ref(expect[key], self.tier_ids, path + ("expect", key), "tier")
+            for key in ("recommended", "never_recommended"):
+                for j, item in enumerate(expect.get(key, [])):
+                    self.check_ref(item, catalogue, path + ("expect", key, j), "catalogue item")
+            both = set(expect.get("recommended", [])) & set(expect.get("never_recommended", []))
+            if both:
+                self.error(path + ("expect",), f"{', '.join(sorted(both))} is both `recommended` and "
+                           "`never_recommended`; the invariant could never hold. Keep one.", "invariant-contradiction")
+            only = inv.get("recommended_only_when")
+            only_when, only_items = None, ()
+            if only is not None:
+                only_when = self.compile(only["condition"], path + ("recommended_only_when", "condition"))
+                only_items = tuple(only["items"])
+                for j, item in enumerate(only_items):
+                    self.check_ref(item, catalogue, path + ("recommended_only_when", "items", j), "catalogue item")
+            out.append(m.Invariant(
+                inv["id"], inv["description"].strip(), self.citations(inv.get("sources", []), path + ("sources",)),
+                when, expect.get("tier"), expect.get("tier_at_least"), tuple(expect.get("recommended", ())),
+                tuple(expect.get("never_recommended", ())), only_when, only_items))
+        return tuple(out)
+
     def template_names(self, text: str, path: tuple) -> tuple[str, ...]:
         names = []
         try:
@@ -496,6 +551,25 @@ def _question_type(q: m.Question) -> Type:
     if q.type in ("integer", "number"):
         return NUMBER
     return Type("choice" if q.type == "choice" else "multi", frozenset(q.option_ids), q.id)
+
+
+def _guess_type(e: dict) -> Type:
+    """The type of a derived fact or score before it is compiled (only used to report a cycle cleanly)."""
+    if "cases" in e:
+        kinds = {_value_kind(c["value"]) for c in e["cases"]}
+        if kinds == {"number"}:
+            return NUMBER
+        if kinds == {"boolean"}:
+            return BOOLEAN
+        return Type("choice", frozenset(str(c["value"]) for c in e["cases"]), e["id"])
+    if "items" in e:
+        return NUMBER
+    try:
+        top = ast.parse(" ".join(e["expr"].split()), mode="eval").body
+    except SyntaxError:
+        return BOOLEAN
+    return NUMBER if isinstance(top, (ast.BinOp, ast.Constant)) and not isinstance(getattr(top, "value", 0), bool) \
+        else BOOLEAN
 
 
 def _value_kind(v: object) -> str:

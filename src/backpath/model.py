@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .conditions import Compiled
+from .conditions import Compiled, Type
 
 QUESTION_TYPES = ("boolean", "integer", "number", "choice", "multi_choice")
 STRENGTHS = ("offer", "consider")
@@ -167,6 +168,29 @@ class AdvisoryNote:
 
 
 @dataclass(frozen=True)
+class Invariant:
+    """A safety property that must hold for every valid set of answers; `backpath validate` searches for a
+    counterexample. It applies when `when` is true (always when None) and then expects:
+
+    - `tier`: the result tier is exactly this one; `tier_at_least`: this tier or a more urgent one;
+    - `recommended`: each item is recommended; `never_recommended`: none of these items is recommended;
+    - `only_when` / `only_when_items`: the items are recommended only when `only_when` is true (an unknown
+      condition counts as not true).
+    """
+
+    id: str
+    description: str
+    sources: tuple[Citation, ...] = ()
+    when: Compiled | None = None
+    tier: str | None = None
+    tier_at_least: str | None = None
+    recommended: tuple[str, ...] = ()
+    never_recommended: tuple[str, ...] = ()
+    only_when: Compiled | None = None
+    only_when_items: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Attribution:
     id: str
     title: str
@@ -203,6 +227,8 @@ class Pathway:
     unrequested_reason: str | None = None
     unrequested_sources: tuple[Citation, ...] = ()
     tier_rank: dict[str, int] = field(default_factory=dict)
+    invariants: tuple[Invariant, ...] = ()
+    symbols: Mapping[str, Type] = field(default_factory=dict)  # every name a condition may use -> its type
 
     def tier(self, tier_id: str) -> Tier:
         return self.tiers[self.tier_rank[tier_id]]
