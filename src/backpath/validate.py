@@ -1,17 +1,33 @@
-"""`backpath validate`: check pathway files and report every finding in the chosen format."""
+"""`backpath validate`: check pathway files the way a compiler checks code, run their test cases and
+search their answer space for invariant violations; report every finding of every file in one run.
+
+For each pathway file: the strict YAML load, the JSON Schema and the loader's semantic checks
+(`loader`); the checks in `lint` (score bands, sum ranges, unused questions and facts, items no rule
+produces, the editor's schema line); the test cases beside it (`cases`); then the answer-space search
+(`answerspace`) for rules that can never fire and for counterexamples to the safety invariants
+(`invariants`). Reporters (`reporters`) print the result; this module chooses the exit code.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
 
+from .answerspace import SEED, AnswerSpace
+from .cases import CASES_SUFFIX, cases_file_for, pathway_file_for, run_cases
 from .catalog import bundled
 from .errors import BackpathError, Finding
-from .loader import check_pathway_bytes
+from .invariants import check_invariants
+from .lint import Locator, never_firing_rules, schema_line, static_checks
+from .loader import check_pathway_document
+from .reporters import REPORTERS, FileReport, summary
+
+BUNDLED_SCHEMA_LINE = "../src/backpath/schemas/pathway.schema.json"
+"""Where a bundled pathway's `$schema` comment points (relative to `pathways/` in the source tree)."""
 
 
 @dataclass
@@ -20,117 +36,117 @@ class ValidateOptions:
     format: str = "text"
     strict: bool = False
     min_coverage: float | None = None
-
-
-@dataclass
-class FileReport:
-    file: str
-    findings: list[Finding]
-
-    @property
-    def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == "error")
-
-    @property
-    def warnings(self) -> int:
-        return sum(1 for f in self.findings if f.severity == "warning")
+    seed: int = SEED
 
 
 def expand_paths(paths: list[str]) -> list[Path]:
-    """Files as given; folders -> their *.yaml pathway files (not *.cases.yaml)."""
+    """Files as given; folders -> their pathway files; a cases file -> the pathway beside it. No repeats."""
     if not paths:
         return [b.path for b in bundled()]
     out: list[Path] = []
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            out += sorted(f for f in path.glob("*.y*ml") if not f.name.endswith((".cases.yaml", ".cases.yml")))
+            out += sorted(f for f in path.glob("*.y*ml") if not f.name.endswith((CASES_SUFFIX, ".cases.yml")))
+        elif path.name.endswith(CASES_SUFFIX):
+            out.append(pathway_file_for(path))
         elif path.exists():
             out.append(path)
         else:
             raise BackpathError(f"no such file or folder: {p}")
-    return out
+    return list(dict.fromkeys(out))
 
 
-def check_file(path: Path) -> FileReport:
+def _is_bundled(path: Path) -> bool:
+    try:
+        folder = Path(str(resources.files("backpath.pathways"))).resolve()
+        return path.resolve().parent == folder
+    except (OSError, TypeError):  # pragma: no cover - an unusual package loader
+        return False
+
+
+def check_file(path: Path, options: ValidateOptions | None = None) -> FileReport:
+    """Every check of one pathway file and its cases file."""
+    options = options or ValidateOptions()
     name = str(path)
+    report = FileReport(name)
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return FileReport(name, [Finding(name, None, None, "(file)", f"cannot read: {exc.strerror}", "file")])
-    _, findings = check_pathway_bytes(raw, name, stem=path.stem)
-    return FileReport(name, findings)
+        report.findings.append(Finding(name, None, None, "(file)", f"cannot read the file: {exc.strerror}.", "file"))
+        return report
+    pathway, findings, loaded = check_pathway_document(raw, name, stem=path.stem)
+    report.findings += findings
+    text = raw.decode("utf-8", errors="replace")
+    report.findings += schema_line(text, path, BUNDLED_SCHEMA_LINE if _is_bundled(path) else None)
+    if pathway is None or loaded is None:
+        return report
+    report.pathway = pathway.id
+    where = Locator(loaded, name)
+    report.findings += static_checks(pathway, where)
+
+    cases_path = cases_file_for(path)
+    fired_in_cases: set[str] = set()
+    if cases_path.exists():
+        run = report.cases = run_cases(pathway, cases_path)
+        report.findings += run.findings
+        if run.coverage is not None:
+            fired_in_cases = set(run.coverage.rules.covered)
+            for rule in run.coverage.rules.missing:
+                report.findings.append(where.finding(
+                    where.path("rules", rule, "id"), f"rule `{rule}` fired in no test case; add a case to "
+                    f"{cases_path.name} that makes it fire.", "rule-not-covered", "note", rule))
+    else:
+        report.findings.append(Finding(name, 1, 1, "(document)", f"no test cases: write {cases_path.name} beside "
+                                       "this file (see docs/cases-format.md) to test the rules.", "no-cases", "note"))
+    report.findings += _coverage_gate(report, options, name, cases_path)
+
+    space = AnswerSpace(pathway, seed=options.seed)
+    sample = space.sample()
+    report.findings += never_firing_rules(space, sample, where, fired_in_cases)
+    violations = check_invariants(space, sample)
+    for v in violations:
+        report.findings.append(where.finding(
+            where.path("invariants", v.invariant.id), f"invariant `{v.invariant.id}` is violated: {v.problem}. "
+            f"It says: {v.invariant.description} Counterexample answers: {_compact(v.answers)}",
+            "invariant-violated", "error", v.invariant.id,
+            details={"invariant": v.invariant.id, "problem": v.problem, "counterexample": v.answers}))
+    report.invariants = {"checked": len(pathway.invariants), "violated": len(violations),
+                         "answer_sets": space.evaluations}
+    report.findings.sort(key=lambda f: (f.file != name, f.file, f.line or 0, f.column or 0))
+    return report
+
+
+def _coverage_gate(report: FileReport, options: ValidateOptions, name: str, cases_path: Path) -> list[Finding]:
+    if options.min_coverage is None:
+        return []
+    n = f"{options.min_coverage:g}"
+    run = report.cases
+    if run is None or run.coverage is None:
+        why = "there is no cases file" if run is None else "the cases file could not be run"
+        return [Finding(name, 1, 1, "(document)", f"rule coverage is 0%, below --min-coverage {n}: {why}; write "
+                        f"test cases in {cases_path.name}.", "coverage", "error")]
+    rules = run.coverage.rules
+    if rules.percent >= options.min_coverage:
+        return []
+    missing = ", ".join(rules.missing[:10]) + (", …" if len(rules.missing) > 10 else "")
+    return [Finding(run.file, 1, 1, "(document)", f"rule coverage {rules.percent:g}% ({len(rules.covered)} of "
+                    f"{rules.total} rules) is below --min-coverage {n}; rules fired in no case: {missing}. Add cases "
+                    "that make them fire.", "coverage", "error")]
+
+
+def _compact(answers: dict) -> str:
+    import json
+
+    return json.dumps(answers, ensure_ascii=False, separators=(", ", ": "))
 
 
 def run_validate(options: ValidateOptions, out: TextIO, err: Console) -> int:
-    reports = [check_file(p) for p in expand_paths(options.paths)]
+    """Check every file, print the report in `options.format`, and return the exit code (0 ok, 1 problems)."""
+    reports = [check_file(p, options) for p in expand_paths(options.paths)]
+    out.write(REPORTERS[options.format](reports))
+    if options.format != "text":
+        err.print(summary(reports), markup=False, highlight=False)
     errors = sum(r.errors for r in reports)
     warnings = sum(r.warnings for r in reports)
-    if options.format == "json":
-        out.write(json.dumps({"files": [{"file": r.file, "errors": r.errors, "warnings": r.warnings,
-                                         "findings": [f.as_dict() for f in r.findings]} for r in reports],
-                              "errors": errors, "warnings": warnings}, indent=2) + "\n")
-    elif options.format == "github":
-        for r in reports:
-            for f in r.findings:
-                out.write(github_annotation(f) + "\n")
-    elif options.format == "sarif":
-        out.write(json.dumps(sarif(reports), indent=2) + "\n")
-    else:
-        for r in reports:
-            status = "ok" if not r.findings else f"{r.errors} error(s), {r.warnings} warning(s)"
-            out.write(f"{r.file}: {status}\n")
-            for f in r.findings:
-                rid = f" [{f.id}]" if f.id else ""
-                out.write(f"  {f.where()}: {f.severity}: {f.path}{rid}: {f.message}\n")
-    if options.format != "text":
-        err.print(f"{len(reports)} file(s): {errors} error(s), {warnings} warning(s)", markup=False,
-                  highlight=False)
-    failed = errors > 0 or (options.strict and warnings > 0)
-    return 1 if failed else 0
-
-
-def _gh_escape(text: str, prop: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if prop:
-        text = text.replace(":", "%3A").replace(",", "%2C")
-    return text
-
-
-def github_annotation(f: Finding) -> str:
-    level = "error" if f.severity == "error" else "warning"
-    props = [f"file={_gh_escape(f.file, True)}"]
-    if f.line is not None:
-        props.append(f"line={f.line}")
-    if f.column is not None:
-        props.append(f"col={f.column}")
-    props.append(f"title={_gh_escape('backpath ' + f.code, True)}")
-    rid = f" [{f.id}]" if f.id else ""
-    return f"::{level} {','.join(props)}::{_gh_escape(f.path + rid + ': ' + f.message)}"
-
-
-def sarif(reports: list[FileReport]) -> dict:
-    from . import __version__
-
-    results = []
-    rules: dict[str, dict] = {}
-    for r in reports:
-        for f in r.findings:
-            rules.setdefault(f.code, {"id": f.code, "shortDescription": {"text": f.code.replace("-", " ")}})
-            region = {}
-            if f.line is not None:
-                region["startLine"] = f.line
-            if f.column is not None:
-                region["startColumn"] = f.column
-            location = {"physicalLocation": {"artifactLocation": {"uri": Path(f.file).as_posix()}}}
-            if region:
-                location["physicalLocation"]["region"] = region
-            results.append({"ruleId": f.code, "level": "error" if f.severity == "error" else "warning",
-                            "message": {"text": f"{f.path}: {f.message}"}, "locations": [location]})
-    return {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{"tool": {"driver": {"name": "backpath", "version": __version__, "informationUri":
-                                      "https://backpath.invalid", "rules": list(rules.values())}},
-                  "results": results}],
-    }
+    return 1 if errors or (options.strict and warnings) else 0
