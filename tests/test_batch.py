@@ -396,3 +396,21 @@ def test_no_temp_file_left_after_a_failed_write(tmp_path, monkeypatch):
     out.abort()
     assert list(tmp_path.iterdir()) == []
     assert os.path.exists(tmp_path) and not (tmp_path / "x.jsonl").exists()
+
+
+def test_a_spawned_worker_loads_the_pathway_from_its_file_and_checks_it(monkeypatch):
+    from backpath import batch_work
+
+    previous = signal.getsignal(signal.SIGINT)
+    monkeypatch.setattr(batch_work, "inherited_pathway", None)
+    monkeypatch.setattr(batch_work, "_worker_pathway", None)
+    sha = backpath.load_pathway(MINI).sha256
+    try:
+        batch_work.init_worker(MINI, sha)
+        chunk = batch_io.Chunk(start=1, items=[(batch_io.LINE, "x.jsonl", 1, json.dumps({"answers": OK}).encode())])
+        out = json.loads(batch_work.worker_assess_chunk(chunk, "jsonl").data)
+        assert out["status"] == "ok" and out["pathway"]["sha256"] == sha
+        with pytest.raises(RuntimeError, match="changed while the batch was starting"):
+            batch_work.init_worker(MINI, "0" * 64)
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -156,9 +156,11 @@ def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk]
     Chunks are submitted as results are taken, never more than IN_FLIGHT_PER_JOB per worker ahead, so a
     slow writer or a huge input does not pile chunks up in memory.
     """
+    from . import batch_work
     from .catalog import resolve
 
     path = str(resolve(pathway_ref))
+    batch_work.inherited_pathway = pathway  # reused by workers started with fork (Linux), saving a reload
     limit = jobs * IN_FLIGHT_PER_JOB
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=init_worker, initargs=(path, pathway.sha256))
     try:

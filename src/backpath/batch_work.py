@@ -191,15 +191,20 @@ def _cell(value: Any) -> Any:
 # --- worker processes ----------------------------------------------------------------------------
 
 _worker_pathway: Pathway | None = None
+inherited_pathway: Pathway | None = None  # set by the batch process before it starts workers
 
 
 def init_worker(pathway_path: str, sha256: str) -> None:
-    """Load the pathway once in a worker process. Ctrl-C is left to the batch process, which stops the workers."""
+    """Get the pathway once in a worker process: a forked worker reuses the batch process's (already loaded,
+    same sha256); a spawned one loads it from its file. Ctrl-C is left to the batch process, which stops
+    the workers."""
     global _worker_pathway
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from .loader import load_pathway
+    pathway = inherited_pathway
+    if pathway is None or pathway.sha256 != sha256:
+        from .loader import load_pathway
 
-    pathway = load_pathway(pathway_path)
+        pathway = load_pathway(pathway_path)
     if pathway.sha256 != sha256:
         raise RuntimeError(f"the pathway file {pathway_path} changed while the batch was starting; run it again.")
     _worker_pathway = pathway
