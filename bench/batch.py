@@ -1,0 +1,225 @@
+"""Benchmark of `backpath batch` (a script that prints figures; not a test).
+
+    python bench/batch.py --records 100000 --seed 1
+
+It writes N valid records, generated with a seed from the pathway's data dictionary (types, ranges, options,
+and `ask_when` honoured through the engine), to a temporary JSON Lines file, then measures, in the same run:
+
+- the JSON floor: read the lines, `json.loads` each, `json.dumps` it back (same encoder settings as batch),
+  write it; no assessment. It is the least any tool that reads and writes these records must spend.
+- `backpath batch` with `--jobs 1` and `--jobs 2` (or the values given to `--jobs`), each in its own process
+  as a user runs it, output to a file (or discarded with `--discard`): wall time including start-up, records/s,
+  ratio to the floor, and peak memory (largest total PSS of the batch process and its workers).
+
+Targets (issue 4): >= 20,000 records/s on one core; --jobs 2 >= 1.6x --jobs 1; <= 5x the floor; < 200 MB peak
+for 1,000,000 records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import backpath
+from backpath.engine import is_asked
+from backpath.model import Pathway, Question
+
+
+def random_value(rng: random.Random, q: Question, pathway: Pathway) -> Any:
+    if q.type == "boolean":
+        return rng.random() < 0.5
+    if q.type in ("integer", "number"):
+        lo = q.min if q.min is not None else 0
+        hi = q.max if q.max is not None else 100
+        if q.type == "integer":
+            return rng.randint(int(lo), int(hi))
+        # durations and the like: mostly short, some long (log-uniform), one decimal
+        value = lo + (hi - lo) * rng.random() ** 3
+        return round(value, 1) if rng.random() < 0.5 else int(value)
+    ids = q.option_ids
+    if q.type == "choice":
+        return rng.choice(ids)
+    if q.id == pathway.red_flag_question and rng.random() < 0.9:
+        return []  # red flags are rare in a real caseload; most records take the full (non-emergency) path
+    if rng.random() < 0.4:
+        return []
+    return rng.sample(ids, rng.randint(1, min(3, len(ids))))
+
+
+def random_answers(rng: random.Random, pathway: Pathway) -> dict:
+    values: dict = {}
+    for q in pathway.question_list():
+        if not is_asked(pathway, q, values):
+            continue
+        if not q.required and rng.random() < 0.5:
+            continue
+        values[q.id] = random_value(rng, q, pathway)
+    return values
+
+
+def write_records(path: Path, pathway: Pathway, n: int, seed: int) -> None:
+    rng = random.Random(seed)
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            fh.write(json.dumps({"id": f"r{i + 1:07d}", "answers": random_answers(rng, pathway)}) + "\n")
+
+
+def json_floor(src: Path, dst: Path) -> float:
+    """Read, parse, serialise and write every record, with no assessment; seconds taken."""
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+    decode = json.JSONDecoder().decode
+    started = time.perf_counter()
+    with open(src, "rb") as fin, open(dst, "wb", buffering=1 << 20) as fout:
+        for line in fin:
+            fout.write((encode(decode(line.decode("utf-8"))) + "\n").encode("utf-8"))
+    return time.perf_counter() - started
+
+
+def run_batch(src: Path, dst: Path | None, pathway_ref: str, jobs: int) -> tuple[float, float]:
+    """Run `backpath batch` as a user would, output to `dst` (None: stdout, discarded).
+
+    Returns (seconds, peak MB). Peak memory is the largest total PSS (proportional set size: shared pages
+    counted once) of the batch process and its workers, sampled every 0.1 s from /proc; where /proc is
+    missing, the max RSS of the batch process plus that of the largest worker per worker (an upper bound).
+    """
+    cmd = [sys.executable, "-m", "backpath", "batch", str(src), "--output", "-" if dst is None else str(dst),
+           "--pathway", pathway_ref, "--jobs", str(jobs), "--quiet"]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak_kb = 0
+    while proc.poll() is None:
+        peak_kb = max(peak_kb, tree_pss_kb(proc.pid))
+        time.sleep(0.1)
+    seconds = time.perf_counter() - started
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"backpath batch exited {proc.returncode}: {stderr}")
+    if not peak_kb:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+        peak_kb = usage * (jobs + 1 if jobs > 1 else 1)
+    return seconds, peak_kb / 1024
+
+
+def tree_pss_kb(pid: int) -> int:
+    """Total PSS in KiB of `pid` and its descendants (0 where /proc cannot tell)."""
+    total = 0
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                stack.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=100_000, help="records to generate (default 100000)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed for the records (default 1)")
+    parser.add_argument("--pathway", default="low-back-pain", help="bundled id or YAML path")
+    parser.add_argument("--jobs", type=int, nargs="*", default=[1, 2], help="--jobs values to run (default 1 2)")
+    parser.add_argument("--keep", metavar="DIR", help="keep the records and outputs in DIR")
+    parser.add_argument("--profile", type=int, metavar="N", default=0, help="also split the time of N records "
+                        "into parsing, assessing and serialising, and print the top of a cProfile run")
+    parser.add_argument("--discard", action="store_true", help="send batch output to /dev/null (for very large "
+                        "runs: 1,000,000 default-pathway results are about 20 GB)")
+    args = parser.parse_args()
+
+    pathway = backpath.load_pathway(args.pathway)
+    folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="backpath-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    src = folder / "records.jsonl"
+    t = time.perf_counter()
+    write_records(src, pathway, args.records, args.seed)
+    size = src.stat().st_size
+    print(f"backpath {backpath.__version__}, pathway {pathway.id} {pathway.version}, Python "
+          f"{sys.version.split()[0]}, {os.cpu_count()} cores")
+    print(f"{args.records:,} records (seed {args.seed}), {size / 1e6:.1f} MB of JSON Lines, generated in "
+          f"{time.perf_counter() - t:.1f} s")
+
+    floor = json_floor(src, folder / "floor.jsonl")
+    print(f"JSON floor (read + loads + dumps + write, no assessment): {floor:.2f} s, "
+          f"{args.records / floor:,.0f} records/s")
+    if args.profile:
+        profile(src, pathway, args.profile)
+    rates = {}
+    outputs = []
+    for jobs in args.jobs:
+        dst = None if args.discard else folder / f"out-jobs{jobs}.jsonl"
+        seconds, peak = run_batch(src, dst, args.pathway, jobs)
+        rates[jobs] = args.records / seconds
+        written = "discarded" if dst is None else \
+            f"{dst.stat().st_size / 1e6:,.0f} MB written ({dst.stat().st_size / args.records:,.0f} bytes/record)"
+        print(f"--jobs {jobs}: {seconds:.2f} s, {rates[jobs]:,.0f} records/s, {seconds / floor:.1f}x the floor, "
+              f"peak memory {peak:.0f} MB, output {written}")
+        if dst is not None:
+            outputs.append(dst)
+    if 1 in rates and 2 in rates:
+        print(f"--jobs 2 / --jobs 1: {rates[2] / rates[1]:.2f}x")
+    if len(outputs) > 1:
+        digests = {sha256_of(o) for o in outputs}
+        print("outputs byte-identical across --jobs:", "yes" if len(digests) == 1 else "NO")
+    if not args.keep:
+        for f in folder.iterdir():
+            f.unlink()
+        folder.rmdir()
+
+
+def profile(src: Path, pathway: Pathway, n: int) -> None:
+    """Where one process spends its time on the first `n` records, in microseconds per record."""
+    import cProfile
+    import pstats
+
+    from backpath.batch_io import LINE, Chunk
+    from backpath.batch_work import assess_chunk
+
+    with open(src, "rb") as fh:
+        lines = [fh.readline() for _ in range(n)]
+    lines = [line for line in lines if line]
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+    best = {"parse": 1e9, "assess": 1e9, "serialise": 1e9}
+    for _ in range(3):
+        t = time.process_time()
+        records = [json.loads(line) for line in lines]
+        best["parse"] = min(best["parse"], time.process_time() - t)
+        t = time.process_time()
+        results = [backpath.assess(pathway, r["answers"], record_id=r["id"]) for r in records]
+        best["assess"] = min(best["assess"], time.process_time() - t)
+        t = time.process_time()
+        [encode(r) for r in results]
+        best["serialise"] = min(best["serialise"], time.process_time() - t)
+    print("per record, best of 3 (CPU time): " + ", ".join(f"{k} {v / len(lines) * 1e6:,.0f} us"
+                                                        for k, v in best.items()))
+    chunk = Chunk(start=1, items=[(LINE, str(src), i, line) for i, line in enumerate(lines, 1)])
+    profiler = cProfile.Profile()
+    profiler.runcall(assess_chunk, pathway, chunk, "jsonl")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+if __name__ == "__main__":
+    main()
