@@ -318,3 +318,28 @@ def test_missing_answers_off_a_terminal_fail_at_once(runner, tmp_path):
     assert result.exit_code == 1
     assert "missing: weeks, leg, flags, mood" in result.stderr
     assert "Question" not in result.stderr
+
+
+def test_after_the_review_back_steps_return_to_the_review(mini_pathway):
+    # b at the review goes to the last question; its answer leads straight back to the review
+    outcome, text = run(mini_pathway, MINI_LINES + ["b", "2", ""])
+    assert outcome.status == COMPLETE
+    assert outcome.session.answers["requests"] == ["belt"]
+    assert text.count("Review: 7 answers") == 2
+
+
+def test_a_skipped_question_stays_skipped_after_resuming(runner, terminal, tmp_path):
+    given = tmp_path / "p.partial.json"
+    given.write_text(json.dumps({"answers": {"age": 52, "weeks": 10, "leg": False, "flags": [], "requests": None}}))
+    result = runner.invoke(cli.app, ["assess", "-p", MINI, "--answers", str(given)], input="1\n\n")
+    assert result.exit_code == 0, result.stderr
+    assert "Question 1 of about 1\nMood" in result.stderr
+    assert "Requests\n" not in result.stderr.split("Review:")[0]
+
+
+def test_nothing_answered_saves_nothing(runner, terminal, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli.app, ["assess", "-p", MINI], input="")
+    assert result.exit_code == 1
+    assert "Nothing was answered, so nothing was saved." in result.stderr
+    assert list(tmp_path.iterdir()) == []

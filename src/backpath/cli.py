@@ -168,27 +168,40 @@ def ask_missing(pw: Pathway, given: dict, *, record_id: Any, answers_path: str |
                 pathway_ref: str | None, fmt: AssessFormat) -> dict:
     """Run the questionnaire for what `given` lacks. Returns complete answers, or saves the answers so far,
     says how to resume and exits (130 after Ctrl-C, 1 at end of input or when stopped at an emergency)."""
-    from .prompts import COMPLETE, INTERRUPTED, STOPPED, emergency_advice_markdown, emergency_banner, run_questionnaire
+    from .prompts import COMPLETE, STOPPED, emergency_advice_markdown, emergency_banner, run_questionnaire
 
     outcome = run_questionnaire(pw, given, source=answers_path)
-    session = outcome.session
-    if outcome.status == COMPLETE or outcome.status == STOPPED and not session.missing():
-        return session.to_record(keep_skips=False)
+    if outcome.status == COMPLETE or outcome.status == STOPPED and not outcome.session.missing():
+        return outcome.session.to_record(keep_skips=False)
     if outcome.status == STOPPED:
         if fmt is AssessFormat.markdown:
             sys.stdout.write(emergency_advice_markdown(outcome.emergencies))
         elif fmt is AssessFormat.text:
             stdout_console().print(emergency_banner(outcome.emergencies, "EMERGENCY — act now (questionnaire "
                                                     "stopped here; the other answers were not assessed)"))
+    raise save_unfinished(outcome, record_id=record_id, answers_path=answers_path, save_path=save_path,
+                          pathway_ref=pathway_ref)
+
+
+def save_unfinished(outcome, *, record_id: Any, answers_path: str | None, save_path: Path | None,
+                    pathway_ref: str | None) -> typer.Exit:
+    """Save an unfinished questionnaire's answers and print how to resume; return the Exit to raise."""
+    from .prompts import INTERRUPTED, STOPPED
+
+    session = outcome.session
+    err = stderr_console()
+    exit_code = 130 if outcome.status == INTERRUPTED else EXIT_INVALID
+    if not session.answers and not session.skipped and answers_path is None:
+        err.print("Nothing was answered, so nothing was saved.", markup=False, highlight=False)
+        return typer.Exit(exit_code)
     record = answers_record(record_id, session.to_record(keep_skips=True))
     path = partial_answers_path(answers_path, save_path)
-    err = stderr_console()
     try:
         write_answers_file(path, record)
     except OSError as exc:
         err.print(f"error: could not save the answers to {path}: {exc.strerror}. Here they are:", markup=False)
         err.print(json.dumps(record, ensure_ascii=False), markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(130 if outcome.status == INTERRUPTED else EXIT_INVALID) from None
+        return typer.Exit(exit_code)
     what = {STOPPED: "Stopped at the emergency", INTERRUPTED: "Interrupted"}.get(outcome.status, "End of input")
     left = len(session.missing())
     err.print(f"{what}: {len(session.answers)} answers saved to {path} ({left} required "
@@ -200,7 +213,7 @@ def ask_missing(pw: Pathway, given: dict, *, record_id: Any, answers_path: str |
         command += ["--save-answers", str(save_path)]
     err.print("Resume with:", markup=False)
     err.print("  " + shlex.join(command), markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(130 if outcome.status == INTERRUPTED else EXIT_INVALID)
+    return typer.Exit(exit_code)
 
 
 @app.command()

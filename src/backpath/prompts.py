@@ -82,23 +82,24 @@ class Questionnaire:
             self.intro()
             self.check_emergencies()
             current = self.session.next_question(None)
+            reviewed = False  # once the review screen has been shown, every answer returns to it
             while True:
                 if current is None:
-                    choice = self.review()
-                    if choice is None:
+                    reviewed = True
+                    current = self.review()
+                    if current is None:
                         return Outcome(COMPLETE, self.session, emergencies(self.pathway, self.session.answers))
-                    current = choice
                     continue
                 try:
-                    self.ask(current)
+                    self.ask(current, can_go_back=self.has_previous(current.id))
                 except _Back:
-                    current = self.previous(current.id)
+                    current = self.previous(current.id) or current
                     continue
                 if current.id in self.history:
                     self.history.remove(current.id)
                 self.history.append(current.id)
                 self.check_emergencies()
-                current = self.session.next_question(current.id)
+                current = self.session.next_question(current.id, only_unsettled=reviewed)
         except _Stop:
             return Outcome(STOPPED, self.session, emergencies(self.pathway, self.session.answers))
         except KeyboardInterrupt:
@@ -115,21 +116,23 @@ class Questionnaire:
         about = self.session.progress(first.id)[1] if first else 0
         c.print(Text(f"{p.title} (pathway {p.id} {p.version})", style="bold"))
         if self.session.preset:
-            c.print(Text(f"Resuming with {len(self.session.preset)} answers from {self.source or 'the answers file'};"
+            c.print(Text(f"Resuming with {len(self.session.answers)} answers from {self.source or 'the answers file'};"
                          f" about {about} question{'s' if about != 1 else ''} to go."))
         else:
             sections = len(p.sections)
             c.print(Text(f"About {about} questions in {sections} section{'s' if sections != 1 else ''}."))
         c.print(Text("Type ? for help with a question, b to go back. Ctrl-C stops and saves your answers."))
 
-    def previous(self, qid: str) -> Question:
-        """The question answered before `qid` that still applies (or `qid` itself at the start)."""
+    def has_previous(self, qid: str | None) -> bool:
+        return any(prev != qid and self.session.applies(prev) for prev in self.history)
+
+    def previous(self, qid: str | None) -> Question | None:
+        """The question answered before `qid` that still applies (dropping later history), or None."""
         while self.history:
             prev = self.history.pop()
             if prev != qid and self.session.applies(prev):
                 return self.pathway.questions[prev]
-        self.console.print(Text("This is the first question; there is nothing to go back to."))
-        return self.pathway.questions[qid]
+        return None
 
     def review(self) -> Question | None:
         """The review screen. Returns a question to change, or None when the answers are confirmed."""
@@ -149,9 +152,7 @@ class Questionnaire:
                 if not text:
                     return None
                 if text in BACK_WORDS:
-                    if self.history:
-                        return self.previous("")
-                    return items[-1]
+                    return self.previous(None) or items[-1]
                 if text.isdigit() and 1 <= int(text) <= len(items):
                     self.change(items[int(text) - 1])
                     break
@@ -173,7 +174,7 @@ class Questionnaire:
 
     # --- one question --------------------------------------------------------------------------
 
-    def ask(self, q: Question, *, changing: bool = False) -> None:
+    def ask(self, q: Question, *, changing: bool = False, can_go_back: bool = True) -> None:
         """Show `q` and read lines until one is an answer (or raise _Back)."""
         self.show_question(q, changing=changing)
         had = q.id in self.session.answers or q.id in self.session.skipped
@@ -184,7 +185,10 @@ class Questionnaire:
                 self.show_help(q)
                 continue
             if word in BACK_WORDS:
-                raise _Back
+                if can_go_back:
+                    raise _Back
+                self.console.print(Text("This is the first question; there is nothing to go back to."))
+                continue
             if not word and had:
                 return  # Enter keeps the current answer
             parsed = parse_answer(q, text)
@@ -221,9 +225,8 @@ class Questionnaire:
                 else:
                     c.print(Text(f"From the {attribution.title}.", style="italic"))
         self.shown_attribution = q.attribution
-        if q.type in ("choice", "multi_choice"):
-            for n, o in enumerate(q.options, 1):
-                c.print(Text(f"{n:>4}. {o.label}"))
+        if q.options:
+            c.print(option_list(q))
         hint = input_hint(q)
         if q.id in self.session.answers:
             hint += f" Enter keeps: {show_value(q, self.session.answers[q.id])}."
@@ -238,9 +241,7 @@ class Questionnaire:
         c.print(Text(f"Help: {q.prompt}", style="bold"))
         c.print(Text(q.help or "No further help for this question."))
         if q.options:
-            for n, o in enumerate(q.options, 1):
-                line = f"{n:>4}. {o.label} (id: {o.id})"
-                c.print(Text(line + (f" - {o.help}" if o.help else "")))
+            c.print(option_list(q, details=True))
         c.print(Text(f"Question id: {q.id}; {'required' if q.required else 'optional'}. {input_hint(q)}"))
         c.print(Text("Type b to go back to the previous question; Ctrl-C stops and saves your answers."))
 
@@ -271,10 +272,23 @@ class Questionnaire:
             self.console.print(Text("Not accepted: type c to continue or s to stop."))
 
 
+def option_list(q: Question, *, details: bool = False) -> Table:
+    """The numbered options; wrapped lines stay indented under their label. `details` adds ids and help."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=len(str(len(q.options))) + 3, justify="right", no_wrap=True)
+    grid.add_column()
+    for n, o in enumerate(q.options, 1):
+        label = o.label
+        if details:
+            label += f" (id: {o.id})" + (f" - {o.help}" if o.help else "")
+        grid.add_row(f"{n}.", Text(label))
+    return grid
+
+
 def review_list(session: Session, items: list[Question], width: int) -> Group:
     """Every answer, numbered, under its section title: the question (cut to one line) and the answer."""
     num_w = len(str(len(items))) + 1
-    prompt_w = min(max(len(q.prompt) for q in items), max(12, (width - num_w - 2) * 3 // 5))
+    prompt_w = min(max((len(q.prompt) for q in items), default=12), max(12, (width - num_w - 2) * 3 // 5))
     parts: list[Table | Text] = []
     grid = None
     section = None
