@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -191,3 +192,15 @@ def test_off_a_terminal_missing_answers_fail_at_once(tmp_path):
     assert missing[:3] == ["back_pain_nrs", "sciatica", "neurogenic_claudication"]
     assert "startback_9" in missing and "conditions" in missing
     assert "Question" not in proc.stderr
+
+
+def test_closing_the_terminal_saves_the_answers(tmp_path):
+    child = spawn(cwd=tmp_path)
+    answer(child, EVALUATION[:2])
+    child.expect_exact("How many weeks")
+    child.expect_exact("> ")
+    child.kill(signal.SIGHUP)
+    child.expect(pexpect.EOF)
+    child.close()
+    [saved] = tmp_path.glob("backpath-answers-*.partial.json")
+    assert json.loads(saved.read_text()) == {"answers": {"age": 45, "pregnant": False}}

@@ -343,3 +343,10 @@ def test_nothing_answered_saves_nothing(runner, terminal, tmp_path, monkeypatch)
     assert result.exit_code == 1
     assert "Nothing was answered, so nothing was saved." in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bytes_that_are_not_text_are_a_wrong_answer_not_a_crash(runner, terminal):
+    result = runner.invoke(cli.app, ["assess", "-p", MINI], input=b"\xff\xfe\n" + "\n".join(MINI_LINES).encode()
+                           + b"\n\n")
+    assert result.exit_code == 0, result.stderr
+    assert 'Not accepted: must be a number (16–110 years), not "\ufffd\ufffd".' in result.stderr

@@ -7,8 +7,11 @@ keystrokes, a pseudo-terminal or a screen reader alike. Meaning is always in wor
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,10 +46,35 @@ class _Stop(Exception):
 
 
 def read_stdin_line() -> str:
-    line = sys.stdin.readline()
+    """One line from stdin; bytes that are not valid text become \ufffd (and so a wrong answer, not a crash)."""
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is not None:
+        data = raw.readline()
+        line = data.decode(sys.stdin.encoding or "utf-8", errors="replace")
+    else:
+        line = sys.stdin.readline()
     if not line:
         raise EOFError
     return line.rstrip("\r\n")
+
+
+@contextmanager
+def _hangup_interrupts() -> Iterator[None]:
+    """While asking, a closed terminal (SIGHUP) or SIGTERM stops like Ctrl-C, so the answers are saved."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {s: signal.signal(s, interrupt) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def lines_from(inputs: Iterable[str]) -> ReadLine:
@@ -103,11 +131,17 @@ class Questionnaire:
         except _Stop:
             return Outcome(STOPPED, self.session, emergencies(self.pathway, self.session.answers))
         except KeyboardInterrupt:
-            self.console.print()
+            self.newline()
             return Outcome(INTERRUPTED, self.session)
         except EOFError:
-            self.console.print()
+            self.newline()
             return Outcome(END_OF_INPUT, self.session)
+
+    def newline(self) -> None:
+        try:
+            self.console.print()
+        except OSError:  # the terminal has gone (SIGHUP); the answers are still saved
+            pass
 
     def intro(self) -> None:
         p = self.pathway
@@ -340,4 +374,5 @@ def run_questionnaire(pathway: Pathway, given: dict[str, Any] | None, *, console
                       read_line: ReadLine = read_stdin_line, source: str | None = None) -> Outcome:
     """Ask what is missing from `given` on the terminal; see `Outcome` for how it ended."""
     console = console or Console(stderr=True, highlight=False)
-    return Questionnaire(pathway, given, console, read_line, source).run()
+    with _hangup_interrupts():
+        return Questionnaire(pathway, given, console, read_line, source).run()
