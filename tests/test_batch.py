@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -104,6 +105,16 @@ def test_stdin_json_lines(runner):
     assert [r["id"] for r in lines_of(result)] == ["s1", 2]
 
 
+def test_a_named_pipe_is_read_as_json_lines(runner, tmp_path):
+    fifo = tmp_path / "fd63"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_text, args=(json.dumps({"answers": OK}) + "\n",))
+    writer.start()
+    result = batch(runner, fifo)
+    writer.join()
+    assert result.exit_code == 0 and lines_of(result)[0]["status"] == "ok"
+
+
 def test_byte_order_mark_and_crlf_are_accepted(runner, tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_bytes(b"\xef\xbb\xbf" + json.dumps({"answers": OK}).encode() + b"\r\n\r\n" +
@@ -134,6 +145,8 @@ BAD_LINES = [
     ('{"id": "b", "answers": [1]}', "answers", "must be an object of question id → value, not an array"),
     ('{"id": 2.5, "answers": {}}', "id", "must be text or a whole number"),
     ('{"id": true, "answers": {}}', "id", "must be text or a whole number"),
+    ("[" * 100_000 + "]" * 100_000, "", "cannot be read as a record: its JSON nests too deeply"),
+    ('{"answers": {"age": ' + "9" * 5000 + "}}", "", "cannot be read as a record: exceeds the limit"),
 ]
 
 
@@ -199,17 +212,20 @@ def test_json_files_bad_whole_or_in_part(runner, tmp_path):
     broken.write_text('{"answers": {}}\n{"answers": {}}\n')
     mixed = tmp_path / "mixed.json"
     mixed.write_text(json.dumps([{"answers": OK}, 5, {"id": "z", "answers": {"age": 1}}]))
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
     latin = tmp_path / "latin.json"
     latin.write_bytes(b'{"id": "caf\xe9"}')
-    result = batch(runner, broken, mixed, latin)
+    result = batch(runner, broken, mixed, latin, deep)
     assert result.exit_code == 1
     out = lines_of(result)
-    assert [r["status"] for r in out] == ["error", "ok", "error", "error", "error"]
+    assert [r["status"] for r in out] == ["error", "ok", "error", "error", "error", "error"]
     assert "Extra data at line 2, column 1. If it holds one record a line, name it .jsonl." in \
         out[0]["errors"][0]["message"]
     assert out[2]["source"] == {"file": str(mixed), "record": 2} and out[2]["id"] == 3
     assert out[3]["id"] == "z" and out[3]["source"] == {"file": str(mixed), "record": 3}
     assert "not UTF-8" in out[4]["errors"][0]["message"] and out[4]["source"] == {"file": str(latin)}
+    assert "nests too deeply" in out[5]["errors"][0]["message"] and out[5]["id"] == 6
 
 
 def test_a_lone_surrogate_is_written_back_as_its_escape(runner, tmp_path):

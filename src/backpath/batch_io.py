@@ -79,7 +79,7 @@ def input_specs(args: Iterable[str]) -> list[InputSpec]:
         suffix = Path(arg).suffix.lower()
         if suffix in JSON_SUFFIXES:
             kind = "json"
-        elif suffix in JSONL_SUFFIXES:
+        elif suffix in JSONL_SUFFIXES or _is_stream(arg):  # a pipe, e.g. bash's <(zcat referrals.jsonl.gz)
             kind = "jsonl"
         else:
             raise BatchUsageError(
@@ -87,6 +87,14 @@ def input_specs(args: Iterable[str]) -> list[InputSpec]:
                 "array of records), a .jsonl file (a record a line) or - (JSON Lines on stdin).")
         specs.append(InputSpec(arg, arg, kind, _file_size(arg)))
     return specs
+
+
+def _is_stream(path: str) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
 
 
 def _file_size(path: str) -> int | None:
@@ -203,6 +211,10 @@ def _read_json(fh: BinaryIO, name: str) -> Iterator[tuple[Item, int]]:
         hint = " If it holds one record a line, name it .jsonl." if exc.msg == "Extra data" else ""
         yield (PROBLEM, name, None, ("", f"the file is not valid JSON: {exc.msg} at line {exc.lineno}, column "
                                          f"{exc.colno}.{hint}")), size
+        return
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit number; arrays nested 100,000 deep
+        why = "its JSON nests too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+        yield (PROBLEM, name, None, ("", f"the file cannot be read as JSON records: {why}.")), size
         return
     if isinstance(data, list):
         if not data:

@@ -10,8 +10,8 @@ error result (contract §5) that also says where the record came from:
 ("id", "answers", "answers.age"). The source is `{"file", "line"}` for JSON Lines, `{"file", "record"}` (1-based
 index) for a record of a .json array, and `{"file"}` for a whole .json file.
 
-A worker process loads the pathway once, from its file, and checks that it is the same file (same sha256) the
-batch process loaded, so every process assesses with the same pathway.
+A worker process gets the pathway once: a forked worker reuses the batch process's copy, a spawned one loads it
+from its file; either way it checks that the sha256 is the one the batch process loaded.
 """
 
 from __future__ import annotations
@@ -124,12 +124,21 @@ def _assess_item(pathway: Pathway, item: tuple, position: int) -> dict:
         except json.JSONDecodeError as exc:
             return _error(position, None, "", f"the line is not valid JSON: {exc.msg} at column {exc.colno}.",
                           {"file": file, "line": where})
+        except (ValueError, RecursionError) as exc:  # a 5,000-digit number; arrays nested 100,000 deep
+            return _error(position, None, "", f"the line cannot be read as a record: {_json_limit(exc)}.",
+                          {"file": file, "line": where})
         return assess_record(pathway, value, position, {"file": file, "line": where})
     if kind == VALUE:
         source = {"file": file} if where is None else {"file": file, "record": where}
         return assess_record(pathway, payload, position, source)
     path, message = payload
     return _error(position, None, path, message, {"file": file} if where is None else {"file": file, "line": where})
+
+
+def _json_limit(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "its JSON nests too deeply"
+    return str(exc).split(";")[0].rstrip(".").lower() if str(exc) else type(exc).__name__
 
 
 def assess_record(pathway: Pathway, record: Any, position: int, source: dict) -> dict:
