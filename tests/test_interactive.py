@@ -148,7 +148,7 @@ def test_emergency_banner_at_once_then_stop(tmp_path):
     child.expect_exact("EMERGENCY: Emergency referral")
     child.expect_exact("Possible cauda equina syndrome")
     child.expect_exact("Offer: Emergency referral")
-    child.expect_exact("Type c to continue the questionnaire, or s to stop here")
+    child.expect_exact("Type c to continue the questionnaire, or s to stop here and see the advice now.")
     child.sendline("s")
     child.expect_exact("questionnaire stopped here")  # the advice, printed again on stdout
     child.expect(r"Stopped at the emergency: 7 answers saved to\s+(\S+\.partial\.json)")
@@ -172,7 +172,7 @@ def test_ctrl_c_saves_and_resume_asks_only_what_is_missing(tmp_path):
     assert len(json.loads((tmp_path / name).read_text())["answers"]) == 9
 
     resumed = spawn("--answers", name, "--format", "json", cwd=tmp_path)
-    resumed.expect(rf"Resuming with 9 answers from\s+{re.escape(name)};\s+about\s+(\d+)\s+questions\s+to\s+go\.")
+    resumed.expect(rf"Starting from 9 answers in\s+{re.escape(name)};\s+about\s+(\d+)\s+questions\s+to\s+go\.")
     resumed.expect_exact(f"Question 1 of about {resumed.match.group(1)}")
     answer(resumed, START_BACK[2:] + REST)  # asked first: the question after the last one answered
     resumed.expect_exact(f"Review: {len(WALK)} answers")

@@ -281,7 +281,7 @@ def test_end_of_input_saves_and_says_how_to_resume(runner, terminal, tmp_path, m
     resumed = runner.invoke(cli.app, ["assess", "-p", MINI, "--answers", partial.name, "-f", "json"],
                             input="y\n7\nnone\n1\n\n\n")
     assert resumed.exit_code == 0, resumed.stderr
-    assert "Resuming with 2 answers" in resumed.stderr
+    assert "Starting from 2 answers" in resumed.stderr
     assert "Question 1 of about 5\nLeg pain?" in resumed.stderr  # age and weeks are not asked again
 
 

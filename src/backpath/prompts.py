@@ -100,6 +100,7 @@ class Questionnaire:
         self.source = source
         self.history: list[str] = []  # questions answered in this session, in order, for `back`
         self.shown_section: str | None = None
+        self.shown_intros: set[str] = set()  # a section's introduction is shown once
         self.shown_attribution: str | None = None
         self.announced: set[str] = set()
 
@@ -150,7 +151,7 @@ class Questionnaire:
         about = self.session.progress(first.id)[1] if first else 0
         c.print(Text(f"{p.title} (pathway {p.id} {p.version})", style="bold"))
         if self.session.preset:
-            c.print(Text(f"Resuming with {len(self.session.answers)} answers from {self.source or 'the answers file'};"
+            c.print(Text(f"Starting from {len(self.session.answers)} answers in {self.source or 'the answers file'};"
                          f" about {about} question{'s' if about != 1 else ''} to go."))
         else:
             sections = len(p.sections)
@@ -242,7 +243,8 @@ class Questionnaire:
             self.shown_section = title
             c.print()
             c.print(Text(f"Section {number} of {len(self.pathway.sections)}: {title}", style="bold underline"))
-            if intro:
+            if intro and title not in self.shown_intros:
+                self.shown_intros.add(title)
                 c.print(Text(intro))
         c.print()
         progress = self.session.progress(q.id)
@@ -295,8 +297,7 @@ class Questionnaire:
             return
         self.console.print()
         self.console.print(emergency_banner(new))
-        self.console.print(Text("Type c to continue the questionnaire, or s to stop here and print the emergency "
-                                "advice (your answers are saved)."))
+        self.console.print(Text("Type c to continue the questionnaire, or s to stop here and see the advice now."))
         while True:
             word = self.prompt().strip().lower()
             if word in ("c", "continue"):
