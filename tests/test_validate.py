@@ -165,3 +165,20 @@ def test_help_names_every_option():
     out = runner.invoke(app, ["validate", "--help"], terminal_width=120, color=False).stdout
     for option in ("--format", "--strict", "--min-coverage"):
         assert option in out
+
+
+def test_schema_prints_the_pathway_and_the_cases_schemas():
+    pathway = json.loads(runner.invoke(app, ["schema"]).stdout)
+    cases = json.loads(runner.invoke(app, ["schema", "--cases"]).stdout)
+    assert pathway["title"] == "backpath pathway" and "invariants" in pathway["properties"]
+    assert cases["title"] == "backpath pathway test cases"
+
+
+def test_every_finding_code_is_documented_for_authors():
+    src = TESTS.parent / "src" / "backpath"
+    codes = set()
+    for module in ("yamlio", "loader", "lint", "cases", "validate"):
+        codes |= set(re.findall(r'"([a-z]+(?:-[a-z]+)+)"', (src / f"{module}.py").read_text(encoding="utf-8")))
+    codes -= {"request-not-indicated"}  # a reason's rule id, not a finding code
+    doc = (TESTS.parent / "docs" / "pathway-authoring.md").read_text(encoding="utf-8")
+    assert {c for c in codes if f"`{c}`" not in doc} == set()

@@ -332,19 +332,29 @@ class ValidateFormat(str, Enum):
 @app.command()
 def validate(
     paths: list[Path] | None = typer.Argument(None, metavar="[PATH...]", help="Pathway YAML files or folders "
-                                                 "(default: every bundled pathway)."),
+                                                 "(default: every bundled pathway). A cases file stands for the "
+                                                 "pathway beside it."),
     fmt: ValidateFormat = typer.Option(ValidateFormat.text, "--format", "-f", help="text for people, json "
                                        "for programs, github for workflow annotations, sarif for code scanning."),
-    strict: bool = typer.Option(False, "--strict", help="Fail on warnings too."),
+    strict: bool = typer.Option(False, "--strict", help="Fail on warnings too (notes never fail)."),
     min_coverage: float | None = typer.Option(None, "--min-coverage", min=0, max=100, metavar="N",
                                                  help="Fail when test cases fire less than N% of the rules."),
 ) -> None:
-    """Check pathway files the way a compiler checks code, and run their test cases.
+    """Check pathway files the way a compiler checks code, run their test cases and search for safety violations.
 
-    Every finding names the file, line and column, the YAML path and the id involved, and says how to fix it.
-    All files are checked in one run.
+    Every finding names the file, line, column, YAML path and id involved, and says how to fix it.
 
-    Exit codes: 0 valid, 1 problems found, 2 usage error.
+    The test cases in <id>.cases.yaml beside each pathway run, with coverage by rule, item and option.
+
+    Invariants are checked by searching the answer space; a violation prints answers for `assess --answers`.
+
+    Exit codes: 0 valid, 1 problems found (errors, or warnings with --strict), 2 usage error.
+
+    Examples:
+
+      backpath validate pathways/my-pathway.yaml
+
+      backpath validate pathways/ --format github --strict --min-coverage 100
     """
     from .validate import ValidateOptions, run_validate
 
@@ -398,11 +408,15 @@ def questions(
 
 
 @app.command()
-def schema() -> None:
+def schema(
+    cases: bool = typer.Option(False, "--cases", help="Print the schema of a test cases file (<id>.cases.yaml) "
+                               "instead."),
+) -> None:
     """Print the JSON Schema of the pathway format (for editors and the YAML language server)."""
+    from .cases import cases_schema
     from .loader import pathway_schema
 
-    sys.stdout.write(json.dumps(pathway_schema(), indent=2) + "\n")
+    sys.stdout.write(json.dumps(cases_schema() if cases else pathway_schema(), indent=2) + "\n")
 
 
 def main() -> None:
