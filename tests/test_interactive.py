@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -204,3 +205,18 @@ def test_closing_the_terminal_saves_the_answers(tmp_path):
     child.close()
     [saved] = tmp_path.glob("backpath-answers-*.partial.json")
     assert json.loads(saved.read_text()) == {"answers": {"age": 45, "pregnant": False}}
+
+
+def test_a_60_column_terminal_keeps_every_line_inside_it(tmp_path):
+    child = pexpect.spawn(sys.executable, ["-m", "backpath", "assess"], env={**ENV, "COLUMNS": "60"},
+                          cwd=str(tmp_path), encoding="utf-8", timeout=20, dimensions=(40, 60))
+    child.logfile_read = io.StringIO()
+    answer(child, EVALUATION + RED_FLAGS + START_BACK[:1])
+    child.expect_exact("STarT Back item 2 ")
+    child.expect_exact("> ")
+    child.sendintr()
+    assert finish(child) == 130
+    seen = re.sub(r"\x1b\[[0-9;]*m", "", child.logfile_read.getvalue())
+    assert "Keele University" in seen and "Which red flags are present?" in seen
+    questionnaire = seen.split("Resume with:")[0]  # the resume command itself is one line, to copy whole
+    assert max(len(line) for line in questionnaire.split("\r\n")) <= 60

@@ -159,13 +159,15 @@ class Questionnaire:
         c.print(Text("Type ? for help with a question, b to go back. Ctrl-C stops and saves your answers."))
 
     def has_previous(self, qid: str | None) -> bool:
-        return any(prev != qid and self.session.applies(prev) for prev in self.history)
+        status = self.session.applicability()
+        return any(prev != qid and status[prev] for prev in self.history)
 
     def previous(self, qid: str | None) -> Question | None:
         """The question answered before `qid` that still applies (dropping later history), or None."""
+        status = self.session.applicability()
         while self.history:
             prev = self.history.pop()
-            if prev != qid and self.session.applies(prev):
+            if prev != qid and status[prev]:
                 return self.pathway.questions[prev]
         return None
 
