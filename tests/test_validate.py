@@ -68,6 +68,30 @@ def test_all_files_and_all_findings_are_reported_in_one_run():
 
 # --- which files --------------------------------------------------------------------------------
 
+def test_a_bug_while_checking_one_file_does_not_hide_the_others(monkeypatch):
+    import backpath.validate as v
+
+    real = v.check_file
+
+    def flaky(path, options=None):
+        if path.name == "unknown-item.yaml":
+            raise RuntimeError("boom")
+        return real(path, options)
+
+    monkeypatch.setattr(v, "check_file", flaky)
+    result = validate(str(BROKEN / "unknown-item.yaml"), str(MINI))
+    assert result.exit_code == 1
+    assert "error: (file): internal error while validating this file (RuntimeError: boom)" in result.stdout
+    assert "cases: 8 run, 8 passed" in result.stdout
+
+
+def test_a_cases_file_without_its_pathway_is_a_usage_error(tmp_path: Path):
+    (tmp_path / "lost.cases.yaml").write_text("pathway: lost\ncases: []\n", encoding="utf-8")
+    result = validate(str(tmp_path / "lost.cases.yaml"))
+    assert result.exit_code == 2
+    assert "is a cases file, but there is no pathway" in " ".join(result.stderr.split())
+
+
 def test_a_cases_file_stands_for_the_pathway_beside_it():
     assert expand_paths([str(TESTS / "fixtures" / "mini.cases.yaml"), str(MINI)]) == [MINI]
 

@@ -49,7 +49,10 @@ def expand_paths(paths: list[str]) -> list[Path]:
         if path.is_dir():
             out += sorted(f for f in path.glob("*.y*ml") if not f.name.endswith((CASES_SUFFIX, ".cases.yml")))
         elif path.name.endswith(CASES_SUFFIX):
-            out.append(pathway_file_for(path))
+            pathway = pathway_file_for(path)
+            if not pathway.exists():
+                raise BackpathError(f"{p} is a cases file, but there is no pathway {pathway} beside it.")
+            out.append(pathway)
         elif path.exists():
             out.append(path)
         else:
@@ -141,9 +144,19 @@ def _compact(answers: dict) -> str:
     return json.dumps(answers, ensure_ascii=False, separators=(", ", ": "))
 
 
+def _check_safely(path: Path, options: ValidateOptions) -> FileReport:
+    """`check_file`, but a bug in backpath becomes a finding for this file instead of hiding the others."""
+    try:
+        return check_file(path, options)
+    except Exception as exc:  # noqa: BLE001 - reported, with enough to file a bug
+        return FileReport(str(path), findings=[Finding(
+            str(path), None, None, "(file)", f"internal error while validating this file ({type(exc).__name__}: "
+            f"{exc}); the other files were still checked. Please report it with this file.", "internal")])
+
+
 def run_validate(options: ValidateOptions, out: TextIO, err: Console) -> int:
     """Check every file, print the report in `options.format`, and return the exit code (0 ok, 1 problems)."""
-    reports = [check_file(p, options) for p in expand_paths(options.paths)]
+    reports = [_check_safely(p, options) for p in expand_paths(options.paths)]
     out.write(REPORTERS[options.format](reports))
     if options.format != "text":
         err.print(summary(reports), markup=False, highlight=False)
