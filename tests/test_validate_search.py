@@ -127,3 +127,14 @@ def test_a_band_outside_the_answer_range_can_never_apply(tmp_path: Path):
                                          '      - {value: chronic}\n')
     assert unreachable.code == "band-unreachable" and unreachable.line == 65
     assert "no value of `weeks` in 0–2600 satisfies it" in unreachable.message
+
+
+def test_pieces_find_whole_number_gaps_without_bounds():
+    from backpath.lint import _Interval, _pieces
+
+    intervals = [_Interval(hi=3, hi_closed=True), _Interval(lo=6, lo_closed=True)]  # x <= 3, x >= 6
+    pieces = _pieces(-math.inf, math.inf, True, intervals)
+    uncovered = [label for v, label in pieces if not any(v in i for i in intervals)]
+    assert uncovered == ["between 3 and 6"]
+    real = _pieces(-math.inf, math.inf, False, [_Interval(hi=3), _Interval(lo=3)])  # x < 3, x > 3
+    assert [label for v, label in real if not any(v in i for i in [_Interval(hi=3), _Interval(lo=3)])] == ["3"]

@@ -61,9 +61,6 @@ class Point:
     answers: dict
     env: dict
 
-    def answers_json(self) -> str:
-        return json.dumps(self.answers, ensure_ascii=False, sort_keys=False)
-
 
 @dataclass(frozen=True)
 class Goal:

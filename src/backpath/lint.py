@@ -235,24 +235,35 @@ def _domain(pathway: Pathway, name: str) -> tuple[float, float, bool] | None:
 
 
 def _pieces(lo: float, hi: float, whole: bool, intervals: list[_Interval]) -> list[tuple[float, str]]:
-    """Representative values of the elementary pieces of [lo, hi] cut by the interval ends, with labels."""
+    """A representative value and a label for each elementary piece of [lo, hi] cut by the interval ends: on
+    each piece every interval either holds throughout or nowhere, so testing the representatives is exact."""
     if whole and math.isfinite(lo) and math.isfinite(hi) and hi - lo <= 100_000:
         return [(float(v), _num(v)) for v in range(math.ceil(lo), math.floor(hi) + 1)]
     cuts = sorted({e for i in intervals for e in (i.lo, i.hi) if math.isfinite(e) and lo <= e <= hi}
                   | {e for e in (lo, hi) if math.isfinite(e)})
-    out: list[tuple[float, str]] = []
     if not cuts:
         return [(0.0, "any value")]
+    out: list[tuple[float, str]] = []
+
+    def segment(a: float, b: float, label: str) -> None:
+        """The open segment (a, b); for whole numbers only if a whole number lies inside it."""
+        if not whole:
+            out.append(((a + b) / 2 if math.isfinite(a) and math.isfinite(b) else (b - 1 if math.isfinite(b)
+                                                                                      else a + 1), label))
+            return
+        first = math.floor(a) + 1 if math.isfinite(a) else math.ceil(b) - 1
+        if first < b:
+            out.append((float(first), label))
+
     if lo < cuts[0]:
-        out.append((cuts[0] - 1, f"below {_num(cuts[0])}"))
+        segment(-math.inf, cuts[0], f"below {_num(cuts[0])}")
     for a, b in zip(cuts, cuts[1:] + [None]):
-        out.append((a, _num(a)))
+        if not whole or float(a).is_integer():
+            out.append((a, _num(a)))
         if b is not None:
-            out.append(((a + b) / 2, f"between {_num(a)} and {_num(b)}"))
+            segment(a, b, f"between {_num(a)} and {_num(b)}")
     if hi > cuts[-1]:
-        out.append((cuts[-1] + 1, f"above {_num(cuts[-1])}"))
-    if whole:
-        out = [(v, label) for v, label in out if float(v).is_integer() or label.startswith(("below", "above"))]
+        segment(cuts[-1], math.inf, f"above {_num(cuts[-1])}")
     return out
 
 
