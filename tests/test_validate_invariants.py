@@ -12,6 +12,7 @@ import pytest
 
 from backpath import engine
 from backpath.answerspace import AnswerSpace
+from backpath.catalog import resolve
 from backpath.invariants import check_invariants, decision
 from backpath.loader import check_pathway_bytes, load_pathway
 from backpath.validate import check_file
@@ -160,9 +161,10 @@ invariants:
     assert any(line == 131 and "unknown tier `emergncy`. Did you mean `emergency`?" in m for line, m in messages)
 
 
-@pytest.mark.parametrize("path", [MINI, BROKEN / "invariant-violated.yaml"], ids=["mini", "invariant-violated"])
-def test_the_fast_decision_agrees_with_the_engine_on_every_sampled_answer_set(path: Path):
-    pathway = load_pathway(path)
+@pytest.mark.parametrize("path", [MINI, BROKEN / "invariant-violated.yaml", "low-back-pain"],
+                         ids=["mini", "invariant-violated", "default"])
+def test_the_fast_decision_agrees_with_the_engine_on_every_sampled_answer_set(path):
+    pathway = load_pathway(resolve(path) if isinstance(path, str) else path)
     space = AnswerSpace(pathway)
     for point in space.sample():
         result = engine.assess(pathway, point.answers)
