@@ -26,7 +26,7 @@ class CheckedAnswers:
 
 
 def describe_range(q: Question) -> str:
-    unit = f" {q.unit}" if q.unit else ""
+    unit = "" if not q.unit else (q.unit if q.unit.startswith("/") else f" {q.unit}")
     lo = _num(q.min) if q.min is not None else None
     hi = _num(q.max) if q.max is not None else None
     if lo is not None and hi is not None:

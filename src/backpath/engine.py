@@ -15,6 +15,7 @@ from .model import Derived, Pathway, Question, Rule, Score
 
 FORMAT_VERSION = 1
 _STRENGTH_RANK = {"offer": 0, "consider": 1}
+_NO_RULE_FOR_REQUEST = "Requested, but no rule of this pathway recommends it for these answers."
 
 
 class _Plan:
@@ -142,7 +143,7 @@ class _Result:
         for item_id in requested:
             if item_id not in recommend and item_id not in against:
                 text = tier_def.preempt_reason if tier_def.preempts and tier_def.preempt_reason \
-                    else p.unrequested_reason or "Requested, but no rule of this pathway recommends it for these answers."
+                    else p.unrequested_reason or _NO_RULE_FOR_REQUEST
                 against[item_id] = {"reasons": [{"rule": "request-not-indicated", "text": text, "because":
                                                  {p.request_question: requested}, "effect": "not_indicated"}],
                                     "rules": [], "extra_sources": [c.as_dict() for c in p.unrequested_sources]}
@@ -232,7 +233,7 @@ class _Result:
         because = self._because.get(rule.id)
         if because is None:
             because = self._because[rule.id] = self.because(rule)
-        reason = {"rule": rule.id, "text": self.render(rule), "because": because}
+        reason = {"rule": rule.id, "text": reason_text(self.p, rule, self.env), "because": because}
         if effect == "advise_against":
             reason["effect"] = effect
         return reason
@@ -255,26 +256,27 @@ class _Result:
                 stack.extend(reversed(expr.explain(self.env)))
         return out
 
-    def render(self, rule: Rule) -> str:
-        if not rule.reason_names:
-            return rule.reason
-        values = {n: self.show(n) for n in rule.reason_names}
-        return rule.reason.format(**values)
+def reason_text(pathway: Pathway, rule: Rule, env: Mapping[str, Any]) -> str:
+    """A rule's reason with its {placeholders} filled in from answers, facts and scores (options by label)."""
+    if not rule.reason_names:
+        return rule.reason
+    return rule.reason.format(**{n: show_value(pathway, n, env.get(n)) for n in rule.reason_names})
 
-    def show(self, name: str) -> str:
-        value = self.env.get(name)
-        q = self.plan.questions.get(name)
-        if value is None:
-            return "not answered"
-        if isinstance(value, bool):
-            return "yes" if value else "no"
-        if isinstance(value, list):
-            if not value:
-                return "none"
-            return ", ".join(q.label_of(v) if q else str(v) for v in value)
-        if isinstance(value, str):
-            return q.label_of(value) if q else value.replace("_", " ")
-        return str(_plain(value))
+
+def show_value(pathway: Pathway, name: str, value: Any) -> str:
+    """One value as a reason shows it: yes/no, option labels, plain numbers, "not answered"."""
+    q = pathway.questions.get(name)
+    if value is None:
+        return "not answered"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        if not value:
+            return "none"
+        return ", ".join(q.label_of(v) if q else str(v) for v in value)
+    if isinstance(value, str):
+        return q.label_of(value) if q else value.replace("_", " ")
+    return str(_plain(value))
 
 
 def _plain(value: Any) -> Any:

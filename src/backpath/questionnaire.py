@@ -321,30 +321,6 @@ def emergencies(pathway: Pathway, answers: Mapping[str, Any]) -> list[Emergency]
                     referrals.append(f"{strength}: {item.title}" + (f"; when: {item.timeframe}" if item.timeframe
                                                                       else ""))
         nets = [n for n in (tier.follow_up.safety_net, rule.follow_up.safety_net if rule.follow_up else None) if n]
-        found.append(Emergency(rule, tier.title, _reason(pathway, rule, env), tuple(referrals),
+        found.append(Emergency(rule, tier.title, engine.reason_text(pathway, rule, env), tuple(referrals),
                                " ".join(dict.fromkeys(nets)) or None))
     return found
-
-
-def _reason(pathway: Pathway, rule: Rule, env: Mapping[str, Any]) -> str:
-    """The rule's reason with its {placeholders} filled in, as the result shows it."""
-    if not rule.reason_names:
-        return rule.reason
-    shown = {}
-    for name in rule.reason_names:
-        q = pathway.questions.get(name)
-        value = env.get(name)
-        if q is not None:
-            shown[name] = show_value(q, value, unit=False)
-        elif value is None:
-            shown[name] = "not answered"
-        elif isinstance(value, bool):
-            shown[name] = "yes" if value else "no"
-        elif isinstance(value, float):
-            shown[name] = str(int(value)) if value.is_integer() else str(round(value, 2))
-        else:
-            shown[name] = str(value).replace("_", " ")
-    try:
-        return rule.reason.format(**shown)
-    except (KeyError, IndexError, ValueError):
-        return rule.reason
