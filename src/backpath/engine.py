@@ -89,6 +89,20 @@ def fired_rules(pathway: Pathway, env: Mapping[str, Any]) -> list[Rule]:
     return [r for r in pathway.rules if r.when.fn(env) is True]
 
 
+def decide(pathway: Pathway, env: Mapping[str, Any]) -> tuple[str, list[Rule]]:
+    """The result tier and the rules that contribute to the plan.
+
+    The tier is the most urgent tier of any rule that fired. When that tier preempts (emergency), only
+    `scope: always` rules and rules of that tier contribute; otherwise every rule that fired does.
+    """
+    fired = [r for r in pathway.rules if r.when.fn(env) is True]
+    tier = min((r.tier for r in fired if r.tier is not None), key=pathway.tier_rank.__getitem__,
+               default=pathway.default_tier)
+    if pathway.tier(tier).preempts:
+        return tier, [r for r in fired if r.scope == "always" or r.tier == tier]
+    return tier, fired
+
+
 def assess(pathway: Pathway, answers: Any, *, record_id: Any = None) -> dict:
     """Assess one set of answers. Invalid answers give a result with status "error"; never raises for them."""
     plan = _plan(pathway)
@@ -116,11 +130,9 @@ class _Result:
 
     def build(self) -> dict:
         p, env = self.p, self.env
-        fired = [r for r in p.rules if r.when.fn(env) is True]
         rank = p.tier_rank
-        tier = min((r.tier for r in fired if r.tier is not None), key=rank.__getitem__, default=p.default_tier)
+        tier, contributing = decide(p, env)
         tier_def = p.tier(tier)
-        contributing = [r for r in fired if r.scope == "always" or r.tier == tier] if tier_def.preempts else fired
 
         recommend: dict[str, dict] = {}
         against: dict[str, dict] = {}

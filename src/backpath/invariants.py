@@ -32,16 +32,12 @@ class Violation:
 
 
 def decision(pathway: Pathway, env) -> tuple[str, frozenset[str]]:
-    """The result tier and the recommended item ids, computed the engine's way without building the result.
+    """The result tier and the recommended item ids, from the engine's own decision, without building the result.
 
-    The search calls this for every answer set; a test checks it agrees with `engine.assess`, and every
-    violation it finds is confirmed with `engine.assess` before it is reported.
+    The search calls this for every answer set; every violation it finds is confirmed with `engine.assess`
+    before it is reported.
     """
-    fired = engine.fired_rules(pathway, env)
-    rank = pathway.tier_rank
-    tier = min((r.tier for r in fired if r.tier is not None), key=rank.__getitem__, default=pathway.default_tier)
-    if pathway.tier(tier).preempts:
-        fired = [r for r in fired if r.scope == "always" or r.tier == tier]
+    tier, fired = engine.decide(pathway, env)
     recommended: set[str] = set()
     against: set[str] = set()
     for r in fired:
