@@ -60,6 +60,8 @@ class Compiled:
     names: tuple[str, ...]
     fn: Fn = field(compare=False, repr=False)
     explain: Callable[[Env], list[str]] = field(compare=False, repr=False)
+    # Without `or`, every name always contributes to a true result, so `explain` is just `names`.
+    explains_all: bool = False
 
     def __call__(self, env: Env) -> Any:
         return self.fn(env)
@@ -91,7 +93,8 @@ def compile_condition(text: str, symbols: Mapping[str, Type], *, want_boolean: b
         raise ConditionError(
             f"`{source}` gives {typ.describe()}, not true/false; compare it, e.g. `{source} > 0`.", 0
         )
-    return Compiled(source, typ, tuple(dict.fromkeys(compiler.names)), fn, explain)
+    has_or = any(isinstance(n, ast.BoolOp) and isinstance(n.op, ast.Or) for n in ast.walk(tree))
+    return Compiled(source, typ, tuple(dict.fromkeys(compiler.names)), fn, explain, explains_all=not has_or)
 
 
 def _node_text(node: ast.AST) -> str:

@@ -37,13 +37,29 @@ class _Plan:
         self.catalogue_index = {item_id: i for i, item_id in enumerate(pathway.catalogue)}
         self.role_index = {role: i for i, (role, _) in enumerate(pathway.care_roles)}
         self.questions = pathway.questions
-        self.notes: dict[str, list[dict]] = {}
+        self.notes: dict[str, list[str]] = {}
         for note in pathway.advisory_notes:
-            entry = {"id": note.id, "text": note.text, "sources": [c.as_dict() for c in note.sources]}
             for item in note.items:
-                self.notes.setdefault(item, []).append(entry)
+                self.notes.setdefault(item, []).append(note.id)
         self.item_sources = {i.id: [c.as_dict() for c in i.sources] for i in pathway.catalogue.values()}
         self.rule_sources = {r.id: [c.as_dict() for c in r.sources] for r in pathway.rules}
+        self.unrequested_sources = [c.as_dict() for c in pathway.unrequested_sources]
+        self._merged_sources: dict[tuple, list[dict]] = {}
+
+    def sources(self, item_id: str, rules: list[Rule], unrequested: bool) -> list[dict]:
+        """The item's own citations, then those of the rules that produced it, without repeats (memoised)."""
+        key = (item_id, tuple(r.id for r in rules), unrequested)
+        merged = self._merged_sources.get(key)
+        if merged is None:
+            merged = list(self.item_sources[item_id])
+            seen = {(s["id"], s["section"]) for s in merged}
+            extras = [s for rule in rules for s in self.rule_sources[rule.id]]
+            for extra in extras + (self.unrequested_sources if unrequested else []):
+                if (extra["id"], extra["section"]) not in seen:
+                    seen.add((extra["id"], extra["section"]))
+                    merged.append(extra)
+            self._merged_sources[key] = merged
+        return merged
 
     def facts_for_ask_when(self, q: Question, env: Mapping[str, Any]) -> Mapping[str, Any]:
         needed = self.ask_when_facts.get(q.id)
@@ -126,7 +142,8 @@ class _Result:
         self.env = env
         self.checked = checked
         self.record_id = record_id
-        self._because: dict[str, dict] = {}
+        self._reasons: dict[tuple, dict] = {}
+        self._traces: dict[str, list[tuple[str, Any]]] = {}
 
     def build(self) -> dict:
         p, env = self.p, self.env
@@ -158,7 +175,7 @@ class _Result:
                     else p.unrequested_reason or _NO_RULE_FOR_REQUEST
                 against[item_id] = {"reasons": [{"rule": "request-not-indicated", "text": text, "because":
                                                  {p.request_question: requested}, "effect": "not_indicated"}],
-                                    "rules": [], "extra_sources": [c.as_dict() for c in p.unrequested_sources]}
+                                    "rules": [], "unrequested": True}
 
         req = set(requested)
         recommendations = []
@@ -216,14 +233,7 @@ class _Result:
 
     def item_entry(self, item_id: str, entry: dict, requested: set, *, recommended: bool) -> dict:
         item = self.p.catalogue[item_id]
-        sources = list(self.plan.item_sources[item_id])
-        seen = {(s["id"], s["section"]) for s in sources}
-        for extra in [s for rule in entry["rules"] for s in self.plan.rule_sources[rule.id]] + \
-                entry.get("extra_sources", []):
-            key = (extra["id"], extra["section"])
-            if key not in seen:
-                seen.add(key)
-                sources.append(extra)
+        sources = self.plan.sources(item_id, entry["rules"], entry.get("unrequested", False))
         out: dict = {"id": item_id, "title": item.title}
         if recommended:
             out["strength"] = entry["strength"]
@@ -242,31 +252,51 @@ class _Result:
         return out
 
     def reason(self, rule: Rule, effect: str) -> dict:
-        because = self._because.get(rule.id)
-        if because is None:
-            because = self._because[rule.id] = self.because(rule)
-        reason = {"rule": rule.id, "text": reason_text(self.p, rule, self.env), "because": because}
-        if effect == "advise_against":
-            reason["effect"] = effect
+        """The reason a rule gives (made once per rule and record; items of one rule share it)."""
+        key = (rule.id, effect == "advise_against")
+        reason = self._reasons.get(key)
+        if reason is None:
+            reason = {"rule": rule.id, "text": reason_text(self.p, rule, self.env), "because": self.because(rule)}
+            if effect == "advise_against":
+                reason["effect"] = effect
+            self._reasons[key] = reason
         return reason
 
     def because(self, rule: Rule) -> dict:
-        names = rule.when.explain(self.env)
+        """The answers, facts and scores that made `rule` fire, derived facts traced to their own inputs."""
+        when = rule.when
+        names = when.names if when.explains_all else when.explain(self.env)
         out: dict = {}
-        expr_facts = self.plan.expr_facts
-        stack = list(reversed(names))
-        while stack:
-            name = stack.pop()
+        env = self.env
+        for name in names:
             if name in out:
                 continue
-            value = self.env.get(name)
+            value = env.get(name)
             if value is None:
                 continue
             out[name] = _plain(value)
-            expr = expr_facts.get(name)
-            if expr is not None:
-                stack.extend(reversed(expr.explain(self.env)))
+            if name in self.plan.expr_facts:
+                for inner, inner_value in self.fact_trace(name):
+                    if inner not in out:
+                        out[inner] = inner_value
         return out
+
+    def fact_trace(self, fact: str) -> list[tuple[str, Any]]:
+        """(name, value) of everything a derived fact's value came from, recursively (memoised per record)."""
+        trace = self._traces.get(fact)
+        if trace is None:
+            expr = self.plan.expr_facts[fact]
+            trace = []
+            for name in expr.names if expr.explains_all else expr.explain(self.env):
+                value = self.env.get(name)
+                if value is None:
+                    continue
+                trace.append((name, _plain(value)))
+                if name in self.plan.expr_facts:
+                    trace.extend(self.fact_trace(name))
+            self._traces[fact] = trace
+        return trace
+
 
 def reason_text(pathway: Pathway, rule: Rule, env: Mapping[str, Any]) -> str:
     """A rule's reason with its {placeholders} filled in from answers, facts and scores (options by label)."""

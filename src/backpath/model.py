@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .conditions import Compiled, Type
 
@@ -19,11 +20,10 @@ class Citation:
     note: str | None = None
 
     def as_dict(self) -> dict:
+        """As a result shows it: id, section, and `verified: false` when unverified (the note stays in the pathway)."""
         out: dict = {"id": self.id, "section": self.section}
         if not self.verified:
             out["verified"] = False
-        if self.note:
-            out["note"] = self.note
         return out
 
 
@@ -59,7 +59,7 @@ class Question:
     ask_when: Compiled | None = None
     attribution: str | None = None
 
-    @property
+    @cached_property
     def option_ids(self) -> tuple[str, ...]:
         return tuple(o.id for o in self.options)
 

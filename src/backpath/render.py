@@ -84,7 +84,7 @@ def render_result(result: dict, pathway: Pathway) -> RenderableType:
         meta = f"tier: {rec['tier']}" + (f"; who: {team}" if team else "") + \
             (f"; when: {rec['timeframe']}" if rec.get("timeframe") else "")
         details.append(Text(meta, style="dim"))
-        details += _reasons(rec)
+        details += _reasons(rec, pathway)
         parts.append(Padding(Group(*details), (0, 0, 1, 3)))
 
     if result["not_recommended"]:
@@ -96,7 +96,7 @@ def render_result(result: dict, pathway: Pathway) -> RenderableType:
             if rec.get("requested"):
                 line.append("  [requested by the patient]")
             parts.append(line)
-            parts.append(Padding(Group(*_reasons(rec)), (0, 0, 1, 3)))
+            parts.append(Padding(Group(*_reasons(rec, pathway)), (0, 0, 1, 3)))
 
     parts.append(Rule("Care team and follow-up", align="left"))
     team = ", ".join(roles.get(r, r) for r in result["care_team"]) or "—"
@@ -125,7 +125,13 @@ def verdict(entry: dict) -> str:
     return "DO NOT OFFER"
 
 
-def _reasons(entry: dict) -> list[RenderableType]:
+def notes_of(entry: dict, pathway: Pathway) -> list:
+    """The advisory notes an item's result names by id, looked up in the pathway."""
+    ids = entry.get("advisory_notes", [])
+    return [n for n in pathway.advisory_notes if n.id in ids]
+
+
+def _reasons(entry: dict, pathway: Pathway) -> list[RenderableType]:
     """Reasons as a grid, so wrapped lines keep a hanging indent under their bullet."""
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=1, no_wrap=True)
@@ -137,8 +143,8 @@ def _reasons(entry: dict) -> list[RenderableType]:
         grid.add_row("-", Text(prefix + r["text"]))
         grid.add_row("", Text(f"rule {r['rule']}" + (f"; because {because}" if because else ""), style="dim"))
     grid.add_row("", Text("Sources: " + _sources(entry["sources"]), style="dim"))
-    for note in entry.get("advisory_notes", []):
-        grid.add_row("", Text(f"Note: {note['text']} ({_sources(note['sources'])})", style="dim"))
+    for note in notes_of(entry, pathway):
+        grid.add_row("", Text(f"Note: {note.text} ({_sources(c.as_dict() for c in note.sources)})", style="dim"))
     return [grid]
 
 
@@ -180,14 +186,14 @@ def to_markdown(result: dict, pathway: Pathway) -> str:
         md.append(f"{i}. **{rec['strength'].upper()}: {rec['title']}**" + (" (requested)" if rec.get("requested") else ""))
         if team or rec.get("timeframe"):
             md.append(f"   - Who: {team or '—'}" + (f"; when: {rec['timeframe']}" if rec.get("timeframe") else ""))
-        md += _md_reasons(rec)
+        md += _md_reasons(rec, pathway)
     if not result["recommendations"]:
         md.append("No items recommended.")
     if result["not_recommended"]:
         md += ["", "## Advised against", ""]
         for rec in result["not_recommended"]:
             md.append(f"- **{verdict(rec)}: {rec['title']}**" + (" (requested)" if rec.get("requested") else ""))
-            md += ["  " + line for line in _md_reasons(rec)]
+            md += ["  " + line for line in _md_reasons(rec, pathway)]
     fu = result["follow_up"]
     md += ["", "## Care team and follow-up", "",
            "- **Care team:** " + (", ".join(roles.get(r, r) for r in result["care_team"]) or "—"),
@@ -204,15 +210,15 @@ def to_markdown(result: dict, pathway: Pathway) -> str:
     return "\n".join(md) + "\n"
 
 
-def _md_reasons(entry: dict) -> list[str]:
+def _md_reasons(entry: dict, pathway: Pathway) -> list[str]:
     out = []
     for r in entry["reasons"]:
         prefix = {"offer": "(overruled: would offer) ", "consider": "(overruled: would consider) "}.get(r.get("effect"), "")
         because = ", ".join(f"{k}={_show(v)}" for k, v in r["because"].items())
         out.append(f"   - {prefix}{r['text']} _(rule `{r['rule']}`" + (f"; because {because}" if because else "") + ")_")
     out.append(f"   - Sources: {_sources(entry['sources'])}")
-    for note in entry.get("advisory_notes", []):
-        out.append(f"   - Note: {note['text']} ({_sources(note['sources'])})")
+    for note in notes_of(entry, pathway):
+        out.append(f"   - Note: {note.text} ({_sources(c.as_dict() for c in note.sources)})")
     return out
 
 
