@@ -10,14 +10,11 @@ stderr: the summary gives counts and the places of the first errors only.
 from __future__ import annotations
 
 import os
-import signal
-import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from rich.console import Console
@@ -25,6 +22,7 @@ from rich.console import Console
 from .batch_io import BatchUsageError, Chunk, Output, input_specs, read_chunks, same_file, total_size
 from .batch_work import FORMATS, ChunkResult, assess_chunk, csv_header, init_worker, worker_assess_chunk
 from .model import Pathway
+from .signals import raise_on_termination
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 IN_FLIGHT_PER_JOB = 2  # chunks queued or running per worker: enough to keep workers busy, few enough for memory
@@ -81,7 +79,7 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
     show_progress = not options.quiet and console.is_terminal
     started = time.perf_counter()
     try:
-        with _stop_on_signals(), _progress(console, total_size(specs), show_progress) as advance:
+        with raise_on_termination(_Stopped), _progress(console, total_size(specs), show_progress) as advance:
             framing = _Framing(out, fmt, pathway)
 
             def take(result: ChunkResult) -> None:
@@ -129,24 +127,6 @@ class _Stopped(BaseException):
     def __init__(self, signum: int):
         super().__init__(signum)
         self.signum = signum
-
-
-@contextmanager
-def _stop_on_signals() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set from the main thread
-        return
-
-    def stop(signum, frame):
-        raise _Stopped(signum)
-
-    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
-    previous = {s: signal.signal(s, stop) for s in wanted}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk], fmt: str, jobs: int,

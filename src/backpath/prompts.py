@@ -7,11 +7,8 @@ keystrokes, a pseudo-terminal or a screen reader alike. Meaning is always in wor
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +19,7 @@ from rich.text import Text
 
 from .model import Pathway, Question
 from .questionnaire import BACK_WORDS, HELP_WORDS, Emergency, Session, emergencies, input_hint, parse_answer, show_value
+from .signals import raise_on_termination
 
 ReadLine = Callable[[], str]
 
@@ -56,25 +54,6 @@ def read_stdin_line() -> str:
     if not line:
         raise EOFError
     return line.rstrip("\r\n")
-
-
-@contextmanager
-def _hangup_interrupts() -> Iterator[None]:
-    """While asking, a closed terminal (SIGHUP) or SIGTERM stops like Ctrl-C, so the answers are saved."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
-    previous = {s: signal.signal(s, interrupt) for s in wanted}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 def lines_from(inputs: Iterable[str]) -> ReadLine:
@@ -377,5 +356,5 @@ def run_questionnaire(pathway: Pathway, given: dict[str, Any] | None, *, console
                       read_line: ReadLine = read_stdin_line, source: str | None = None) -> Outcome:
     """Ask what is missing from `given` on the terminal; see `Outcome` for how it ended."""
     console = console or Console(stderr=True, highlight=False)
-    with _hangup_interrupts():
+    with raise_on_termination(lambda signum: KeyboardInterrupt()):
         return Questionnaire(pathway, given, console, read_line, source).run()
