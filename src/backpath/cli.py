@@ -33,7 +33,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-PATHWAY_HELP = f"A bundled pathway id (see `backpath pathways`) or a path to a pathway YAML file. [default: {DEFAULT_PATHWAY}]"
+PATHWAY_HELP = (f"A bundled pathway id (see `backpath pathways`) or a path to a pathway YAML file. "
+                f"[default: {DEFAULT_PATHWAY}]")
 
 
 class AssessFormat(str, Enum):

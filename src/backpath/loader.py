@@ -319,7 +319,7 @@ class _Builder:
                 continue
             ids[e["id"]] = (kind, i)
         deps: dict[str, set[str]] = {}
-        for kind, i, e in entries:
+        for _, _, e in entries:
             names: set[str] = set()
             for text in _fact_texts(e):
                 names |= _names_in(text)

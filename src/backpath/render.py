@@ -26,6 +26,7 @@ TIER_STYLE = {
     "self_management": "bold green",
 }
 STRENGTH_WORD = {"offer": "OFFER", "consider": "CONSIDER"}
+OVERRULED = {"offer": "(overruled: would offer) ", "consider": "(overruled: would consider) "}
 
 
 def _sources(sources: Iterable[dict]) -> str:
@@ -138,7 +139,7 @@ def _reasons(entry: dict, pathway: Pathway) -> list[RenderableType]:
     grid.add_column(ratio=1)
     for r in entry["reasons"]:
         effect = r.get("effect")
-        prefix = {"offer": "(overruled: would offer) ", "consider": "(overruled: would consider) "}.get(effect, "")
+        prefix = OVERRULED.get(effect, "")
         because = ", ".join(f"{k}={_show(v)}" for k, v in r["because"].items())
         grid.add_row("-", Text(prefix + r["text"]))
         grid.add_row("", Text(f"rule {r['rule']}" + (f"; because {because}" if because else ""), style="dim"))
@@ -183,7 +184,8 @@ def to_markdown(result: dict, pathway: Pathway) -> str:
     md += ["", "## Plan", ""]
     for i, rec in enumerate(result["recommendations"], 1):
         team = ", ".join(roles.get(r, r) for r in rec["care_team"])
-        md.append(f"{i}. **{rec['strength'].upper()}: {rec['title']}**" + (" (requested)" if rec.get("requested") else ""))
+        requested = " (requested)" if rec.get("requested") else ""
+        md.append(f"{i}. **{rec['strength'].upper()}: {rec['title']}**{requested}")
         if team or rec.get("timeframe"):
             md.append(f"   - Who: {team or '—'}" + (f"; when: {rec['timeframe']}" if rec.get("timeframe") else ""))
         md += _md_reasons(rec, pathway)
@@ -213,9 +215,10 @@ def to_markdown(result: dict, pathway: Pathway) -> str:
 def _md_reasons(entry: dict, pathway: Pathway) -> list[str]:
     out = []
     for r in entry["reasons"]:
-        prefix = {"offer": "(overruled: would offer) ", "consider": "(overruled: would consider) "}.get(r.get("effect"), "")
+        prefix = OVERRULED.get(r.get("effect"), "")
         because = ", ".join(f"{k}={_show(v)}" for k, v in r["because"].items())
-        out.append(f"   - {prefix}{r['text']} _(rule `{r['rule']}`" + (f"; because {because}" if because else "") + ")_")
+        trace = f"rule `{r['rule']}`" + (f"; because {because}" if because else "")
+        out.append(f"   - {prefix}{r['text']} _({trace})_")
     out.append(f"   - Sources: {_sources(entry['sources'])}")
     for note in notes_of(entry, pathway):
         out.append(f"   - Note: {note.text} ({_sources(c.as_dict() for c in note.sources)})")
