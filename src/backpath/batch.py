@@ -222,7 +222,8 @@ class _progress:
 
 def _summary(console: Console, pathway: Pathway, stats: BatchStats, out_name: str, seconds: float) -> None:
     rate = f", {stats.records / seconds:,.0f} records/s" if seconds > 0 and stats.records else ""
-    lines = [f"{stats.records:,} records read: {stats.ok:,} ok, {stats.errors:,} with errors{rate}."]
+    noun = "record" if stats.records == 1 else "records"
+    lines = [f"{stats.records:,} {noun} read: {stats.ok:,} ok, {stats.errors:,} with errors{rate}."]
     if stats.ok:
         per_tier = [f"{t.id} {stats.tiers[t.id]:,}" for t in pathway.tiers if stats.tiers.get(t.id)]
         lines.append("tiers: " + ", ".join(per_tier) + ".")

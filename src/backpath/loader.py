@@ -81,7 +81,10 @@ def schema_findings(loaded: LoadedYaml, name: str, schema: dict) -> list[Finding
     """Every JSON Schema error of a parsed YAML document, with its line and a message that says how to fix it."""
     validator = jsonschema.Draft202012Validator(schema)
     out = []
-    for error in sorted(validator.iter_errors(loaded.data), key=lambda e: [str(p) for p in e.absolute_path]):
+    errors = list(validator.iter_errors(loaded.data))
+    errors.sort(key=lambda e: (tuple(n or 0 for n in loaded.position(tuple(e.absolute_path))),
+                               [str(p) for p in e.absolute_path]))
+    for error in errors:
         path = tuple(error.absolute_path)
         line, col = loaded.position(path)
         out.append(Finding(name, line, col, path_text(path), _schema_message(error), "schema",
@@ -106,8 +109,29 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
         return f"{where} must have exactly one of the alternative keys (see the format: e.g. `expr` or `cases`, " \
                "`items` or `cases`, `question` or `when`)."
     if error.validator == "enum":
-        return f"{where}: {error.instance!r} is not allowed; use one of {', '.join(map(str, error.validator_value))}."
-    return f"{where}: {error.message}."
+        return f"{error.instance!r} is not allowed; use one of {', '.join(map(str, error.validator_value))}."
+    if error.validator == "minItems" and isinstance(error.instance, list) and not error.instance:
+        return "must not be empty: add at least one entry."
+    if error.validator == "type":
+        wanted = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
+        words = {"object": "a mapping of keys to values", "array": "a list", "string": "text", "integer":
+                 "a whole number", "number": "a number", "boolean": "true or false"}
+        return f"must be {words.get(wanted, wanted)}, not {_json_kind(error.instance)}."
+    return f"{error.message}."
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if value is None:
+        return "empty (null)"
+    return f"the text {str(value)[:40]!r}"
 
 
 def _id_at(data: Any, path: tuple) -> str | None:
