@@ -11,9 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pexpect  # a test dependency: a missing pexpect must fail the run, not skip it
 import pytest
-
-pexpect = pytest.importorskip("pexpect")
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pty")]
 
