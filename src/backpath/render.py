@@ -63,7 +63,7 @@ def render_result(result: dict, pathway: Pathway) -> RenderableType:
         q = pathway.questions.get(pathway.red_flag_question or "")
         labels = [q.label_of(f) if q else f for f in result["red_flags"]]
         body.append(Text("Red flags: " + ", ".join(labels), style="bold"))
-    scores = ", ".join(f"{k} {v if v is not None else 'not scored'}" for k, v in result["scores"].items())
+    scores = scores_text(result["scores"])
     if scores:
         body.append(Text("Scores: " + scores))
     title = "EMERGENCY — act now" if tier_def.preempts else "Recommendation"
@@ -180,7 +180,7 @@ def to_markdown(result: dict, pathway: Pathway) -> str:
         q = pathway.questions.get(pathway.red_flag_question or "")
         md.append("- **Red flags:** " + ", ".join(q.label_of(f) if q else f for f in result["red_flags"]))
     if result["scores"]:
-        md.append("- **Scores:** " + ", ".join(f"{k} {v}" for k, v in result["scores"].items()))
+        md.append("- **Scores:** " + scores_text(result["scores"]))
     md += ["", "## Plan", ""]
     for i, rec in enumerate(result["recommendations"], 1):
         team = ", ".join(roles.get(r, r) for r in rec["care_team"])
@@ -223,6 +223,10 @@ def _md_reasons(entry: dict, pathway: Pathway) -> list[str]:
     for note in notes_of(entry, pathway):
         out.append(f"   - Note: {note.text} ({_sources(c.as_dict() for c in note.sources)})")
     return out
+
+
+def scores_text(scores: dict) -> str:
+    return ", ".join(f"{k} {v if v is not None else 'not scored'}" for k, v in scores.items())
 
 
 def review_text(weeks) -> str:
