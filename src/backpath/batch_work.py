@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .batch_io import LINE, VALUE, Chunk
-from .engine import assess, error_result
+from .engine import assess, assess_json, error_result
 from .model import Pathway
 
 FORMATS = ("jsonl", "json", "csv")
@@ -72,9 +72,15 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
         parts: list[str] = []
         serialise = parts.append
     position = chunk.start
+    as_text = fmt != "csv"
     for item in chunk.items:
-        result = _assess_item(pathway, item, position)
+        result = _assess_item(pathway, item, position, as_text)
         position += 1
+        if type(result) is tuple:  # an ok result already encoded: (tier, JSON text)
+            out.ok += 1
+            tiers[result[0]] += 1
+            serialise(result[1])
+            continue
         if result["status"] == "ok":
             out.ok += 1
             tiers[result["tier"]] += 1
@@ -82,7 +88,7 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
             out.errors += 1
             if len(out.error_places) < MAX_ERROR_PLACES:
                 out.error_places.append(place(result["source"]))
-        serialise(result if fmt == "csv" else _encode(result))
+        serialise(_encode(result) if as_text else result)
     out.records = position - chunk.start
     if fmt == "jsonl":
         parts.append("")
@@ -111,7 +117,7 @@ def _error(position: int, record_id: Any, path: str, message: str, source: dict)
     return result
 
 
-def _assess_item(pathway: Pathway, item: tuple, position: int) -> dict:
+def _assess_item(pathway: Pathway, item: tuple, position: int, as_text: bool = False) -> dict | tuple[str, str]:
     kind, file, where, payload = item
     if kind == LINE:
         try:
@@ -127,10 +133,10 @@ def _assess_item(pathway: Pathway, item: tuple, position: int) -> dict:
         except (ValueError, RecursionError) as exc:  # a 5,000-digit number; arrays nested 100,000 deep
             return _error(position, None, "", f"the line cannot be read as a record: {_json_limit(exc)}.",
                           {"file": file, "line": where})
-        return assess_record(pathway, value, position, {"file": file, "line": where})
+        return assess_record(pathway, value, position, {"file": file, "line": where}, as_text)
     if kind == VALUE:
         source = {"file": file} if where is None else {"file": file, "record": where}
-        return assess_record(pathway, payload, position, source)
+        return assess_record(pathway, payload, position, source, as_text)
     path, message = payload
     return _error(position, None, path, message, {"file": file} if where is None else {"file": file, "line": where})
 
@@ -141,8 +147,12 @@ def _json_limit(exc: Exception) -> str:
     return str(exc).split(";")[0].rstrip(".").lower() if str(exc) else type(exc).__name__
 
 
-def assess_record(pathway: Pathway, record: Any, position: int, source: dict) -> dict:
-    """One parsed record {"id": ..., "answers": {...}} -> its result. Never raises for bad input."""
+def assess_record(pathway: Pathway, record: Any, position: int, source: dict,
+                  as_text: bool = False) -> dict | tuple[str, str]:
+    """One parsed record {"id": ..., "answers": {...}} -> its result. Never raises for bad input.
+
+    With `as_text`, an ok result comes back already encoded, as `(tier, JSON text)` (see `engine.assess_json`).
+    """
     if type(record) is not dict:
         return _error(position, None, "", "a record must be a JSON object like {\"id\": ..., \"answers\": {...}}, "
                       f"not {_JSON_TYPES.get(type(record), 'that')}.", source)
@@ -161,11 +171,11 @@ def assess_record(pathway: Pathway, record: Any, position: int, source: dict) ->
         return _error(position, record_id, "answers", message, source)
     rid = position if record_id is None else record_id
     try:
-        result = assess(pathway, answers, record_id=rid)
+        result = assess_json(pathway, answers, record_id=rid) if as_text else assess(pathway, answers, record_id=rid)
     except Exception as exc:  # an engine bug must not stop the batch; report it in this record's place
         return _error(position, record_id, "", f"internal error while assessing this record ({type(exc).__name__}); "
                       "please report it with the pathway and the record.", source)
-    if result["status"] != "ok":
+    if type(result) is dict and result["status"] != "ok":
         result["source"] = source
     return result
 

@@ -1,0 +1,340 @@
+"""From a decision to the result: which items, in which order, with which reasons and citations.
+
+`Report` works out the outline once (items, reasons, care team, follow-up, warnings) and gives it two ways:
+`as_dict()`, the contract's result as fresh Python data, and `as_json()`, the same result already encoded as
+compact JSON — byte for byte `json.dumps(as_dict(), ensure_ascii=False, separators=(",", ":"))` — built from
+fragments that `ReportCache` keeps per pathway, because most of a result (titles, citations, unchanging
+reasons) repeats from one record to the next. Batch runs use `as_json()`; everything else uses `as_dict()`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .answers import CheckedAnswers
+from .model import Pathway, Rule
+
+if TYPE_CHECKING:
+    from .engine import _Plan
+
+FORMAT_VERSION = 1
+STRENGTH_RANK = {"offer": 0, "consider": 1}
+NO_RULE_FOR_REQUEST = "Requested, but no rule of this pathway recommends it for these answers."
+REQUEST_RULE = "request-not-indicated"
+_CACHE_LIMIT = 512  # fragments kept per rule (bounds memory)
+
+encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+
+class ReportCache:
+    """JSON fragments that do not depend on the record, or depend only on a few of its values."""
+
+    def __init__(self, plan: _Plan):
+        p = plan.pathway
+        self.plan = plan
+        self.reason_keys = {r.id: _reason_key_names(plan, r) for r in p.rules}
+        self.reasons: dict[str, dict[tuple, tuple[str, str]]] = {r.id: {} for r in p.rules}
+        self.heads: dict[tuple, str] = {}
+        self.sources: dict[tuple, str] = {}
+        self.notes = {item: ',"advisory_notes":' + encode(ids) for item, ids in plan.notes.items()}
+        self.pathway = encode({"id": p.id, "version": p.version, "sha256": p.sha256})
+        self.disclaimer = encode(p.disclaimer)
+        self.rule_ids = {r.id: encode(r.id) for r in p.rules}
+
+    def head(self, item_id: str, strength: str | None, requested: bool) -> str:
+        """`{"id":…,"title":…, …,"requested":…,"reasons":[` for an item."""
+        key = (item_id, strength, requested)
+        head = self.heads.get(key)
+        if head is None:
+            entry = _item_header(self.plan.pathway, item_id, strength, requested)
+            text = encode(entry)
+            head = self.heads[key] = text[:-1] + ',"reasons":['
+        return head
+
+
+class Report:
+    """The result for one valid set of answers (`env` holds answers, derived facts and scores)."""
+
+    def __init__(self, plan: _Plan, env: dict, checked: CheckedAnswers, record_id: Any,
+                 tier: str, contributing: list[Rule]):
+        self.plan = plan
+        self.p = plan.pathway
+        self.env = env
+        self.checked = checked
+        self.record_id = record_id
+        self.tier = tier
+        self.contributing = contributing
+        self._because: dict[str, dict] = {}
+        self._traces: dict[str, list[tuple[str, Any]]] = {}
+        self._outline()
+
+    # --- the outline ----------------------------------------------------------------------------
+    def _outline(self) -> None:
+        p, env = self.p, self.env
+        tier_def = p.tier(self.tier)
+        recommend: dict[str, dict] = {}
+        against: dict[str, dict] = {}
+        for rule in self.contributing:
+            for strength, ids in (("offer", rule.offer), ("consider", rule.consider)):
+                for item_id in ids:
+                    entry = recommend.get(item_id)
+                    if entry is None:
+                        entry = recommend[item_id] = {"strength": strength, "refs": [], "rules": []}
+                    elif STRENGTH_RANK[strength] < STRENGTH_RANK[entry["strength"]]:
+                        entry["strength"] = strength
+                    entry["refs"].append((rule, strength))
+                    entry["rules"].append(rule)
+            for item_id in rule.advise_against:
+                entry = against.setdefault(item_id, {"strength": None, "refs": [], "rules": []})
+                entry["refs"].append((rule, "advise_against"))
+                entry["rules"].append(rule)
+
+        requested = list(env.get(p.request_question) or []) if p.request_question else []
+        self.requested_list = requested
+        for item_id in requested:
+            if item_id not in recommend and item_id not in against:
+                against[item_id] = {"strength": None, "refs": [(None, "not_indicated")], "rules": [],
+                                    "unrequested": True}
+        self.request_text = tier_def.preempt_reason if tier_def.preempts and tier_def.preempt_reason \
+            else p.unrequested_reason or NO_RULE_FOR_REQUEST
+
+        req = self.requested = set(requested)
+        rank, index = p.tier_rank, self.plan.catalogue_index
+        self.recommended = [(i, recommend[i]) for i in sorted(recommend, key=lambda i: (rank[p.catalogue[i].tier],
+                                                                                        index[i]))
+                            if i not in against]
+        self.not_recommended = []
+        for item_id in sorted(against, key=lambda i: (i not in req, index[i])):
+            entry = against[item_id]
+            if item_id in recommend:  # a contraindication wins; both sides' reasons are kept
+                rec = recommend[item_id]
+                entry = {**entry, "refs": entry["refs"] + rec["refs"], "rules": entry["rules"] + rec["rules"]}
+            self.not_recommended.append((item_id, entry))
+
+        roles = set()
+        for item_id, _ in self.recommended:
+            roles.update(p.catalogue[item_id].care_team)
+        for rule in self.contributing:
+            roles.update(rule.care_team)
+        role_index = self.plan.role_index
+        self.care_team = sorted(roles, key=lambda r: role_index.get(r, len(role_index)))
+
+        review = tier_def.follow_up.review_in_weeks
+        nets = [tier_def.follow_up.safety_net] if tier_def.follow_up.safety_net else []
+        for rule in self.contributing:
+            if rule.follow_up is not None:
+                if rule.follow_up.review_in_weeks is not None:
+                    review = rule.follow_up.review_in_weeks if review is None \
+                        else min(review, rule.follow_up.review_in_weeks)
+                if rule.follow_up.safety_net and rule.follow_up.safety_net not in nets:
+                    nets.append(rule.follow_up.safety_net)
+        self.follow_up = {"review_in_weeks": plain(review), "safety_net": " ".join(nets)}
+
+    def _top(self) -> list[tuple[str, Any]]:
+        """The result's keys in contract order; `None` values mark the two item lists."""
+        p, env = self.p, self.env
+        warnings = [w.as_dict() for w in self.checked.warnings]
+        warnings += [{"rule": r.id, "message": r.warning} for r in self.contributing if r.warning]
+        return [
+            ("format_version", FORMAT_VERSION), ("id", self.record_id), ("status", "ok"), ("pathway", None),
+            ("tier", self.tier), ("tier_title", p.tier(self.tier).title),
+            ("scores", {s.id: plain(env.get(s.id)) for s in p.scores}),
+            ("red_flags", list(env.get(p.red_flag_question) or []) if p.red_flag_question else []),
+            ("recommendations", None), ("not_recommended", None), ("care_team", self.care_team),
+            ("follow_up", self.follow_up), ("warnings", warnings),
+            ("rules_fired", [r.id for r in self.contributing]), ("disclaimer", None),
+        ]
+
+    # --- as Python data -------------------------------------------------------------------------
+    def as_dict(self) -> dict:
+        out: dict = {}
+        for key, value in self._top():
+            if key == "pathway":
+                value = {"id": self.p.id, "version": self.p.version, "sha256": self.p.sha256}
+            elif key == "recommendations":
+                value = [self._item_dict(i, e) for i, e in self.recommended]
+            elif key == "not_recommended":
+                value = [self._item_dict(i, e) for i, e in self.not_recommended]
+            elif key == "disclaimer":
+                value = self.p.disclaimer
+            out[key] = value
+        return out
+
+    def _item_dict(self, item_id: str, entry: dict) -> dict:
+        recommended = self._is_recommended(entry)
+        out = _item_header(self.p, item_id, entry["strength"] if recommended else None, item_id in self.requested)
+        out["reasons"] = [self._reason_dict(rule, effect, recommended=recommended) for rule, effect in entry["refs"]]
+        out["sources"] = [dict(s) for s in self.plan.sources(item_id, entry["rules"], entry.get("unrequested", False))]
+        if item_id in self.plan.notes:
+            out["advisory_notes"] = list(self.plan.notes[item_id])
+        return out
+
+    @staticmethod
+    def _is_recommended(entry: dict) -> bool:
+        return all(effect in STRENGTH_RANK for _, effect in entry["refs"])
+
+    def _reason_dict(self, rule: Rule | None, effect: str, *, recommended: bool) -> dict:
+        if rule is None:
+            return {"rule": REQUEST_RULE, "text": self.request_text,
+                    "because": {self.p.request_question: list(self.requested_list)}, "effect": effect}
+        out = {"rule": rule.id, "text": reason_text(self.p, rule, self.env), "because": dict(self.because(rule))}
+        if not recommended:
+            out["effect"] = effect
+        return out
+
+    # --- as JSON --------------------------------------------------------------------------------
+    def as_json(self) -> str:
+        cache = self.plan.report_cache
+        parts = []
+        for key, value in self._top():
+            if key == "pathway":
+                text = cache.pathway
+            elif key == "recommendations":
+                text = "[" + ",".join(self._item_json(i, e, cache) for i, e in self.recommended) + "]"
+            elif key == "not_recommended":
+                text = "[" + ",".join(self._item_json(i, e, cache) for i, e in self.not_recommended) + "]"
+            elif key == "disclaimer":
+                text = cache.disclaimer
+            else:
+                text = encode(value)
+            parts.append(f'"{key}":{text}')
+        return "{" + ",".join(parts) + "}"
+
+    def _item_json(self, item_id: str, entry: dict, cache: ReportCache) -> str:
+        recommended = self._is_recommended(entry)
+        head = cache.head(item_id, entry["strength"] if recommended else None, item_id in self.requested)
+        reasons = ",".join(self._reason_json(rule, effect, recommended, cache) for rule, effect in entry["refs"])
+        unrequested = entry.get("unrequested", False)
+        skey = (item_id, tuple(map(id, entry["rules"])), unrequested)  # rules live as long as the pathway
+        sources = cache.sources.get(skey)
+        if sources is None:
+            sources = cache.sources[skey] = encode(self.plan.sources(item_id, entry["rules"], unrequested))
+        return head + reasons + '],"sources":' + sources + cache.notes.get(item_id, "") + "}"
+
+    def _reason_json(self, rule: Rule | None, effect: str, recommended: bool, cache: ReportCache) -> str:
+        if rule is None:
+            return encode(self._reason_dict(None, effect, recommended=False))
+        env = self.env
+        key = tuple([_hashable(env.get(n)) for n in cache.reason_keys[rule.id]])
+        store = cache.reasons[rule.id]
+        pair = store.get(key)
+        if pair is None:
+            pair = (encode(reason_text(self.p, rule, env)), encode(self.because(rule)))
+            if len(store) < _CACHE_LIMIT:  # a full cache keeps what it has: the first values are the common ones
+                store[key] = pair
+        tail = "}" if recommended else ',"effect":' + encode(effect) + "}"
+        return '{"rule":' + cache.rule_ids[rule.id] + ',"text":' + pair[0] + ',"because":' + pair[1] + tail
+
+    # --- reasons --------------------------------------------------------------------------------
+    def because(self, rule: Rule) -> dict:
+        """The answers, facts and scores that made `rule` fire, derived facts traced to their own inputs."""
+        out = self._because.get(rule.id)
+        if out is not None:
+            return out
+        when = rule.when
+        names = when.names if when.explains_all else when.explain(self.env)
+        out = {}
+        env, expr_facts = self.env, self.plan.expr_facts
+        for name in names:
+            if name in out:
+                continue
+            value = env.get(name)
+            if value is None:
+                continue
+            out[name] = plain(value)
+            if name in expr_facts:
+                for inner, inner_value in self._trace(name):
+                    if inner not in out:
+                        out[inner] = inner_value
+        self._because[rule.id] = out
+        return out
+
+    def _trace(self, fact: str) -> list[tuple[str, Any]]:
+        """(name, value) of everything a derived fact's value came from, recursively (memoised per record)."""
+        trace = self._traces.get(fact)
+        if trace is None:
+            expr = self.plan.expr_facts[fact]
+            trace = []
+            for name in expr.names if expr.explains_all else expr.explain(self.env):
+                value = self.env.get(name)
+                if value is None:
+                    continue
+                trace.append((name, plain(value)))
+                if name in self.plan.expr_facts:
+                    trace.extend(self._trace(name))
+            self._traces[fact] = trace
+        return trace
+
+
+def _item_header(p: Pathway, item_id: str, strength: str | None, requested: bool) -> dict:
+    """An item's fields before its reasons; `strength` is None for an item not recommended."""
+    item = p.catalogue[item_id]
+    out: dict = {"id": item_id, "title": item.title}
+    if strength is not None:
+        out["strength"] = strength
+        out["tier"] = item.tier
+        out["category"] = item.category
+        out["care_team"] = list(item.care_team)
+        if item.timeframe:
+            out["timeframe"] = item.timeframe
+    else:
+        out["category"] = item.category
+    out["requested"] = requested
+    return out
+
+
+def _reason_key_names(plan: _Plan, rule: Rule) -> tuple[str, ...]:
+    """Every name whose value can change a rule's reason text or `because`: the condition's names, the
+    reason's placeholders, and, through derived facts, whatever those facts were computed from."""
+    names = list(rule.when.names) + list(rule.reason_names)
+    seen: set[str] = set()
+    out = []
+    while names:
+        name = names.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        out.append(name)
+        if name in plan.expr_facts:
+            names.extend(plan.expr_facts[name].names)
+    return tuple(sorted(out))
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def reason_text(pathway: Pathway, rule: Rule, env: Mapping[str, Any]) -> str:
+    """A rule's reason with its {placeholders} filled in from answers, facts and scores (options by label)."""
+    if not rule.reason_names:
+        return rule.reason
+    return rule.reason.format(**{n: show_value(pathway, n, env.get(n)) for n in rule.reason_names})
+
+
+def show_value(pathway: Pathway, name: str, value: Any) -> str:
+    """One value as a reason shows it: yes/no, option labels, plain numbers, "not answered"."""
+    q = pathway.questions.get(name)
+    if value is None:
+        return "not answered"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        if not value:
+            return "none"
+        return ", ".join(q.label_of(v) if q else str(v) for v in value)
+    if isinstance(value, str):
+        return q.label_of(value) if q else value.replace("_", " ")
+    return str(plain(value))
+
+
+def plain(value: Any) -> Any:
+    """Numbers as people read them: 12.0 -> 12, 51.8076923 -> 51.81."""
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        return round(value, 2)
+    if isinstance(value, list):
+        return list(value)
+    return value

@@ -1,0 +1,53 @@
+"""`assess_json` (batch's fast path) gives exactly the bytes of encoding `assess`, for any answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+
+import backpath
+from backpath.engine import assess_json
+
+from .strategies import answers_for
+
+PATHWAY = backpath.load_pathway("low-back-pain")
+
+
+def encoded(result: dict) -> str:
+    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(answers_for(PATHWAY))
+def test_fast_json_matches_the_encoded_dict(answers):
+    expected = backpath.assess(PATHWAY, answers, record_id="r-1")
+    for _ in range(2):  # the second time comes from the fragment cache
+        fast = assess_json(PATHWAY, answers, record_id="r-1")
+        assert fast == (expected["tier"], encoded(expected))
+
+
+def test_fast_json_on_every_clinical_case_and_error():
+    # The clinical cases are the richest set of answers there is: every rule fires in one of them.
+    cases = yaml.safe_load(Path(PATHWAY.file).with_name("low-back-pain.cases.yaml").read_text(encoding="utf-8"))
+    for case in cases["cases"]:
+        answers = {k: v for k, v in {**cases["base_answers"], **case.get("answers", {})}.items()
+                   if k not in case.get("remove", [])}
+        expected = backpath.assess(PATHWAY, answers, record_id=7)
+        fast = assess_json(PATHWAY, answers, record_id=7)
+        if expected["status"] == "ok":
+            assert fast == (expected["tier"], encoded(expected)), case["name"]
+        else:
+            assert fast == expected, case["name"]
+
+
+def test_results_do_not_share_mutable_parts():
+    answers = json.loads((Path(__file__).parent.parent / "examples" / "answers-chronic-sciatica.json").read_text())
+    first = backpath.assess(PATHWAY, answers)
+    first["recommendations"][0]["sources"].append({"id": "X"})
+    first["recommendations"][0]["reasons"][0]["because"]["x"] = 1
+    second = backpath.assess(PATHWAY, answers)
+    assert {"id": "X"} not in second["recommendations"][0]["sources"]
+    assert "x" not in second["recommendations"][0]["reasons"][0]["because"]
