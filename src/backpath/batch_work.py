@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .batch_io import LINE, VALUE, Chunk
-from .engine import assess, assess_json, error_result
+from .engine import assess_json, assess_summary, error_result
 from .model import Pathway
 
 FORMATS = ("jsonl", "json", "csv")
@@ -151,7 +151,8 @@ def assess_record(pathway: Pathway, record: Any, position: int, source: dict,
                   as_text: bool = False) -> dict | tuple[str, str]:
     """One parsed record {"id": ..., "answers": {...}} -> its result. Never raises for bad input.
 
-    With `as_text`, an ok result comes back already encoded, as `(tier, JSON text)` (see `engine.assess_json`).
+    With `as_text`, an ok result comes back already encoded, as `(tier, JSON text)` (see `engine.assess_json`);
+    otherwise as the summary a CSV row needs (`engine.assess_summary`).
     """
     if type(record) is not dict:
         return _error(position, None, "", "a record must be a JSON object like {\"id\": ..., \"answers\": {...}}, "
@@ -171,7 +172,8 @@ def assess_record(pathway: Pathway, record: Any, position: int, source: dict,
         return _error(position, record_id, "answers", message, source)
     rid = position if record_id is None else record_id
     try:
-        result = assess_json(pathway, answers, record_id=rid) if as_text else assess(pathway, answers, record_id=rid)
+        result = assess_json(pathway, answers, record_id=rid) if as_text \
+            else assess_summary(pathway, answers, record_id=rid)
     except Exception as exc:  # an engine bug must not stop the batch; report it in this record's place
         return _error(position, record_id, "", f"internal error while assessing this record ({type(exc).__name__}); "
                       "please report it with the pathway and the record.", source)
@@ -189,8 +191,8 @@ def _csv_row_writer(pathway: Pathway, buf: io.StringIO):
         if r["status"] == "ok":
             scores = r["scores"]
             writer.writerow([r["id"], "ok", r["tier"], *[_cell(scores.get(s)) for s in score_ids],
-                             ";".join(r["red_flags"]), ";".join(i["id"] for i in r["recommendations"]),
-                             ";".join(i["id"] for i in r["not_recommended"]), "", ""])
+                             ";".join(r["red_flags"]), ";".join(r["recommended"]), ";".join(r["not_recommended"]),
+                             "", ""])
         else:
             errors = " | ".join(f"{e['path']}: {e['message']}" if e["path"] else e["message"] for e in r["errors"])
             writer.writerow([r["id"], "error", "", *blank_scores, "", "", "", errors,

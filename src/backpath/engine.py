@@ -133,6 +133,13 @@ def assess_json(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tup
     return report if isinstance(report, dict) else (report.tier, report.as_json())
 
 
+def assess_summary(pathway: Pathway, answers: Any, *, record_id: Any = None) -> dict:
+    """`assess` reduced to id, status, tier, scores, red flags and the recommended and not-recommended ids
+    (for tables; no reasons or citations are built). Invalid answers give the same error result as `assess`."""
+    report = _report(pathway, answers, record_id)
+    return report if isinstance(report, dict) else report.as_summary()
+
+
 def _report(pathway: Pathway, answers: Any, record_id: Any) -> Report | dict:
     plan = _plan(pathway)
     checked = check_answers(pathway, answers, plan.facts_for_ask_when)

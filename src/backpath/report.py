@@ -184,6 +184,16 @@ class Report:
             out["effect"] = effect
         return out
 
+    # --- as a summary row -------------------------------------------------------------------------
+    def as_summary(self) -> dict:
+        """What a one-row-a-record table needs, without building reasons or citations."""
+        p, env = self.p, self.env
+        return {"id": self.record_id, "status": "ok", "tier": self.tier,
+                "scores": {s.id: plain(env.get(s.id)) for s in p.scores},
+                "red_flags": list(env.get(p.red_flag_question) or []) if p.red_flag_question else [],
+                "recommended": [i for i, _ in self.recommended],
+                "not_recommended": [i for i, _ in self.not_recommended]}
+
     # --- as JSON --------------------------------------------------------------------------------
     def as_json(self) -> str:
         cache = self.plan.report_cache
