@@ -85,7 +85,7 @@ def json_floor(src: Path, dst: Path) -> float:
     return time.perf_counter() - started
 
 
-def run_batch(src: Path, dst: Path | None, pathway_ref: str, jobs: int) -> tuple[float, float]:
+def run_batch(src: Path, dst: Path | None, pathway_ref: str, jobs: int, fmt: str = "jsonl") -> tuple[float, float]:
     """Run `backpath batch` as a user would, output to `dst` (None: stdout, discarded).
 
     Returns (seconds, peak MB). Peak memory is the largest total PSS (proportional set size: shared pages
@@ -94,7 +94,7 @@ def run_batch(src: Path, dst: Path | None, pathway_ref: str, jobs: int) -> tuple
     per worker (an upper bound).
     """
     cmd = [sys.executable, "-m", "backpath", "batch", str(src), "--output", "-" if dst is None else str(dst),
-           "--pathway", pathway_ref, "--jobs", str(jobs), "--quiet"]
+           "--pathway", pathway_ref, "--jobs", str(jobs), "--format", fmt, "--quiet"]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak_kb = 0
@@ -136,6 +136,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="random seed for the records (default 1)")
     parser.add_argument("--pathway", default="low-back-pain", help="bundled id or YAML path")
     parser.add_argument("--jobs", type=int, nargs="*", default=[1, 2], help="--jobs values to run (default 1 2)")
+    parser.add_argument("--format", default="jsonl", choices=["jsonl", "json", "csv"],
+                        help="batch output format to measure (default jsonl: full results)")
     parser.add_argument("--keep", metavar="DIR", help="keep the records and outputs in DIR")
     parser.add_argument("--profile", type=int, metavar="N", default=0, help="also split the time of N records "
                         "into parsing, assessing and serialising, and print the top of a cProfile run")
@@ -163,12 +165,12 @@ def main() -> None:
     rates = {}
     outputs = []
     for jobs in args.jobs:
-        dst = None if args.discard else folder / f"out-jobs{jobs}.jsonl"
-        seconds, peak = run_batch(src, dst, args.pathway, jobs)
+        dst = None if args.discard else folder / f"out-jobs{jobs}.{args.format}"
+        seconds, peak = run_batch(src, dst, args.pathway, jobs, args.format)
         rates[jobs] = args.records / seconds
         written = "discarded" if dst is None else \
             f"{dst.stat().st_size / 1e6:,.0f} MB written ({dst.stat().st_size / args.records:,.0f} bytes/record)"
-        print(f"--jobs {jobs}: {seconds:.2f} s, {rates[jobs]:,.0f} records/s, {seconds / floor:.1f}x the floor, "
+        print(f"--format {args.format} --jobs {jobs}: {seconds:.2f} s, {rates[jobs]:,.0f} records/s, {seconds / floor:.1f}x the floor, "
               f"peak memory {peak:.0f} MB, output {written}")
         if dst is not None:
             outputs.append(dst)
