@@ -23,7 +23,8 @@ ENV.pop("FORCE_COLOR", None)
 # no red flags, low-risk STarT Back, nothing tried yet; every optional question skipped.
 EVALUATION = [("Age", "45"), ("Is the patient pregnant?", "n"), ("How many weeks", "6"),
               ("Average localised back pain", "5"), ("Sciatica - leg pain", "n"), ("Neurogenic claudication", "n")]
-RED_FLAGS = [("Which red flags are present?", "none")]
+RED_FLAGS = [("Which red flags are present?", "none"), ("Is the main pain thoracic", "n"),
+             ("first-ever episode of back pain", "n")]
 START_BACK = [(f"STarT Back item {i} ", "n") for i in range(1, 9)] + [("STarT Back item 9 ", "2")]
 REST = [("Spinal imaging findings", "1"), ("Treatments tried in this episode", "none"),
         ("Relevant conditions and medicines", "none"), ("Work status", ""), ("Body mass index", ""),
@@ -59,10 +60,11 @@ def test_complete_assessment(tmp_path):
     child.expect_exact("Section 1 of 6: Evaluation")
     answer(child, WALK[:1])
     child.expect_exact(f"Question 2 of about {about}")
-    answer(child, WALK[1:7])
+    before_start_back = len(EVALUATION) + len(RED_FLAGS)
+    answer(child, WALK[1:before_start_back])
     child.expect_exact("Section 3 of 6: Keele STarT Back Screening Tool")
     child.expect_exact("Keele University")  # the attribution, with the first item
-    answer(child, WALK[7:])
+    answer(child, WALK[before_start_back:])
     child.expect_exact(f"Review: {len(WALK)} answers")
     child.expect_exact("Enter to see the recommendation.")
     child.sendline("")
@@ -90,9 +92,10 @@ def test_invalid_answer_is_explained_and_asked_again(tmp_path):
     child.sendline("1 99")
     child.expect_exact("Not accepted: there is no option 99; type a number from 1 to 13 or an option id.")
     child.sendline("none")
+    answer(child, RED_FLAGS[1:])
     child.expect_exact("STarT Back item 1 ")
     child.sendeof()
-    child.expect_exact("End of input: 7 answers saved to")
+    child.expect_exact("End of input: 9 answers saved to")
     assert finish(child) == 1
 
 
@@ -109,8 +112,8 @@ def test_back_returns_to_the_previous_question_and_changed_answers_change_what_i
     answer(child, EVALUATION[4:] + RED_FLAGS)
     child.expect_exact("Features of axial spondyloarthritis")
     child.sendline("b")
-    child.expect_exact("Which red flags are present?")
-    child.expect_exact("Enter keeps: none.")
+    child.expect_exact("first-ever episode of back pain")
+    child.expect_exact("Enter keeps: no.")
     child.sendline("")
     child.expect_exact("Features of axial spondyloarthritis")
     child.sendintr()
@@ -163,16 +166,16 @@ def test_ctrl_c_saves_and_resume_asks_only_what_is_missing(tmp_path):
     child.expect_exact("STarT Back item 3 ")
     child.expect_exact("> ")
     child.sendintr()
-    child.expect(r"Interrupted: 9 answers saved to\s+(\S+\.partial\.json)")
+    child.expect(r"Interrupted: 11 answers saved to\s+(\S+\.partial\.json)")
     name = child.match.group(1)
     child.expect_exact("Resume with:")
     child.expect(r"backpath assess --answers (\S+)")
     assert child.match.group(1) == name
     assert finish(child) == 130
-    assert len(json.loads((tmp_path / name).read_text())["answers"]) == 9
+    assert len(json.loads((tmp_path / name).read_text())["answers"]) == 11
 
     resumed = spawn("--answers", name, "--format", "json", cwd=tmp_path)
-    resumed.expect(rf"Starting from 9 answers in\s+{re.escape(name)};\s+about\s+(\d+)\s+questions\s+to\s+go\.")
+    resumed.expect(rf"Starting from 11 answers in\s+{re.escape(name)};\s+about\s+(\d+)\s+questions\s+to\s+go\.")
     resumed.expect_exact(f"Question 1 of about {resumed.match.group(1)}")
     answer(resumed, START_BACK[2:] + REST)  # asked first: the question after the last one answered
     resumed.expect_exact(f"Review: {len(WALK)} answers")
