@@ -25,17 +25,23 @@ class CheckedAnswers:
     missing: list[str] = field(default_factory=list)  # required questions asked but not answered
 
 
+def with_unit(text: str, unit: str | None) -> str:
+    """`6 weeks`, `7/10`: a value with its unit (a unit that starts with `/` is written against it)."""
+    if not unit:
+        return text
+    return f"{text}{unit}" if unit.startswith("/") else f"{text} {unit}"
+
+
 def describe_range(q: Question) -> str:
-    unit = "" if not q.unit else (q.unit if q.unit.startswith("/") else f" {q.unit}")
     lo = _num(q.min) if q.min is not None else None
     hi = _num(q.max) if q.max is not None else None
     if lo is not None and hi is not None:
-        return f"{lo}–{hi}{unit}"
+        return with_unit(f"{lo}–{hi}", q.unit)
     if lo is not None:
-        return f"at least {lo}{unit}"
+        return with_unit(f"at least {lo}", q.unit)
     if hi is not None:
-        return f"at most {hi}{unit}"
-    return f"any value{unit}"
+        return with_unit(f"at most {hi}", q.unit)
+    return with_unit("any value", q.unit)
 
 
 def _num(x: float) -> str:

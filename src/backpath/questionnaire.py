@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import engine
-from .answers import check_value, describe_range
+from .answers import check_value, describe_range, with_unit
 from .errors import did_you_mean
 from .model import Pathway, Question, Rule
 
@@ -145,7 +145,7 @@ def show_value(q: Question, value: Any, *, unit: bool = True) -> str:
     if isinstance(value, str):
         return q.label_of(value)
     number = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-    return f"{number} {q.unit}" if q.unit and unit else number
+    return with_unit(number, q.unit) if unit else number
 
 
 # --- the session: answers so far, skip logic, where to go next ---------------------------------
