@@ -23,7 +23,6 @@ class _Plan:
         facts: dict[str, Derived | Score] = {d.id: d for d in pathway.derived}
         facts.update({s.id: s for s in pathway.scores})
         self.facts = [facts[f] for f in pathway.facts_order]
-        self.fact_ids = set(facts)
         deps = {f.id: _fact_names(f) for f in self.facts}
         self.ask_when_facts: dict[str, list[Derived | Score]] = {}
         for q in pathway.question_list():
@@ -100,6 +99,7 @@ def is_asked(pathway: Pathway, question: Question, values: Mapping[str, Any]) ->
 
 
 def fired_rules(pathway: Pathway, env: Mapping[str, Any]) -> list[Rule]:
+    """Every rule whose condition is true (unknown does not fire)."""
     return [r for r in pathway.rules if r.when.fn(env) is True]
 
 
@@ -109,7 +109,7 @@ def decide(pathway: Pathway, env: Mapping[str, Any]) -> tuple[str, list[Rule]]:
     The tier is the most urgent tier of any rule that fired. When that tier preempts (emergency), only
     `scope: always` rules and rules of that tier contribute; otherwise every rule that fired does.
     """
-    fired = [r for r in pathway.rules if r.when.fn(env) is True]
+    fired = fired_rules(pathway, env)
     tier = min((r.tier for r in fired if r.tier is not None), key=pathway.tier_rank.__getitem__,
                default=pathway.default_tier)
     if pathway.tier(tier).preempts:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import json
 import string
@@ -321,7 +322,7 @@ class _Builder:
                             self.error(path, f"`ask_when` of `{q['id']}` depends on {what}, which is not asked "
                                        "before it; move the question after them or change the condition.",
                                        "ask-when-order")
-                        object.__setattr__(questions[q["id"]], "ask_when", compiled)
+                        questions[q["id"]] = dataclasses.replace(questions[q["id"]], ask_when=compiled)
                 earlier.add(q["id"])
 
     def question_deps(self, names) -> set[str]:

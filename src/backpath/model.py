@@ -8,9 +8,6 @@ from functools import cached_property
 
 from .conditions import Compiled, Type
 
-QUESTION_TYPES = ("boolean", "integer", "number", "choice", "multi_choice")
-STRENGTHS = ("offer", "consider")
-
 
 @dataclass(frozen=True)
 class Citation:
