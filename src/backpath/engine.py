@@ -13,6 +13,7 @@ from typing import Any
 from .answers import CheckedAnswers, check_answers
 from .model import Derived, Pathway, Question, Rule, Score
 from .report import FORMAT_VERSION, Report, ReportCache, reason_text, show_value  # noqa: F401 (re-exported)
+from .result_json import ResultWriter
 
 
 class _Plan:
@@ -42,6 +43,8 @@ class _Plan:
         self.unrequested_sources = [c.as_dict() for c in pathway.unrequested_sources]
         self._merged_sources: dict[tuple, list[dict]] = {}
         self.report_cache = ReportCache(self)
+        self.rule_position = {id(r): i for i, r in enumerate(pathway.rules)}
+        self.writer = ResultWriter(self)
 
     def sources(self, item_id: str, rules: list[Rule], unrequested: bool) -> list[dict]:
         """The item's own citations, then those of the rules that produced it, without repeats (memoised)."""
@@ -129,8 +132,18 @@ def assess_json(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tup
     The text is byte for byte `json.dumps(assess(...), ensure_ascii=False, separators=(",", ":"))`, built
     from fragments cached per pathway, which is several times faster than encoding the dict.
     """
-    report = _report(pathway, answers, record_id)
-    return report if isinstance(report, dict) else (report.tier, report.as_json())
+    plan = _plan(pathway)
+    checked = check_answers(pathway, answers, plan.facts_for_ask_when)
+    if checked.problems:
+        return error_result(record_id, [p.as_dict() for p in checked.problems])
+    env = checked.values
+    for f in plan.facts:
+        env[f.id] = _fact_value(f, env)
+    tier, contributing = decide(pathway, env)
+    position = plan.rule_position
+    text = plan.writer.write(record_id, env, tier, [position[id(r)] for r in contributing],
+                             [w.as_dict() for w in checked.warnings])
+    return tier, text
 
 
 def assess_summary(pathway: Pathway, answers: Any, *, record_id: Any = None) -> dict:
