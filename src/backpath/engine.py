@@ -12,7 +12,7 @@ from typing import Any
 
 from .answers import CheckedAnswers, check_answers
 from .model import Derived, Pathway, Question, Rule, Score
-from .report import FORMAT_VERSION, Report, ReportCache, reason_text, show_value  # noqa: F401 (re-exported)
+from .report import FORMAT_VERSION, Report, reason_text, show_value  # noqa: F401 (re-exported)
 from .result_json import ResultWriter
 
 
@@ -42,7 +42,6 @@ class _Plan:
         self.rule_sources = {r.id: [c.as_dict() for c in r.sources] for r in pathway.rules}
         self.unrequested_sources = [c.as_dict() for c in pathway.unrequested_sources]
         self._merged_sources: dict[tuple, list[dict]] = {}
-        self.report_cache = ReportCache(self)
         self.rule_position = {id(r): i for i, r in enumerate(pathway.rules)}
         self.writer = ResultWriter(self)
 

@@ -1,15 +1,13 @@
 """From a decision to the result: which items, in which order, with which reasons and citations.
 
-`Report` works out the outline once (items, reasons, care team, follow-up, warnings) and gives it two ways:
-`as_dict()`, the contract's result as fresh Python data, and `as_json()`, the same result already encoded as
-compact JSON — byte for byte `json.dumps(as_dict(), ensure_ascii=False, separators=(",", ":"))` — built from
-fragments that `ReportCache` keeps per pathway, because most of a result (titles, citations, unchanging
-reasons) repeats from one record to the next. Batch runs use `as_json()`; everything else uses `as_dict()`.
+`Report` works out the outline (items, reasons, care team, follow-up, warnings) and gives it as the contract's
+result in fresh Python data (`as_dict()`) or as a summary row (`as_summary()`). Batch runs write JSON with
+`result_json.ResultWriter`, which follows the same rules without building dicts and is property-tested to give
+exactly the bytes of encoding `as_dict()`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -23,35 +21,6 @@ FORMAT_VERSION = 1
 STRENGTH_RANK = {"offer": 0, "consider": 1}
 NO_RULE_FOR_REQUEST = "Requested, but no rule of this pathway recommends it for these answers."
 REQUEST_RULE = "request-not-indicated"
-_CACHE_LIMIT = 512  # fragments kept per rule (bounds memory)
-
-encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
-
-
-class ReportCache:
-    """JSON fragments that do not depend on the record, or depend only on a few of its values."""
-
-    def __init__(self, plan: _Plan):
-        p = plan.pathway
-        self.plan = plan
-        self.reason_keys = {r.id: _reason_key_names(plan, r) for r in p.rules}
-        self.reasons: dict[str, dict[tuple, tuple[str, str]]] = {r.id: {} for r in p.rules}
-        self.heads: dict[tuple, str] = {}
-        self.sources: dict[tuple, str] = {}
-        self.notes = {item: ',"advisory_notes":' + encode(ids) for item, ids in plan.notes.items()}
-        self.pathway = encode({"id": p.id, "version": p.version, "sha256": p.sha256})
-        self.disclaimer = encode(p.disclaimer)
-        self.rule_ids = {r.id: encode(r.id) for r in p.rules}
-
-    def head(self, item_id: str, strength: str | None, requested: bool) -> str:
-        """`{"id":…,"title":…, …,"requested":…,"reasons":[` for an item."""
-        key = (item_id, strength, requested)
-        head = self.heads.get(key)
-        if head is None:
-            entry = _item_header(self.plan.pathway, item_id, strength, requested)
-            text = encode(entry)
-            head = self.heads[key] = text[:-1] + ',"reasons":['
-        return head
 
 
 class Report:
@@ -194,49 +163,6 @@ class Report:
                 "recommended": [i for i, _ in self.recommended],
                 "not_recommended": [i for i, _ in self.not_recommended]}
 
-    # --- as JSON --------------------------------------------------------------------------------
-    def as_json(self) -> str:
-        cache = self.plan.report_cache
-        parts = []
-        for key, value in self._top():
-            if key == "pathway":
-                text = cache.pathway
-            elif key == "recommendations":
-                text = "[" + ",".join(self._item_json(i, e, cache) for i, e in self.recommended) + "]"
-            elif key == "not_recommended":
-                text = "[" + ",".join(self._item_json(i, e, cache) for i, e in self.not_recommended) + "]"
-            elif key == "disclaimer":
-                text = cache.disclaimer
-            else:
-                text = encode(value)
-            parts.append(f'"{key}":{text}')
-        return "{" + ",".join(parts) + "}"
-
-    def _item_json(self, item_id: str, entry: dict, cache: ReportCache) -> str:
-        recommended = self._is_recommended(entry)
-        head = cache.head(item_id, entry["strength"] if recommended else None, item_id in self.requested)
-        reasons = ",".join(self._reason_json(rule, effect, recommended, cache) for rule, effect in entry["refs"])
-        unrequested = entry.get("unrequested", False)
-        skey = (item_id, tuple(map(id, entry["rules"])), unrequested)  # rules live as long as the pathway
-        sources = cache.sources.get(skey)
-        if sources is None:
-            sources = cache.sources[skey] = encode(self.plan.sources(item_id, entry["rules"], unrequested))
-        return head + reasons + '],"sources":' + sources + cache.notes.get(item_id, "") + "}"
-
-    def _reason_json(self, rule: Rule | None, effect: str, recommended: bool, cache: ReportCache) -> str:
-        if rule is None:
-            return encode(self._reason_dict(None, effect, recommended=False))
-        env = self.env
-        key = tuple([_hashable(env.get(n)) for n in cache.reason_keys[rule.id]])
-        store = cache.reasons[rule.id]
-        pair = store.get(key)
-        if pair is None:
-            pair = (encode(reason_text(self.p, rule, env)), encode(self.because(rule)))
-            if len(store) < _CACHE_LIMIT:  # a full cache keeps what it has: the first values are the common ones
-                store[key] = pair
-        tail = "}" if recommended else ',"effect":' + encode(effect) + "}"
-        return '{"rule":' + cache.rule_ids[rule.id] + ',"text":' + pair[0] + ',"because":' + pair[1] + tail
-
     # --- reasons --------------------------------------------------------------------------------
     def because(self, rule: Rule) -> dict:
         """The answers, facts and scores that made `rule` fire, derived facts traced to their own inputs."""
@@ -293,27 +219,6 @@ def _item_header(p: Pathway, item_id: str, strength: str | None, requested: bool
         out["category"] = item.category
     out["requested"] = requested
     return out
-
-
-def _reason_key_names(plan: _Plan, rule: Rule) -> tuple[str, ...]:
-    """Every name whose value can change a rule's reason text or `because`: the condition's names, the
-    reason's placeholders, and, through derived facts, whatever those facts were computed from."""
-    names = list(rule.when.names) + list(rule.reason_names)
-    seen: set[str] = set()
-    out = []
-    while names:
-        name = names.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        out.append(name)
-        if name in plan.expr_facts:
-            names.extend(plan.expr_facts[name].names)
-    return tuple(sorted(out))
-
-
-def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
 
 
 def reason_text(pathway: Pathway, rule: Rule, env: Mapping[str, Any]) -> str:
