@@ -28,7 +28,7 @@ _STRENGTH = ("offer", "consider")
 _EFFECT_TAIL = {"offer": ',"effect":"offer"}', "consider": ',"effect":"consider"}',
                 "advise_against": ',"effect":"advise_against"}'}
 _SCALARS = (str, int, bool)
-_PIECES_LIMIT = 1 << 16  # `"name":value` texts kept per pathway (bounds memory on very varied answers)
+_CACHE_LIMIT = 1 << 16  # entries kept per cache: bounds memory however varied the answers (then computed afresh)
 
 
 class ResultWriter:
@@ -157,7 +157,7 @@ class ResultWriter:
             key = (item, code, item in requested, tuple(refs))
             frame = frames.get(key)
             if frame is None:
-                frame = frames[key] = self.frame(item, code, key[2], [(ri, "}") for ri, _ in refs], False)
+                frame = _remember(frames, key, self.frame(item, code, key[2], [(ri, "}") for ri, _ in refs], False))
             for piece in frame:
                 if type(piece) is int:
                     text = reasons.get(piece)
@@ -187,7 +187,7 @@ class ResultWriter:
                 effects = [(ri, _EFFECT_TAIL["advise_against"]) for ri in refs]
                 if entry is not None:
                     effects += [(ri, _EFFECT_TAIL[_STRENGTH[code]]) for ri, code in entry[1]]
-                frame = frames[key] = self.frame(item, None, key[1], effects, False)
+                frame = _remember(frames, key, self.frame(item, None, key[1], effects, False))
             for piece in frame:
                 if type(piece) is int:
                     text = reasons.get(piece)
@@ -244,7 +244,7 @@ class ResultWriter:
     def care_team_text(self, roles: int) -> str:
         text = self.role_text.get(roles)
         if text is None:
-            text = self.role_text[roles] = encode([r for i, r in enumerate(self.role_ids) if roles >> i & 1])
+            text = _remember(self.role_text, roles, encode([r for i, r in enumerate(self.role_ids) if roles >> i & 1]))
         return text
 
     def extras(self, tier: str, rules: tuple[int, ...], answer_warnings) -> str:
@@ -269,7 +269,7 @@ class ResultWriter:
             text = (',"follow_up":' + encode({"review_in_weeks": plain(review), "safety_net": " ".join(nets)})
                     + ',"warnings":' + encode(warnings))
             if not answer_warnings:
-                self.extras_text[key] = text
+                _remember(self.extras_text, key, text)
         return text
 
     def value_text(self, name: str, value: Any) -> str:
@@ -283,7 +283,7 @@ class ResultWriter:
             key = (name, value)
             text = self.values.get(key)
             if text is None:
-                text = self.values[key] = encode(value)
+                text = _remember(self.values, key, encode(value))
             return text
         return encode(value)
 
@@ -299,17 +299,14 @@ class ResultWriter:
         text = self.pieces.get(key)
         if text is None:
             text = self.name_json[name] + encode(plain(value))
-            if len(self.pieces) < _PIECES_LIMIT:
-                self.pieces[key] = text
+            _remember(self.pieces, key, text)
         return text
 
     def list_text(self, values: list) -> str:
         key = tuple(values)
         text = self.lists.get(key)
         if text is None:
-            text = encode(list(values))
-            if len(self.lists) < 4096:
-                self.lists[key] = text
+            text = _remember(self.lists, key, encode(list(values)))
         return text
 
 
@@ -344,8 +341,7 @@ class _RecordMemo:
         text = w.reason_texts.get(key)
         if text is None:
             text = encode(reason_text(w.p, rule, env))
-            if len(w.reason_texts) < 65536:
-                w.reason_texts[key] = text
+            _remember(w.reason_texts, key, text)
         return text
 
     def because(self, ri: int) -> str:
@@ -358,7 +354,7 @@ class _RecordMemo:
             sig = self.presence() & w.rule_mask[ri]
             names = shapes.get(sig)
             if names is None:
-                names = shapes[sig] = tuple(self.because_names(ri))
+                names = _remember(shapes, sig, tuple(self.because_names(ri)))
         pieces = self.pieces
         parts = []
         for name in names:
@@ -416,6 +412,13 @@ class _RecordMemo:
                     trace.extend(self.trace(name))
             self.traces[fact] = trace
         return trace
+
+
+def _remember(cache: dict, key: Any, value: Any) -> Any:
+    """Store `value` under `key` unless the cache is full (the first values seen are the common ones)."""
+    if len(cache) < _CACHE_LIMIT:
+        cache[key] = value
+    return value
 
 
 def _id_text(record_id: Any) -> str:
