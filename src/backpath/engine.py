@@ -125,12 +125,31 @@ def assess(pathway: Pathway, answers: Any, *, record_id: Any = None) -> dict:
     return report if isinstance(report, dict) else report.as_dict()
 
 
-def assess_json(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tuple[str | None, str] | dict:
+def assess_json(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tuple[str, str] | dict:
     """`assess` for batch runs: an ok result as `(tier, compact JSON text)`, an error result as a dict.
 
-    The text is byte for byte `json.dumps(assess(...), ensure_ascii=False, separators=(",", ":"))`, built
-    from fragments cached per pathway, which is several times faster than encoding the dict.
+    The text is byte for byte `json.dumps(assess(...), ensure_ascii=False, separators=(",", ":"))`, written
+    by `result_json.ResultWriter` without building the result's dicts (several times faster).
     """
+    decided = _decided(pathway, answers, record_id)
+    if isinstance(decided, dict):
+        return decided
+    plan, checked, tier, positions = decided
+    return tier, plan.writer.write(record_id, checked.values, tier, positions, [w.as_dict() for w in checked.warnings])
+
+
+def assess_summary(pathway: Pathway, answers: Any, *, record_id: Any = None) -> dict:
+    """`assess` reduced to id, status, tier, scores, red flags and the recommended and not-recommended ids
+    (for tables; no reasons or citations are built). Invalid answers give the same error result as `assess`."""
+    decided = _decided(pathway, answers, record_id)
+    if isinstance(decided, dict):
+        return decided
+    plan, checked, tier, positions = decided
+    return plan.writer.summary(record_id, checked.values, tier, positions)
+
+
+def _decided(pathway: Pathway, answers: Any, record_id: Any) -> tuple[_Plan, CheckedAnswers, str, list[int]] | dict:
+    """Check, compute facts (into `checked.values`) and decide; an error result for invalid answers."""
     plan = _plan(pathway)
     checked = check_answers(pathway, answers, plan.facts_for_ask_when)
     if checked.problems:
@@ -140,16 +159,7 @@ def assess_json(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tup
         env[f.id] = _fact_value(f, env)
     tier, contributing = decide(pathway, env)
     position = plan.rule_position
-    text = plan.writer.write(record_id, env, tier, [position[id(r)] for r in contributing],
-                             [w.as_dict() for w in checked.warnings])
-    return tier, text
-
-
-def assess_summary(pathway: Pathway, answers: Any, *, record_id: Any = None) -> dict:
-    """`assess` reduced to id, status, tier, scores, red flags and the recommended and not-recommended ids
-    (for tables; no reasons or citations are built). Invalid answers give the same error result as `assess`."""
-    report = _report(pathway, answers, record_id)
-    return report if isinstance(report, dict) else report.as_summary()
+    return plan, checked, tier, [position[id(r)] for r in contributing]
 
 
 def _report(pathway: Pathway, answers: Any, record_id: Any) -> Report | dict:

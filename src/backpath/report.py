@@ -1,9 +1,9 @@
 """From a decision to the result: which items, in which order, with which reasons and citations.
 
 `Report` works out the outline (items, reasons, care team, follow-up, warnings) and gives it as the contract's
-result in fresh Python data (`as_dict()`) or as a summary row (`as_summary()`). Batch runs write JSON with
-`result_json.ResultWriter`, which follows the same rules without building dicts and is property-tested to give
-exactly the bytes of encoding `as_dict()`.
+result in fresh Python data (`as_dict()`). Batch runs use `result_json.ResultWriter` instead, which follows
+the same rules without building dicts and is property-tested to give exactly the bytes of encoding `as_dict()`
+(and the same item ids in its summaries).
 """
 
 from __future__ import annotations
@@ -152,16 +152,6 @@ class Report:
         if not recommended:
             out["effect"] = effect
         return out
-
-    # --- as a summary row -------------------------------------------------------------------------
-    def as_summary(self) -> dict:
-        """What a one-row-a-record table needs, without building reasons or citations."""
-        p, env = self.p, self.env
-        return {"id": self.record_id, "status": "ok", "tier": self.tier,
-                "scores": {s.id: plain(env.get(s.id)) for s in p.scores},
-                "red_flags": list(env.get(p.red_flag_question) or []) if p.red_flag_question else [],
-                "recommended": [i for i, _ in self.recommended],
-                "not_recommended": [i for i, _ in self.not_recommended]}
 
     # --- reasons --------------------------------------------------------------------------------
     def because(self, rule: Rule) -> dict:

@@ -108,10 +108,9 @@ class ResultWriter:
                 out |= inner
         return out
 
-    # --- the whole result ------------------------------------------------------------------------
-    def write(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int],
-              answer_warnings: list[dict] = ()) -> str:
-        """The result's JSON text for `env` (answers + facts), its tier and contributing rules (positions)."""
+    def outline(self, env: Mapping[str, Any], contributing: list[int]):
+        """Which items the contributing rules recommend (`rec`: item -> [best strength, [(rule, strength)…]])
+        and rule out (`against`: item -> [rule…]), the requested items, and those no rule speaks to."""
         rec: dict[int, list] = {}
         against: dict[int, list[int]] = {}
         rule_rec, rule_against = self.rule_rec, self.rule_against
@@ -136,6 +135,26 @@ class ResultWriter:
         requested = {index[i] for i in requested_list}
         unrequested = [i for i in requested if i not in rec and i not in against]
 
+        return rec, against, requested_list, requested, unrequested
+
+    def summary(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int]) -> dict:
+        """What a one-row-a-record table needs (id, tier, scores, red flags, item ids), without reasons."""
+        rec, against, _, requested, unrequested = self.outline(env, contributing)
+        ids = self.item_ids
+        p = self.p
+        return {"id": record_id, "status": "ok", "tier": tier,
+                "scores": {sid: plain(env.get(sid)) for sid in self.score_ids},
+                "red_flags": list(env.get(p.red_flag_question) or []) if p.red_flag_question else [],
+                "recommended": [ids[i] for i in sorted((i for i in rec if i not in against),
+                                                       key=self.rec_order.__getitem__)],
+                "not_recommended": [ids[i] for i in sorted(list(against) + unrequested,
+                                                           key=lambda i: (i not in requested, i))]}
+
+    # --- the whole result ------------------------------------------------------------------------
+    def write(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int],
+              answer_warnings: list[dict] = ()) -> str:
+        """The result's JSON text for `env` (answers + facts), its tier and contributing rules (positions)."""
+        rec, against, requested_list, requested, unrequested = self.outline(env, contributing)
         memo = _RecordMemo(self, env)
         parts = [self.head_text, _id_text(record_id), self.pathway_text, self.tier_text[tier]]
         for key, sid in zip(self.score_keys, self.score_ids):
