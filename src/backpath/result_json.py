@@ -67,6 +67,9 @@ class ResultWriter:
         self.name_json = {n: encode(n) + ":" for n in p.symbols}
         self.rule_mask = [_bits(self.names.index(n) for n in c) if c is not None else 0 for c in closures]
         self.because_shapes: list[dict[int, tuple[str, ...]] | None] = [None if c is None else {} for c in closures]
+        # With an `or`, they depend on the values of every name the condition reads, through derived facts.
+        self.rule_inputs = [tuple(sorted(self.inputs(r.when))) for r in p.rules]
+        self.or_shapes: list[dict[tuple, tuple[str, ...]]] = [{} for _ in p.rules]
         self.frames: dict[tuple, tuple[str, list[str]]] = {}
         self.notes = [',"advisory_notes":' + encode(plan.notes[item]) if item in plan.notes else "" for item in items]
         roles = plan.role_index
@@ -149,6 +152,15 @@ class ResultWriter:
                                                        key=self.rec_order.__getitem__)],
                 "not_recommended": [ids[i] for i in sorted(list(against) + unrequested,
                                                            key=lambda i: (i not in requested, i))]}
+
+    def inputs(self, when) -> set[str]:
+        """Every name `when` reads, directly or through derived facts."""
+        out = set()
+        for name in when.names:
+            out.add(name)
+            if name in self.expr_facts:
+                out |= self.inputs(self.expr_facts[name])
+        return out
 
     # --- the whole result ------------------------------------------------------------------------
     def write(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int],
@@ -367,8 +379,11 @@ class _RecordMemo:
         """The inside of a rule's `because`: `"name":value` for what made it fire, facts traced to inputs."""
         w, env = self.w, self.env
         shapes = w.because_shapes[ri]
-        if shapes is None:  # an `or` somewhere: which names count depends on which side was true
-            names = self.because_names(ri)
+        if shapes is None:  # an `or` somewhere: which names count depends on the values, not just their presence
+            key = tuple([_hashable(env.get(n)) for n in w.rule_inputs[ri]])
+            names = w.or_shapes[ri].get(key)
+            if names is None:
+                names = _remember(w.or_shapes[ri], key, tuple(self.because_names(ri)))
         else:  # otherwise only on which of the names have a value
             sig = self.presence() & w.rule_mask[ri]
             names = shapes.get(sig)
