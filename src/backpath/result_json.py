@@ -1,10 +1,15 @@
 """An ok result as compact JSON text, written straight from the decision (tier + contributing rules).
 
 This is the batch's hot path: byte for byte `json.dumps(report.as_dict(), ensure_ascii=False,
-separators=(",", ":"))` (property-tested against `Report`), but without building the result's dicts. What
-does not depend on the record is encoded once per pathway (item headers, citations, rule ids, constant
-reason texts); what does is memoised per record (each name's `"name":value` piece, each derived fact's
-trace, each rule's `because`), since one value appears in many reasons of the same result.
+separators=(",", ":"))` (property-tested against `Report`), but without building the result's dicts.
+
+How: an item's place and text depend only on which of the rules that mention it contribute and on whether it
+was requested. That is its *state*; each state's text is made once per pathway as a *frame* (the item's header,
+citations and every reason that cannot vary, with the positions of the rules whose reason depends on the
+record). A record's result is then its frames in order with those reasons filled in. The reasons that vary are
+memoised per record (each name's `"name":value` piece, each rule's `because`), since one value appears in many
+reasons of the same result. `write_many` finds the states of a whole chunk of records with a few array
+operations; `write` does the same for one record.
 
 Items are numbered by their position in the catalogue and rules by their position in `pathway.rules`.
 """
@@ -15,6 +20,8 @@ import json
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from .report import FORMAT_VERSION, NO_RULE_FOR_REQUEST, REQUEST_RULE, _item_header, plain, reason_text
 
@@ -29,6 +36,12 @@ _EFFECT_TAIL = {"offer": ',"effect":"offer"}', "consider": ',"effect":"consider"
                 "advise_against": ',"effect":"advise_against"}'}
 _SCALARS = (str, int, bool)
 _CACHE_LIMIT = 1 << 16  # entries kept per cache: bounds memory however varied the answers (then computed afresh)
+# An item's section in the result: not shown, recommended, not recommended (ruled out, or requested but
+# indicated by no rule).
+NONE, RECOMMENDED, RULED_OUT, UNREQUESTED = 0, 1, 2, 3
+REQUEST_REASON = -1  # in a frame: the reason of a requested item no rule covers (it lists the record's requests)
+_GIVE_UP_MISSES = 4096  # a rule whose reasons missed this often, on half as many distinct keys, is not memoised
+_MAX_BITS = 62  # rules mentioning one item, for its state to be an int64 in `write_many`
 
 
 class ResultWriter:
@@ -70,15 +83,44 @@ class ResultWriter:
         # With an `or`, they depend on the values of every name the condition reads, through derived facts.
         self.rule_inputs = [tuple(sorted(self.inputs(r.when))) for r in p.rules]
         self.or_shapes: list[dict[tuple, tuple[str, ...]]] = [{} for _ in p.rules]
-        self.frames: dict[tuple, tuple[str, list[str]]] = {}
+        # A whole reason (text and `because`) is a function of those values and the reason's placeholders: it is
+        # memoised per rule until a rule proves too varied (`_GIVE_UP_MISSES` misses on a large cache).
+        reads = [sorted(set(self.rule_inputs[ri]) | set(r.reason_names)) for ri, r in enumerate(p.rules)]
+        multi = {n for n, t in p.symbols.items() if t.kind == "multi"}
+        self.reason_scalars = [tuple(n for n in names if n not in multi) for names in reads]
+        self.reason_lists = [tuple(n for n in names if n in multi) for names in reads]
+        self.reason_cache: list[dict | None] = [{} for _ in p.rules]
+        self.reason_misses = [0] * len(p.rules)
+        # Per item, the rules that mention it (offer, consider or advise against), in rule order; per rule, the
+        # items it mentions with the rule's bit in each item's state.
+        mentioned = [list(dict.fromkeys([i for i, _ in self.rule_rec[ri]] + list(self.rule_against[ri])))
+                     for ri in range(len(p.rules))]
+        self.item_rules: list[list[int]] = [[] for _ in items]
+        for ri, its in enumerate(mentioned):
+            for item in its:
+                self.item_rules[item].append(ri)
+        self.rule_item_bits = [[(item, 1 << self.item_rules[item].index(ri)) for item in its] for ri, its in
+                               enumerate(mentioned)]
+        self.states: dict[tuple, tuple[int, Any]] = {}
+        order = sorted(range(len(items)), key=self.rec_order.__getitem__)
+        self.rec_position = {item: k for k, item in enumerate(order)}
         self.notes = [',"advisory_notes":' + encode(plan.notes[item]) if item in plan.notes else "" for item in items]
         roles = plan.role_index
         self.item_roles = [_bits(roles[c] for c in p.catalogue[item].care_team) for item in items]
         self.rule_roles = [_bits(roles[c] for c in r.care_team) for r in p.rules]
         self.role_text: dict[int, str] = {}
         self.role_ids = [role for role, _ in p.care_roles]
+        self.item_role_matrix = np.array([[role in p.catalogue[item].care_team for role in roles] for item in items],
+                                         dtype=np.int64).reshape(len(items), len(roles))
+        self.rule_role_matrix = np.array([[role in r.care_team for role in roles] for r in p.rules],
+                                         dtype=np.int64).reshape(len(p.rules), len(roles))
         self.rule_has_extras = [r.follow_up is not None or bool(r.warning) for r in p.rules]
+        self.extras_rules = [ri for ri, has in enumerate(self.rule_has_extras) if has]
         self.extras_text: dict[tuple, str] = {}
+        self.extras_by_code: dict[tuple, str] = {}
+        # `write_many` packs an item's state, the care team and the rules with extras into int64 bit sets.
+        self.packable = (max(map(len, self.item_rules), default=0) <= _MAX_BITS and len(roles) <= _MAX_BITS
+                         and len(self.extras_rules) <= _MAX_BITS)
         self.tier_text = {t.id: ',"tier":' + encode(t.id) + ',"tier_title":' + encode(t.title) + ',"scores":{'
                           for t in p.tiers}
         self.head_text = '{"format_version":' + str(FORMAT_VERSION) + ',"id":'
@@ -111,48 +153,6 @@ class ResultWriter:
                 out |= inner
         return out
 
-    def outline(self, env: Mapping[str, Any], contributing: list[int]):
-        """Which items the contributing rules recommend (`rec`: item -> [best strength, [(rule, strength)…]])
-        and rule out (`against`: item -> [rule…]), the requested items, and those no rule speaks to."""
-        rec: dict[int, list] = {}
-        against: dict[int, list[int]] = {}
-        rule_rec, rule_against = self.rule_rec, self.rule_against
-        for ri in contributing:
-            for item, code in rule_rec[ri]:
-                entry = rec.get(item)
-                if entry is None:
-                    rec[item] = [code, [(ri, code)]]
-                else:
-                    entry[1].append((ri, code))
-                    if code < entry[0]:
-                        entry[0] = code
-            for item in rule_against[ri]:
-                refs = against.get(item)
-                if refs is None:
-                    against[item] = [ri]
-                else:
-                    refs.append(ri)
-
-        requested_list = list(env.get(self.rq) or []) if self.rq else []
-        index = self.item_index
-        requested = {index[i] for i in requested_list}
-        unrequested = [i for i in requested if i not in rec and i not in against]
-
-        return rec, against, requested_list, requested, unrequested
-
-    def summary(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int]) -> dict:
-        """What a one-row-a-record table needs (id, tier, scores, red flags, item ids), without reasons."""
-        rec, against, _, requested, unrequested = self.outline(env, contributing)
-        ids = self.item_ids
-        p = self.p
-        return {"id": record_id, "status": "ok", "tier": tier,
-                "scores": {sid: plain(env.get(sid)) for sid in self.score_ids},
-                "red_flags": list(env.get(p.red_flag_question) or []) if p.red_flag_question else [],
-                "recommended": [ids[i] for i in sorted((i for i in rec if i not in against),
-                                                       key=self.rec_order.__getitem__)],
-                "not_recommended": [ids[i] for i in sorted(list(against) + unrequested,
-                                                           key=lambda i: (i not in requested, i))]}
-
     def inputs(self, when) -> set[str]:
         """Every name `when` reads, directly or through derived facts."""
         out = set()
@@ -162,120 +162,224 @@ class ResultWriter:
                 out |= self.inputs(self.expr_facts[name])
         return out
 
-    # --- the whole result ------------------------------------------------------------------------
-    def write(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int],
-              answer_warnings: list[dict] = ()) -> str:
-        """The result's JSON text for `env` (answers + facts), its tier and contributing rules (positions)."""
-        rec, against, requested_list, requested, unrequested = self.outline(env, contributing)
-        memo = _RecordMemo(self, env)
-        parts = [self.head_text, _id_text(record_id), self.pathway_text, self.tier_text[tier]]
-        for key, sid in zip(self.score_keys, self.score_ids):
-            parts.append(key)
-            parts.append(self.value_text(sid, plain(env.get(sid))))
-        parts.append('},"red_flags":')
-        parts.append(self.list_text(env.get(self.rfq) or [] if self.rfq else []))
+    # --- item states -----------------------------------------------------------------------------
+    def state(self, item: int, bits: int, requested: bool) -> tuple[int, Any]:
+        """`(section, frame)` of an item, given which of the rules that mention it contribute (`bits`, bit j for
+        `item_rules[item][j]`) and whether it was requested. Memoised."""
+        key = (item, bits, requested)
+        state = self.states.get(key)
+        if state is None:
+            state = _remember(self.states, key, self._state(item, bits, requested))
+        return state
 
-        parts.append(',"recommendations":[')
-        shown = sorted((i for i in rec if i not in against), key=self.rec_order.__getitem__)
-        roles = 0
-        item_roles = self.item_roles
-        frames = self.frames
-        reasons = memo.reasons
-        first = True
-        for item in shown:
-            roles |= item_roles[item]
-            code, refs = rec[item]
-            key = (item, code, item in requested, tuple(refs))
-            frame = frames.get(key)
-            if frame is None:
-                frame = _remember(frames, key, self.frame(item, code, key[2], [(ri, "}") for ri, _ in refs], False))
-            for piece in frame:
-                if type(piece) is int:
-                    text = reasons.get(piece)
-                    parts.append(memo.reason(piece) if text is None else text)
-                else:
-                    parts.append(piece[1:] if first else piece)
-                    first = False
+    def _state(self, item: int, bits: int, requested: bool) -> tuple[int, Any]:
+        rules = [ri for j, ri in enumerate(self.item_rules[item]) if bits >> j & 1]  # in contributing order
+        recs = [(ri, code) for ri in rules for it, code in self.rule_rec[ri] if it == item]
+        against = [ri for ri in rules for it in self.rule_against[ri] if it == item]
+        if against:  # a contraindication wins; both sides' reasons are kept
+            refs = [(ri, _EFFECT_TAIL["advise_against"]) for ri in against]
+            refs += [(ri, _EFFECT_TAIL[_STRENGTH[code]]) for ri, code in recs]
+            return RULED_OUT, self.frame(item, None, requested, refs)
+        if recs:
+            best = min(code for _, code in recs)
+            return RECOMMENDED, self.frame(item, best, requested, [(ri, "}") for ri, _ in recs])
+        if requested:
+            return UNREQUESTED, self.frame(item, None, True, [])
+        return NONE, None
 
-        parts.append('],"not_recommended":[')
-        ruled_out = sorted(list(against) + unrequested, key=lambda i: (i not in requested, i))
-        first = True
-        for item in ruled_out:
-            refs = against.get(item)
-            if refs is None:  # requested, but no rule speaks to it
-                head, tail = self.frame(item, None, True, [], True)
-                parts.append(head[1:] if first else head)
-                first = False
-                parts.append('{"rule":' + encode(REQUEST_RULE) + ',"text":' + self.request_texts[tier]
-                             + ',"because":{' + self.request_key + ":" + encode(requested_list)
-                             + '},"effect":"not_indicated"}')
-                parts.append(tail)
-                continue
-            entry = rec.get(item)
-            key = (item, item in requested, tuple(refs), None if entry is None else tuple(entry[1]))
-            frame = frames.get(key)
-            if frame is None:
-                effects = [(ri, _EFFECT_TAIL["advise_against"]) for ri in refs]
-                if entry is not None:
-                    effects += [(ri, _EFFECT_TAIL[_STRENGTH[code]]) for ri, code in entry[1]]
-                frame = _remember(frames, key, self.frame(item, None, key[1], effects, False))
-            for piece in frame:
-                if type(piece) is int:
-                    text = reasons.get(piece)
-                    parts.append(memo.reason(piece) if text is None else text)
-                else:
-                    parts.append(piece[1:] if first else piece)
-                    first = False
+    def frame(self, item: int, code: int | None, requested: bool, refs: list[tuple[int, str]]) -> tuple:
+        """An item's JSON as text pieces, with the position of each rule whose reason depends on the record.
 
-        rule_roles = self.rule_roles
-        for ri in contributing:
-            roles |= rule_roles[ri]
-        parts.append('],"care_team":')
-        parts.append(self.care_team_text(roles))
-        parts.append(self.extras(tier, tuple([ri for ri in contributing if self.rule_has_extras[ri]]),
-                                 answer_warnings))
-        parts.append(',"rules_fired":[')
-        parts.append(",".join([self.rule_id_json[ri] for ri in contributing]))
-        parts.append("]")
-        parts.append(self.disclaimer_text)
-        return "".join(parts)
-
-    # --- cached fragments ------------------------------------------------------------------------
-    def frame(self, item: int, code: int | None, requested: bool, refs: list[tuple[int, str]],
-              unrequested: bool) -> tuple:
-        """An item's JSON as text pieces and the positions of rules whose reason depends on the record.
-
-        The item starts `,{"id":…,"reasons":[` (the caller drops the comma for a list's first item; `code` is
-        the strength, None when not recommended); each reason is followed by its close (`}` or its effect)
-        and the item ends with its sources, advisory notes and `}`. A reason that cannot vary (no placeholders,
-        nothing in `because`) is written into the text. With no refs (a request no rule covers), the result is
-        (head, tail) around the one reason the caller writes."""
+        It starts `,{"id":…,"reasons":[` (the caller drops the comma before a list's first item; `code` is the
+        strength, None when not recommended); each reason is followed by its close (`}` or its effect) and the
+        item ends with its sources, advisory notes and `}`. A reason that cannot vary (no placeholders, nothing
+        in `because`) is written into the text. With no refs (a request no rule covers), the one reason is
+        `REQUEST_REASON`, which lists the record's requests."""
         entry = _item_header(self.p, self.item_ids[item], None if code is None else _STRENGTH[code], requested)
         pieces: list = ["," + encode(entry)[:-1] + ',"reasons":[']
-        rules = tuple(ri for ri, _ in refs)
-        cited = self.plan.sources(self.item_ids[item], [self.rules[ri] for ri in rules], unrequested)
-        sources = '],"sources":' + encode(cited) + self.notes[item] + "}"
-        if not refs:
-            return pieces[0], sources
+        rules = [ri for ri, _ in refs]
+        cited = self.plan.sources(self.item_ids[item], [self.rules[ri] for ri in rules], not refs)
         for k, (ri, tail) in enumerate(refs):
             if k:
                 pieces.append(",")
             fixed = self.fixed_reason[ri]
             pieces.append(ri if fixed is None else fixed)
             pieces.append(tail)
-        pieces.append(sources)
+        if not refs:
+            pieces.append(REQUEST_REASON)
+        pieces.append('],"sources":' + encode(cited) + self.notes[item] + "}")
         merged: list = []
-        for piece in pieces:  # join neighbouring text so the record's loop appends as little as possible
+        for piece in pieces:  # join neighbouring text so a record's loop appends as little as possible
             if merged and type(piece) is str and type(merged[-1]) is str:
                 merged[-1] += piece
             else:
                 merged.append(piece)
         return tuple(merged)
 
+    def sections(self, env: Mapping[str, Any], contributing: list[int]) -> tuple[list[int], list[int], list, list]:
+        """One record's recommended and not-recommended items in result order, and their frames."""
+        bits: dict[int, int] = {}
+        for ri in contributing:
+            for item, bit in self.rule_item_bits[ri]:
+                bits[item] = bits.get(item, 0) | bit
+        requested = self.requested(env)
+        for item in requested:
+            bits.setdefault(item, 0)
+        shown, ruled_out = [], []
+        for item, b in bits.items():
+            section, frame = self.state(item, b, item in requested)
+            if section == RECOMMENDED:
+                shown.append((self.rec_order[item], item, frame))
+            elif section != NONE:
+                ruled_out.append((item not in requested, item, frame))
+        shown.sort()
+        ruled_out.sort()
+        return ([i for _, i, _ in shown], [i for _, i, _ in ruled_out],
+                [f for _, _, f in shown], [f for _, _, f in ruled_out])
+
+    def requested(self, env: Mapping[str, Any]) -> set[int]:
+        index = self.item_index
+        return {index[i] for i in env.get(self.rq) or ()} if self.rq else set()
+
+    # --- results ----------------------------------------------------------------------------------
+    def summary(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int]) -> dict:
+        """What a one-row-a-record table needs (id, tier, scores, red flags, item ids), without reasons."""
+        shown, ruled_out, _, _ = self.sections(env, contributing)
+        ids = self.item_ids
+        p = self.p
+        return {"id": record_id, "status": "ok", "tier": tier,
+                "scores": {sid: plain(env.get(sid)) for sid in self.score_ids},
+                "red_flags": list(env.get(p.red_flag_question) or []) if p.red_flag_question else [],
+                "recommended": [ids[i] for i in shown], "not_recommended": [ids[i] for i in ruled_out]}
+
+    def write(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int],
+              answer_warnings: list[dict] = ()) -> str:
+        """The result's JSON text for `env` (answers + facts), its tier and contributing rules (positions)."""
+        shown, _, shown_frames, out_frames = self.sections(env, contributing)
+        roles = 0
+        for item in shown:
+            roles |= self.item_roles[item]
+        for ri in contributing:
+            roles |= self.rule_roles[ri]
+        extras = self.extras(tier, tuple([ri for ri in contributing if self.rule_has_extras[ri]]), answer_warnings)
+        return self.text(record_id, env, tier, contributing, shown_frames, out_frames, self.care_team_text(roles),
+                         extras)
+
+    def write_many(self, ids: list, envs: list[Mapping[str, Any]], tiers: list[str],
+                   contributing: list[list[int]]) -> list[str]:
+        """`write` for a chunk of records (no answer warnings): the item states of all records are found with
+        array operations, then each record's text is its frames with its varying reasons filled in."""
+        if not self.packable:
+            return [self.write(*args) for args in zip(ids, envs, tiers, contributing)]
+        m = len(ids)
+        n_rules, n_items = len(self.rules), len(self.item_ids)
+        contrib = np.zeros((m, n_rules), dtype=bool)
+        lengths = np.fromiter(map(len, contributing), dtype=np.intp, count=m)
+        cells = np.fromiter((ri for rules in contributing for ri in rules), dtype=np.intp, count=int(lengths.sum()))
+        contrib[np.repeat(np.arange(m), lengths), cells] = True
+        requested = np.zeros((m, n_items), dtype=bool)
+        if self.rq:
+            index, rq = self.item_index, self.rq
+            req_lists = [env.get(rq) or () for env in envs]
+            req_lengths = np.fromiter(map(len, req_lists), dtype=np.intp, count=m)
+            req_cells = np.fromiter((index[i] for items in req_lists for i in items), dtype=np.intp,
+                                    count=int(req_lengths.sum()))
+            requested[np.repeat(np.arange(m), req_lengths), req_cells] = True
+
+        shown_cols = np.full((n_items, m), None, dtype=object)  # by rec_order position
+        asked_cols = np.full((n_items, m), None, dtype=object)  # ruled out and requested, by item
+        other_cols = np.full((n_items, m), None, dtype=object)  # ruled out, not requested, by item
+        recommended = np.zeros((m, n_items), dtype=bool)
+        for item in range(n_items):
+            rules = self.item_rules[item]
+            codes = contrib[:, rules].astype(np.int64) @ (np.int64(1) << np.arange(len(rules), dtype=np.int64)) \
+                if rules else np.zeros(m, dtype=np.int64)
+            codes = codes * 2 + requested[:, item]
+            uniques, inverse = np.unique(codes, return_inverse=True)
+            sections = np.empty(len(uniques), dtype=np.int8)
+            frames = np.empty(len(uniques), dtype=object)
+            for u, code in enumerate(uniques.tolist()):
+                sections[u], frames[u] = self.state(item, code >> 1, bool(code & 1))
+            section = sections[inverse]
+            frame = frames[inverse]
+            rec = section == RECOMMENDED
+            recommended[:, item] = rec
+            shown_cols[self.rec_position[item]] = np.where(rec, frame, None)
+            out = section >= RULED_OUT
+            asked_cols[item] = np.where(out & requested[:, item], frame, None)
+            other_cols[item] = np.where(out & ~requested[:, item], frame, None)
+
+        roles = recommended.astype(np.int64) @ self.item_role_matrix + contrib.astype(np.int64) @ self.rule_role_matrix
+        role_codes = (roles > 0).astype(np.int64) @ (np.int64(1) << np.arange(roles.shape[1], dtype=np.int64))
+        care = [self.care_team_text(code) for code in role_codes.tolist()]
+        extras_rules = self.extras_rules
+        extras_codes = (contrib[:, extras_rules].astype(np.int64)
+                        @ (np.int64(1) << np.arange(len(extras_rules), dtype=np.int64))).tolist()
+        extras = [self.extras_for_code(tier, code) for tier, code in zip(tiers, extras_codes)]
+
+        out = []
+        shown_rows = shown_cols.T.tolist()
+        asked_rows = asked_cols.T.tolist()
+        other_rows = other_cols.T.tolist()
+        for k in range(m):
+            shown_frames = [f for f in shown_rows[k] if f is not None]
+            out_frames = [f for f in asked_rows[k] if f is not None] + [f for f in other_rows[k] if f is not None]
+            out.append(self.text(ids[k], envs[k], tiers[k], contributing[k], shown_frames, out_frames, care[k],
+                                 extras[k]))
+        return out
+
+    def text(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int], shown_frames: list,
+             out_frames: list, care_team: str, extras: str) -> str:
+        """A result's JSON from its frames: the varying reasons are filled in from `env`."""
+        memo = _RecordMemo(self, env)
+        reasons = memo.reasons
+        parts = [self.head_text, _id_text(record_id), self.pathway_text, self.tier_text[tier]]
+        for key, sid in zip(self.score_keys, self.score_ids):
+            parts.append(key)
+            parts.append(self.value_text(sid, plain(env.get(sid))))
+        parts.append('},"red_flags":')
+        parts.append(self.list_text(env.get(self.rfq) or [] if self.rfq else []))
+        for opening, frames in ((',"recommendations":[', shown_frames), ('],"not_recommended":[', out_frames)):
+            parts.append(opening)
+            start = len(parts)
+            for frame in frames:
+                for piece in frame:
+                    if type(piece) is not int:
+                        parts.append(piece)
+                    elif piece >= 0:
+                        text = reasons.get(piece)
+                        parts.append(memo.reason(piece) if text is None else text)
+                    else:
+                        parts.append(self.request_reason(tier, env))
+            if len(parts) > start:
+                parts[start] = parts[start][1:]  # no comma before the first item
+        parts.append('],"care_team":')
+        parts.append(care_team)
+        parts.append(extras)
+        parts.append(',"rules_fired":[')
+        parts.append(",".join([self.rule_id_json[ri] for ri in contributing]))
+        parts.append("]")
+        parts.append(self.disclaimer_text)
+        return "".join(parts)
+
+    def request_reason(self, tier: str, env: Mapping[str, Any]) -> str:
+        return ('{"rule":' + encode(REQUEST_RULE) + ',"text":' + self.request_texts[tier] + ',"because":{'
+                + self.request_key + ":" + encode(list(env.get(self.rq) or [])) + '},"effect":"not_indicated"}')
+
+    # --- cached fragments ------------------------------------------------------------------------
     def care_team_text(self, roles: int) -> str:
         text = self.role_text.get(roles)
         if text is None:
             text = _remember(self.role_text, roles, encode([r for i, r in enumerate(self.role_ids) if roles >> i & 1]))
+        return text
+
+    def extras_for_code(self, tier: str, code: int) -> str:
+        """`extras` for the rules of `extras_rules` whose bits are set in `code`."""
+        key = (tier, code)
+        text = self.extras_by_code.get(key)
+        if text is None:
+            rules = tuple(ri for j, ri in enumerate(self.extras_rules) if code >> j & 1)
+            text = _remember(self.extras_by_code, key, self.extras(tier, rules, ()))
         return text
 
     def extras(self, tier: str, rules: tuple[int, ...], answer_warnings) -> str:
@@ -359,11 +463,28 @@ class _RecordMemo:
         text = self.reasons.get(ri)
         if text is None:
             w = self.w
-            rule_text = w.rule_text[ri]
-            if rule_text is None:
-                rule_text = self.reason_text(ri)
-            text = self.reasons[ri] = w.rule_prefix[ri] + rule_text + ',"because":{' + self.because(ri) + "}"
+            cache = w.reason_cache[ri]
+            if cache is not None:  # the reason is a function of the values its rule reads: seen before?
+                env = self.env
+                key = tuple([env.get(n) for n in w.reason_scalars[ri]]
+                            + [_tuple_or_none(env.get(n)) for n in w.reason_lists[ri]])
+                text = cache.get(key)
+                if text is None:
+                    text = _remember(cache, key, self.make_reason(ri))
+                    w.reason_misses[ri] += 1
+                    if w.reason_misses[ri] == _GIVE_UP_MISSES and len(cache) > _GIVE_UP_MISSES // 2:
+                        w.reason_cache[ri] = None  # too varied to be worth the keys: always make it afresh
+            else:
+                text = self.make_reason(ri)
+            self.reasons[ri] = text
         return text
+
+    def make_reason(self, ri: int) -> str:
+        w = self.w
+        rule_text = w.rule_text[ri]
+        if rule_text is None:
+            rule_text = self.reason_text(ri)
+        return w.rule_prefix[ri] + rule_text + ',"because":{' + self.because(ri) + "}"
 
     def reason_text(self, ri: int) -> str:
         w, env = self.w, self.env
@@ -464,6 +585,10 @@ def _bits(positions) -> int:
     for i in positions:
         out |= 1 << i
     return out
+
+
+def _tuple_or_none(value: Any) -> Any:
+    return None if value is None else tuple(value)
 
 
 def _hashable(value: Any) -> Any:
