@@ -130,6 +130,7 @@ class ResultWriter:
         self.score_ids = [s.id for s in p.scores]
         self.score_keys = [("" if i == 0 else ",") + encode(s.id) + ":" for i, s in enumerate(p.scores)]
         self.values: dict[tuple, str] = {}  # (name, scalar value) -> its JSON text
+        self.scores: dict[tuple, str] = {}  # score values -> the inside of `scores`
         self.pieces: dict[tuple, str] = {}  # (name, value or tuple of a list's values) -> `"name":value`
         self.reason_texts: dict[tuple, str] = {}
         self.lists: dict[tuple, str] = {}
@@ -334,9 +335,7 @@ class ResultWriter:
         memo = _RecordMemo(self, env)
         reasons = memo.reasons
         parts = [self.head_text, _id_text(record_id), self.pathway_text, self.tier_text[tier]]
-        for key, sid in zip(self.score_keys, self.score_ids):
-            parts.append(key)
-            parts.append(self.value_text(sid, plain(env.get(sid))))
+        parts.append(self.scores_text(tuple(map(env.get, self.score_ids))))
         parts.append('},"red_flags":')
         parts.append(self.list_text(env.get(self.rfq) or [] if self.rfq else []))
         for opening, frames in ((',"recommendations":[', shown_frames), ('],"not_recommended":[', out_frames)):
@@ -407,6 +406,15 @@ class ResultWriter:
                 _remember(self.extras_text, key, text)
         return text
 
+    def scores_text(self, values: tuple) -> str:
+        """The inside of `scores` for these score values (in `score_ids` order)."""
+        text = self.scores.get(values)
+        if text is None:
+            text = "".join(key + self.value_text(sid, plain(v))
+                           for key, sid, v in zip(self.score_keys, self.score_ids, values))
+            _remember(self.scores, values, text)  # equal numbers (5, 5.0) show alike through `plain`
+        return text
+
     def value_text(self, name: str, value: Any) -> str:
         """A value's JSON text, cached for text, true/false and whole numbers (a name's values have one type).
 
@@ -465,9 +473,11 @@ class _RecordMemo:
             w = self.w
             cache = w.reason_cache[ri]
             if cache is not None:  # the reason is a function of the values its rule reads: seen before?
-                env = self.env
-                key = tuple([env.get(n) for n in w.reason_scalars[ri]]
-                            + [_tuple_or_none(env.get(n)) for n in w.reason_lists[ri]])
+                get = self.env.get
+                key = tuple(map(get, w.reason_scalars[ri]))
+                lists = w.reason_lists[ri]
+                if lists:
+                    key += tuple(map(_tuple_or_none, map(get, lists)))
                 text = cache.get(key)
                 if text is None:
                     text = _remember(cache, key, self.make_reason(ri))
