@@ -35,12 +35,16 @@ _STRENGTH = ("offer", "consider")
 _EFFECT_TAIL = {"offer": ',"effect":"offer"}', "consider": ',"effect":"consider"}',
                 "advise_against": ',"effect":"advise_against"}'}
 _SCALARS = (str, int, bool)
-_CACHE_LIMIT = 1 << 16  # entries kept per cache: bounds memory however varied the answers (then computed afresh)
+# Every memo is bounded (a full one keeps what it has and the rest is computed afresh), so memory stays flat however
+# varied the answers: about 30 MB at most for the default pathway.
+_CACHE_LIMIT = 1 << 16  # pathway-wide memos (item states, value texts)
+_SMALL_CACHE = 1 << 12  # memos of a few fragments (scores, red flags, care team, follow-up and warnings)
+_RULE_CACHE = 1 << 10  # memos per rule (its reasons, its `because` names)
 # An item's section in the result: not shown, recommended, not recommended (ruled out, or requested but
 # indicated by no rule).
 NONE, RECOMMENDED, RULED_OUT, UNREQUESTED = 0, 1, 2, 3
 REQUEST_REASON = -1  # in a frame: the reason of a requested item no rule covers (it lists the record's requests)
-_GIVE_UP_MISSES = 4096  # a rule whose reasons missed this often, on half as many distinct keys, is not memoised
+_GIVE_UP_LOOKUPS = 4096  # a rule whose reasons were found in its memo less than half of this many times stops using it
 _MAX_BITS = 62  # rules mentioning one item, for its state to be an int64 in `write_many`
 
 
@@ -84,13 +88,14 @@ class ResultWriter:
         self.rule_inputs = [tuple(sorted(self.inputs(r.when))) for r in p.rules]
         self.or_shapes: list[dict[tuple, tuple[str, ...]]] = [{} for _ in p.rules]
         # A whole reason (text and `because`) is a function of those values and the reason's placeholders: it is
-        # memoised per rule until a rule proves too varied (`_GIVE_UP_MISSES` misses on a large cache).
+        # memoised per rule unless a rule proves too varied (see `_GIVE_UP_LOOKUPS`).
         reads = [sorted(set(self.rule_inputs[ri]) | set(r.reason_names)) for ri, r in enumerate(p.rules)]
         multi = {n for n, t in p.symbols.items() if t.kind == "multi"}
         self.reason_scalars = [tuple(n for n in names if n not in multi) for names in reads]
         self.reason_lists = [tuple(n for n in names if n in multi) for names in reads]
         self.reason_cache: list[dict | None] = [{} for _ in p.rules]
-        self.reason_misses = [0] * len(p.rules)
+        self.reason_lookups = [0] * len(p.rules)
+        self.reason_hits = [0] * len(p.rules)
         # Per item, the rules that mention it (offer, consider or advise against), in rule order; per rule, the
         # items it mentions with the rule's bit in each item's state.
         mentioned = [list(dict.fromkeys([i for i, _ in self.rule_rec[ri]] + list(self.rule_against[ri])))
@@ -170,7 +175,7 @@ class ResultWriter:
         key = (item, bits, requested)
         state = self.states.get(key)
         if state is None:
-            state = _remember(self.states, key, self._state(item, bits, requested))
+            state = _remember(self.states, key, _CACHE_LIMIT, self._state(item, bits, requested))
         return state
 
     def _state(self, item: int, bits: int, requested: bool) -> tuple[int, Any]:
@@ -369,7 +374,8 @@ class ResultWriter:
     def care_team_text(self, roles: int) -> str:
         text = self.role_text.get(roles)
         if text is None:
-            text = _remember(self.role_text, roles, encode([r for i, r in enumerate(self.role_ids) if roles >> i & 1]))
+            team = [r for i, r in enumerate(self.role_ids) if roles >> i & 1]
+            text = _remember(self.role_text, roles, _SMALL_CACHE, encode(team))
         return text
 
     def extras_for_code(self, tier: str, code: int) -> str:
@@ -378,7 +384,7 @@ class ResultWriter:
         text = self.extras_by_code.get(key)
         if text is None:
             rules = tuple(ri for j, ri in enumerate(self.extras_rules) if code >> j & 1)
-            text = _remember(self.extras_by_code, key, self.extras(tier, rules, ()))
+            text = _remember(self.extras_by_code, key, _SMALL_CACHE, self.extras(tier, rules, ()))
         return text
 
     def extras(self, tier: str, rules: tuple[int, ...], answer_warnings) -> str:
@@ -403,7 +409,7 @@ class ResultWriter:
             text = (',"follow_up":' + encode({"review_in_weeks": plain(review), "safety_net": " ".join(nets)})
                     + ',"warnings":' + encode(warnings))
             if not answer_warnings:
-                _remember(self.extras_text, key, text)
+                _remember(self.extras_text, key, _SMALL_CACHE, text)
         return text
 
     def scores_text(self, values: tuple) -> str:
@@ -412,7 +418,7 @@ class ResultWriter:
         if text is None:
             text = "".join(key + self.value_text(sid, plain(v))
                            for key, sid, v in zip(self.score_keys, self.score_ids, values))
-            _remember(self.scores, values, text)  # equal numbers (5, 5.0) show alike through `plain`
+            _remember(self.scores, values, _SMALL_CACHE, text)  # equal numbers (5, 5.0) show alike through `plain`
         return text
 
     def value_text(self, name: str, value: Any) -> str:
@@ -426,7 +432,7 @@ class ResultWriter:
             key = (name, value)
             text = self.values.get(key)
             if text is None:
-                text = _remember(self.values, key, encode(value))
+                text = _remember(self.values, key, _CACHE_LIMIT, encode(value))
             return text
         return encode(value)
 
@@ -442,14 +448,14 @@ class ResultWriter:
         text = self.pieces.get(key)
         if text is None:
             text = self.name_json[name] + encode(plain(value))
-            _remember(self.pieces, key, text)
+            _remember(self.pieces, key, _CACHE_LIMIT, text)
         return text
 
     def list_text(self, values: list) -> str:
         key = tuple(values)
         text = self.lists.get(key)
         if text is None:
-            text = _remember(self.lists, key, encode(list(values)))
+            text = _remember(self.lists, key, _SMALL_CACHE, encode(list(values)))
         return text
 
 
@@ -479,11 +485,13 @@ class _RecordMemo:
                 if lists:
                     key += tuple(map(_tuple_or_none, map(get, lists)))
                 text = cache.get(key)
+                lookups = w.reason_lookups[ri] = w.reason_lookups[ri] + 1
                 if text is None:
-                    text = _remember(cache, key, self.make_reason(ri))
-                    w.reason_misses[ri] += 1
-                    if w.reason_misses[ri] == _GIVE_UP_MISSES and len(cache) > _GIVE_UP_MISSES // 2:
-                        w.reason_cache[ri] = None  # too varied to be worth the keys: always make it afresh
+                    text = _remember(cache, key, _RULE_CACHE, self.make_reason(ri))
+                else:
+                    w.reason_hits[ri] += 1
+                if lookups == _GIVE_UP_LOOKUPS and w.reason_hits[ri] < lookups // 2:
+                    w.reason_cache[ri] = None  # too varied to be worth the keys: always make it afresh
             else:
                 text = self.make_reason(ri)
             self.reasons[ri] = text
@@ -503,7 +511,7 @@ class _RecordMemo:
         text = w.reason_texts.get(key)
         if text is None:
             text = encode(reason_text(w.p, rule, env))
-            _remember(w.reason_texts, key, text)
+            _remember(w.reason_texts, key, _SMALL_CACHE, text)
         return text
 
     def because(self, ri: int) -> str:
@@ -514,12 +522,12 @@ class _RecordMemo:
             key = tuple([_hashable(env.get(n)) for n in w.rule_inputs[ri]])
             names = w.or_shapes[ri].get(key)
             if names is None:
-                names = _remember(w.or_shapes[ri], key, tuple(self.because_names(ri)))
+                names = _remember(w.or_shapes[ri], key, _RULE_CACHE, tuple(self.because_names(ri)))
         else:  # otherwise only on which of the names have a value
             sig = self.presence() & w.rule_mask[ri]
             names = shapes.get(sig)
             if names is None:
-                names = _remember(shapes, sig, tuple(self.because_names(ri)))
+                names = _remember(shapes, sig, _RULE_CACHE, tuple(self.because_names(ri)))
         pieces = self.pieces
         parts = []
         for name in names:
@@ -579,9 +587,9 @@ class _RecordMemo:
         return trace
 
 
-def _remember(cache: dict, key: Any, value: Any) -> Any:
-    """Store `value` under `key` unless the cache is full (the first values seen are the common ones)."""
-    if len(cache) < _CACHE_LIMIT:
+def _remember(cache: dict, key: Any, limit: int, value: Any) -> Any:
+    """Store `value` under `key` unless the cache holds `limit` entries (the first values seen are the common ones)."""
+    if len(cache) < limit:
         cache[key] = value
     return value
 
