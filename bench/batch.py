@@ -170,8 +170,8 @@ def main() -> None:
         rates[jobs] = args.records / seconds
         written = "discarded" if dst is None else \
             f"{dst.stat().st_size / 1e6:,.0f} MB written ({dst.stat().st_size / args.records:,.0f} bytes/record)"
-        print(f"--format {args.format} --jobs {jobs}: {seconds:.2f} s, {rates[jobs]:,.0f} records/s, {seconds / floor:.1f}x the floor, "
-              f"peak memory {peak:.0f} MB, output {written}")
+        print(f"--format {args.format} --jobs {jobs}: {seconds:.2f} s, {rates[jobs]:,.0f} records/s, "
+              f"{seconds / floor:.1f}x the floor, peak memory {peak:.0f} MB, output {written}")
         if dst is not None:
             outputs.append(dst)
     if 1 in rates and 2 in rates:

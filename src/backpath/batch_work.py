@@ -20,16 +20,19 @@ import csv
 import io
 import json
 import signal
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from .batch_io import LINE, VALUE, Chunk
-from .engine import assess_json, assess_summary, error_result
+from .columns import ColumnEngine, ColumnsUnsupported
+from .engine import _plan, assess_json, assess_summary, error_result
 from .model import Pathway
 
 FORMATS = ("jsonl", "json", "csv")
 MAX_ERROR_PLACES = 3  # error places kept per chunk for the summary
+MIN_COLUMN_RECORDS = 16  # fewer valid-looking records than this are assessed one by one (column set-up costs)
 
 # One encoder for every record: compact, UTF-8 text kept as is, deterministic (keys in the engine's order).
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
@@ -60,22 +63,22 @@ def csv_header(pathway: Pathway) -> list[str]:
 def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
     """Assess every item of `chunk` in order; frame the results for `fmt` (jsonl, json or csv).
 
-    Each result is serialised as soon as it is made, so only its text is kept (a result's dicts take several
-    times the memory of its JSON).
+    The chunk's valid records are decided together over columns (`columns.ColumnEngine`) and written by
+    `result_json.ResultWriter`; a record that is not clean (an invalid or ignored answer) goes through the
+    scalar engine, which words its errors and warnings. Either way the bytes are those of `assess` (tested).
+    Each result is serialised as soon as it is made, so only its text is kept.
     """
     out = ChunkResult(b"", nbytes=chunk.nbytes)
     tiers = out.tiers
+    as_text = fmt != "csv"
+    results = _assess_items(pathway, chunk, as_text)
     if fmt == "csv":
         buf = io.StringIO()
         serialise = _csv_row_writer(pathway, buf)
     else:
         parts: list[str] = []
         serialise = parts.append
-    position = chunk.start
-    as_text = fmt != "csv"
-    for item in chunk.items:
-        result = _assess_item(pathway, item, position, as_text)
-        position += 1
+    for result in results:
         if type(result) is tuple:  # an ok result already encoded: (tier, JSON text)
             out.ok += 1
             tiers[result[0]] += 1
@@ -89,7 +92,7 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
             if len(out.error_places) < MAX_ERROR_PLACES:
                 out.error_places.append(place(result["source"]))
         serialise(_encode(result) if as_text else result)
-    out.records = position - chunk.start
+    out.records = len(results)
     if fmt == "jsonl":
         parts.append("")
         text = "\n".join(parts)
@@ -100,6 +103,70 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
     # A lone surrogate (from a \ud800 escape in the input) cannot be UTF-8: write it back as the same escape.
     out.data = text.encode("utf-8", "backslashreplace")
     return out
+
+
+def _assess_items(pathway: Pathway, chunk: Chunk, as_text: bool) -> list:
+    """One result per item, in order: `(tier, JSON text)` or a summary dict for ok records, error dicts."""
+    results: list = []
+    waiting: list[tuple[int, Any, Any, dict]] = []  # (index in results, id, answers, source) to assess
+    position = chunk.start
+    for item in chunk.items:
+        got = _read_item(pathway, item, position)
+        if type(got) is tuple:
+            waiting.append((len(results), got[0], got[1], got[2]))
+            results.append(None)
+        else:
+            results.append(got)
+        position += 1
+    if not waiting:
+        return results
+    engine = _columns(pathway)
+    run = None
+    if engine is not None and len(waiting) >= MIN_COLUMN_RECORDS:
+        try:
+            run = engine.run([answers for _, _, answers, _ in waiting])
+        except Exception:  # an engine bug must not cost the chunk: the scalar engine assesses each record
+            run = None
+    if run is not None:
+        clean = [k for k, ok in enumerate(run.clean) if ok]
+        try:
+            _write_clean(pathway, waiting, run, clean, results, as_text)
+        except Exception:  # as above: these records go through the scalar engine below
+            pass
+    for slot, rid, answers, source in waiting:
+        if results[slot] is None:
+            results[slot] = _assess_answers(pathway, answers, rid, source, as_text)
+    return results
+
+
+def _write_clean(pathway: Pathway, waiting: list, run, clean: list[int], results: list, as_text: bool) -> None:
+    """Put the results of the records the column engine decided into their slots."""
+    writer = _plan(pathway).writer
+    ids = [waiting[k][1] for k in clean]
+    envs = [run.envs[k] for k in clean]
+    tiers = [run.tiers[k] for k in clean]
+    rules = [run.contributing[k] for k in clean]
+    if as_text:
+        for k, tier, text in zip(clean, tiers, writer.write_many(ids, envs, tiers, rules)):
+            results[waiting[k][0]] = (tier, text)
+    else:
+        for k, rid, env, tier, contributing in zip(clean, ids, envs, tiers, rules):
+            results[waiting[k][0]] = writer.summary(rid, env, tier, contributing)
+
+
+def _columns(pathway: Pathway):
+    """The pathway's column engine (built once), or None when the pathway cannot be evaluated over columns."""
+    engine = _column_engines.get(pathway, False)
+    if engine is False:
+        try:
+            engine = ColumnEngine(pathway)
+        except ColumnsUnsupported:
+            engine = None
+        _column_engines[pathway] = engine
+    return engine
+
+
+_column_engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def place(source: dict) -> str:
@@ -117,26 +184,26 @@ def _error(position: int, record_id: Any, path: str, message: str, source: dict)
     return result
 
 
-def _assess_item(pathway: Pathway, item: tuple, position: int, as_text: bool = False) -> dict | tuple[str, str]:
+def _read_item(pathway: Pathway, item: tuple, position: int) -> dict | tuple[Any, Any, dict]:
+    """An item as `(id, answers, source)` ready to assess, or the error result that replaces it."""
     kind, file, where, payload = item
     if kind == LINE:
+        source = {"file": file, "line": where}
         try:
             text = payload.decode("utf-8")
         except UnicodeDecodeError as exc:
             return _error(position, None, "", f"the line is not UTF-8 text (invalid byte 0x{payload[exc.start]:02x} "
-                          f"at byte {exc.start + 1}); save the file as UTF-8.", {"file": file, "line": where})
+                          f"at byte {exc.start + 1}); save the file as UTF-8.", source)
         try:
             value = _decode(text)
         except json.JSONDecodeError as exc:
-            return _error(position, None, "", f"the line is not valid JSON: {exc.msg} at column {exc.colno}.",
-                          {"file": file, "line": where})
+            return _error(position, None, "", f"the line is not valid JSON: {exc.msg} at column {exc.colno}.", source)
         except (ValueError, RecursionError) as exc:  # a 5,000-digit number; arrays nested 100,000 deep
-            return _error(position, None, "", f"the line cannot be read as a record: {_json_limit(exc)}.",
-                          {"file": file, "line": where})
-        return assess_record(pathway, value, position, {"file": file, "line": where}, as_text)
+            return _error(position, None, "", f"the line cannot be read as a record: {_json_limit(exc)}.", source)
+        return read_record(pathway, value, position, source)
     if kind == VALUE:
         source = {"file": file} if where is None else {"file": file, "record": where}
-        return assess_record(pathway, payload, position, source, as_text)
+        return read_record(pathway, payload, position, source)
     path, message = payload
     return _error(position, None, path, message, {"file": file} if where is None else {"file": file, "line": where})
 
@@ -147,13 +214,9 @@ def _json_limit(exc: Exception) -> str:
     return str(exc).split(";")[0].rstrip(".").lower() if str(exc) else type(exc).__name__
 
 
-def assess_record(pathway: Pathway, record: Any, position: int, source: dict,
-                  as_text: bool = False) -> dict | tuple[str, str]:
-    """One parsed record {"id": ..., "answers": {...}} -> its result. Never raises for bad input.
-
-    With `as_text`, an ok result comes back already encoded, as `(tier, JSON text)` (see `engine.assess_json`);
-    otherwise as the summary a CSV row needs (`engine.assess_summary`).
-    """
+def read_record(pathway: Pathway, record: Any, position: int, source: dict) -> dict | tuple[Any, Any, dict]:
+    """One parsed record {"id": ..., "answers": {...}} -> `(id, answers, source)`, or the error result for a
+    record that is not of that shape. The id is the record's own, else its position in the run."""
     if type(record) is not dict:
         return _error(position, None, "", "a record must be a JSON object like {\"id\": ..., \"answers\": {...}}, "
                       f"not {_JSON_TYPES.get(type(record), 'that')}.", source)
@@ -170,13 +233,20 @@ def assess_record(pathway: Pathway, record: Any, position: int, source: dict,
         else:
             message = f"must be an object of question id → value, not {_JSON_TYPES.get(type(answers), 'that')}."
         return _error(position, record_id, "answers", message, source)
-    rid = position if record_id is None else record_id
+    return (position if record_id is None else record_id), answers, source
+
+
+def _assess_answers(pathway: Pathway, answers: dict, record_id: Any, source: dict,
+                    as_text: bool) -> dict | tuple[str, str]:
+    """The scalar engine on one record: `(tier, JSON text)` with `as_text`, else a summary; or an error result
+    (with its source). Never raises."""
     try:
-        result = assess_json(pathway, answers, record_id=rid) if as_text \
-            else assess_summary(pathway, answers, record_id=rid)
+        result = assess_json(pathway, answers, record_id=record_id) if as_text \
+            else assess_summary(pathway, answers, record_id=record_id)
     except Exception as exc:  # an engine bug must not stop the batch; report it in this record's place
-        return _error(position, record_id, "", f"internal error while assessing this record ({type(exc).__name__}); "
-                      "please report it with the pathway and the record.", source)
+        result = error_result(record_id, [{"path": "", "message": f"internal error while assessing this record "
+                                           f"({type(exc).__name__}); please report it with the pathway and the "
+                                           "record."}])
     if type(result) is dict and result["status"] != "ok":
         result["source"] = source
     return result

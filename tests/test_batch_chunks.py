@@ -1,0 +1,159 @@
+"""A batch chunk gives, record by record, exactly what `assess` gives, whichever engine decided each record.
+
+Valid records of a chunk are decided together over columns and written by `ResultWriter`; the others go
+through the scalar engine. These tests mix both kinds in one chunk and compare every output line with the
+encoded result of `backpath.assess` for the same record.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import backpath
+from backpath import batch_io, batch_work
+
+from .conftest import FIXTURES, ROOT
+from .strategies import answers_for
+
+PATHWAY = backpath.load_pathway("low-back-pain")
+MINI = backpath.load_pathway(str(FIXTURES / "mini.yaml"))
+
+
+def _bench_generator():
+    """bench/batch.py's seeded record generator (the records the benchmark measures)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_batch", ROOT / "bench" / "batch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.random_answers
+
+
+random_answers = _bench_generator()
+
+
+def expected_line(pathway, record: dict, position: int) -> str:
+    rid = record.get("id", position)
+    result = backpath.assess(pathway, record["answers"], record_id=rid)
+    if result["status"] != "ok":
+        result["source"] = {"file": "t.jsonl", "line": position}
+    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+
+
+def run_chunk(pathway, records: list[dict], fmt: str = "jsonl") -> list[str]:
+    items = [(batch_io.LINE, "t.jsonl", i + 1, json.dumps(r).encode()) for i, r in enumerate(records)]
+    data = batch_work.assess_chunk(pathway, batch_io.Chunk(start=1, items=items), fmt).data.decode()
+    return data.splitlines()
+
+
+def broken(answers: dict, rng: random.Random) -> dict:
+    """The same answers with one mistake or one ignored answer."""
+    kind = rng.randrange(7)
+    out = dict(answers)
+    if kind == 0:
+        out["agee"] = 40
+    elif kind == 1:
+        out["age"] = 500
+    elif kind == 2:
+        out["back_pain_nrs"] = True
+    elif kind == 3:
+        out["red_flags"] = "cauda_equina"
+    elif kind == 4:
+        out.pop("age", None)
+    elif kind == 5:
+        out["age"], out["pregnant"] = 70, True  # pregnant is asked only up to 55: ignored, with a warning
+    else:
+        out["duration_weeks"] = 10 ** 30
+    return out
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(answers_for(PATHWAY), min_size=20, max_size=60), st.randoms(use_true_random=False))
+def test_a_chunk_matches_assess_record_by_record(answer_sets, rng):
+    records = []
+    for i, answers in enumerate(answer_sets):
+        record = {"answers": broken(answers, rng) if rng.random() < 0.25 else answers}
+        if i % 3:
+            record["id"] = f"r{i}"
+        records.append(record)
+    lines = run_chunk(PATHWAY, records)
+    assert len(lines) == len(records)
+    for i, (line, record) in enumerate(zip(lines, records)):
+        assert line == expected_line(PATHWAY, record, i + 1), i
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(answers_for(MINI), min_size=20, max_size=40))
+def test_a_chunk_of_another_pathway_matches_assess(answer_sets):
+    records = [{"id": i, "answers": a} for i, a in enumerate(answer_sets)]
+    for i, line in enumerate(run_chunk(MINI, records)):
+        assert line == expected_line(MINI, records[i], i + 1)
+
+
+def test_every_clinical_case_in_one_chunk():
+    cases = yaml.safe_load(Path(PATHWAY.file).with_name("low-back-pain.cases.yaml").read_text(encoding="utf-8"))
+    records = []
+    for case in cases["cases"]:
+        answers = {k: v for k, v in {**cases["base_answers"], **case.get("answers", {})}.items()
+                   if k not in case.get("remove", [])}
+        records.append({"id": case["name"], "answers": answers})
+    lines = run_chunk(PATHWAY, records)
+    for i, (line, record) in enumerate(zip(lines, records)):
+        assert line == expected_line(PATHWAY, record, i + 1), record["id"]
+
+
+def test_csv_rows_match_the_full_results():
+    rng = random.Random(5)
+    records = [{"id": i, "answers": random_answers(rng, PATHWAY)} for i in range(40)]
+    records[3]["answers"] = broken(records[3]["answers"], rng)
+    rows = run_chunk(PATHWAY, records, "csv")
+    import csv
+    for row, record in zip(csv.reader(rows), records):
+        result = backpath.assess(PATHWAY, record["answers"], record_id=record["id"])
+        assert row[0] == str(record["id"]) and row[1] == result["status"]
+        if result["status"] == "ok":
+            assert row[2] == result["tier"]
+            assert row[-4] == ";".join(i["id"] for i in result["recommendations"])
+            assert row[-3] == ";".join(i["id"] for i in result["not_recommended"])
+
+
+def test_a_column_engine_failure_costs_nothing(monkeypatch):
+    """If the column engine raised on a chunk, every record still gets its result from the scalar engine."""
+    engine = batch_work._columns(PATHWAY)
+    assert engine is not None
+
+    def boom(answers):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(engine, "run", boom)
+    rng = random.Random(6)
+    records = [{"id": i, "answers": random_answers(rng, PATHWAY)} for i in range(20)]
+    for i, line in enumerate(run_chunk(PATHWAY, records)):
+        assert line == expected_line(PATHWAY, records[i], i + 1)
+
+
+def test_benchmark_records_match_assess(monkeypatch):
+    rng = random.Random(7)
+    records = [{"id": f"b{i}", "answers": random_answers(rng, PATHWAY)} for i in range(600)]
+    scalar = []
+    real = batch_work._assess_answers
+    monkeypatch.setattr(batch_work, "_assess_answers", lambda *a: scalar.append(1) or real(*a))
+    lines = run_chunk(PATHWAY, records)
+    assert not scalar  # valid records all took the column engine
+    for i, line in enumerate(lines):
+        assert line == expected_line(PATHWAY, records[i], i + 1), i
+
+
+@pytest.mark.parametrize("size", [1, 15, 16, 17])
+def test_small_chunks(size):
+    rng = random.Random(size)
+    records = [{"answers": random_answers(rng, PATHWAY)} for _ in range(size)]
+    for i, line in enumerate(run_chunk(PATHWAY, records)):
+        assert line == expected_line(PATHWAY, records[i], i + 1)
