@@ -62,6 +62,9 @@ class Compiled:
     explain: Callable[[Env], list[str]] = field(compare=False, repr=False)
     # Without `or`, every name always contributes to a true result, so `explain` is just `names`.
     explains_all: bool = False
+    # The operands of every `or` in the expression, in a fixed order: `explain` lists an operand's names exactly
+    # when the operand is true, so its result is a function of these operands' truth (and nothing else).
+    or_terms: tuple[Fn, ...] = field(default=(), compare=False, repr=False)
 
     def __call__(self, env: Env) -> Any:
         return self.fn(env)
@@ -94,7 +97,8 @@ def compile_condition(text: str, symbols: Mapping[str, Type], *, want_boolean: b
             f"`{source}` gives {typ.describe()}, not true/false; compare it, e.g. `{source} > 0`.", 0
         )
     has_or = any(isinstance(n, ast.BoolOp) and isinstance(n.op, ast.Or) for n in ast.walk(tree))
-    return Compiled(source, typ, tuple(dict.fromkeys(compiler.names)), fn, explain, explains_all=not has_or)
+    return Compiled(source, typ, tuple(dict.fromkeys(compiler.names)), fn, explain, explains_all=not has_or,
+                    or_terms=tuple(compiler.or_terms))
 
 
 def _node_text(node: ast.AST) -> str:
@@ -108,6 +112,7 @@ class _Compiler:
     def __init__(self, symbols: Mapping[str, Type]):
         self.symbols = symbols
         self.names: list[str] = []
+        self.or_terms: list[Fn] = []
 
     def fail(self, node: ast.AST, message: str) -> ConditionError:
         return ConditionError(message, getattr(node, "col_offset", None))
@@ -179,6 +184,8 @@ class _Compiler:
             def explain(env):
                 return [n for e in explains for n in e(env)]
         else:
+            self.or_terms.extend(fns)
+
             def fn(env, fns=fns):
                 unknown = False
                 for f in fns:

@@ -74,19 +74,19 @@ class ResultWriter:
         self.rec_order = {i: (rank[p.catalogue[item].tier], i) for i, item in enumerate(items)}
         self.expr_facts = plan.expr_facts
         self.trace_names = {f: (tuple(e.names) if e.explains_all else None) for f, e in plan.expr_facts.items()}
-        # A rule's `because` lists names of its condition and, through derived facts, of their conditions. With
-        # no `or` among them, which names it lists depends only on which of them have a value: memoise it per
-        # rule and presence pattern (`because_shapes`; None where an `or` makes it depend on more).
-        closures = [self.closure(r.when) for r in p.rules]
-        self.names = sorted({n for c in closures if c is not None for n in c})
+        # A rule's `because` lists names of its condition and, through derived facts, of their conditions: which
+        # ones depends only on which of those names have a value and on which operands of each `or` among those
+        # conditions are true. It is memoised per rule on exactly that (`because_shapes`).
+        self.rule_inputs = [tuple(sorted(self.inputs(r.when))) for r in p.rules]
+        self.names = sorted({n for names in self.rule_inputs for n in names})
         bit = {n: 1 << i for i, n in enumerate(self.names)}
         self.name_bits = [(n, bit[n]) for n in self.names]
         self.name_json = {n: encode(n) + ":" for n in p.symbols}
-        self.rule_mask = [_bits(self.names.index(n) for n in c) if c is not None else 0 for c in closures]
-        self.because_shapes: list[dict[int, tuple[str, ...]] | None] = [None if c is None else {} for c in closures]
-        # With an `or`, they depend on the values of every name the condition reads, through derived facts.
-        self.rule_inputs = [tuple(sorted(self.inputs(r.when))) for r in p.rules]
-        self.or_shapes: list[dict[tuple, tuple[str, ...]]] = [{} for _ in p.rules]
+        self.rule_mask = [_bits(self.names.index(n) for n in names) for names in self.rule_inputs]
+        self.rule_terms = [tuple(r.when.or_terms) + tuple(t for f in self.rule_inputs[ri] if f in self.expr_facts
+                                                          for t in self.expr_facts[f].or_terms)
+                           for ri, r in enumerate(p.rules)]
+        self.because_shapes: list[dict] = [{} for _ in p.rules]
         # A whole reason (text and `because`) is a function of those values and the reason's placeholders: it is
         # memoised per rule unless a rule proves too varied (see `_GIVE_UP_LOOKUPS`).
         reads = [sorted(set(self.rule_inputs[ri]) | set(r.reason_names)) for ri, r in enumerate(p.rules)]
@@ -144,20 +144,6 @@ class ResultWriter:
         self.request_key = encode(p.request_question) if p.request_question else ""
         self.request_texts = {t.id: encode(t.preempt_reason if t.preempts and t.preempt_reason
                                            else p.unrequested_reason or NO_RULE_FOR_REQUEST) for t in p.tiers}
-
-    def closure(self, when) -> set[str] | None:
-        """Every name `when` can list in `because`, through derived facts; None when an `or` is involved."""
-        if not when.explains_all:
-            return None
-        out = set()
-        for name in when.names:
-            out.add(name)
-            if name in self.expr_facts:
-                inner = self.closure(self.expr_facts[name])
-                if inner is None:
-                    return None
-                out |= inner
-        return out
 
     def inputs(self, when) -> set[str]:
         """Every name `when` reads, directly or through derived facts."""
@@ -518,16 +504,12 @@ class _RecordMemo:
         """The inside of a rule's `because`: `"name":value` for what made it fire, facts traced to inputs."""
         w, env = self.w, self.env
         shapes = w.because_shapes[ri]
-        if shapes is None:  # an `or` somewhere: which names count depends on the values, not just their presence
-            key = tuple([_hashable(env.get(n)) for n in w.rule_inputs[ri]])
-            names = w.or_shapes[ri].get(key)
-            if names is None:
-                names = _remember(w.or_shapes[ri], key, _RULE_CACHE, tuple(self.because_names(ri)))
-        else:  # otherwise only on which of the names have a value
-            sig = self.presence() & w.rule_mask[ri]
-            names = shapes.get(sig)
-            if names is None:
-                names = _remember(shapes, sig, _RULE_CACHE, tuple(self.because_names(ri)))
+        sig = self.presence() & w.rule_mask[ri]
+        terms = w.rule_terms[ri]
+        key = (sig, tuple([t(env) is True for t in terms])) if terms else sig
+        names = shapes.get(key)
+        if names is None:
+            names = _remember(shapes, key, _RULE_CACHE, tuple(self.because_names(ri)))
         pieces = self.pieces
         parts = []
         for name in names:
