@@ -471,3 +471,20 @@ def test_what_cannot_be_exact_is_unsupported(tmp_path, change, what):
 
 def test_the_exactness_bound():
     assert LIMIT == 2.0 ** 53
+
+
+@examples(30)
+@given(data=st.data())
+def test_presence_bits_say_which_names_have_a_value(mini_pathway, default_pathway, data):
+    for pathway in (default_pathway, mini_pathway):
+        records = data.draw(st.lists(answers_for(pathway), min_size=1, max_size=8))
+        names = tuple(sorted(pathway.symbols))[:62]
+        run = ColumnEngine(pathway).run(records, names)
+        for env, bits, ok in zip(run.envs, run.presence, run.clean):
+            if ok:
+                assert bits == sum(1 << i for i, n in enumerate(names) if env.get(n) is not None)
+
+
+def test_presence_of_takes_at_most_62_names(default_pathway):
+    with pytest.raises(ValueError, match="at most 62"):
+        ColumnEngine(default_pathway).run([{}], tuple(f"n{i}" for i in range(63)))

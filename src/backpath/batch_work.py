@@ -124,7 +124,7 @@ def _assess_items(pathway: Pathway, chunk: Chunk, as_text: bool) -> list:
     run = None
     if engine is not None and len(waiting) >= MIN_COLUMN_RECORDS:
         try:
-            run = engine.run([answers for _, _, answers, _ in waiting])
+            run = engine.run([answers for _, _, answers, _ in waiting], _presence_names(pathway))
         except Exception:  # an engine bug must not cost the chunk: the scalar engine assesses each record
             run = None
     if run is not None:
@@ -147,11 +147,18 @@ def _write_clean(pathway: Pathway, waiting: list, run, clean: list[int], results
     tiers = [run.tiers[k] for k in clean]
     rules = [run.contributing[k] for k in clean]
     if as_text:
-        for k, tier, text in zip(clean, tiers, writer.write_many(ids, envs, tiers, rules)):
+        presence = None if run.presence is None else [run.presence[k] for k in clean]
+        for k, tier, text in zip(clean, tiers, writer.write_many(ids, envs, tiers, rules, presence)):
             results[waiting[k][0]] = (tier, text)
     else:
         for k, rid, env, tier, contributing in zip(clean, ids, envs, tiers, rules):
             results[waiting[k][0]] = writer.summary(rid, env, tier, contributing)
+
+
+def _presence_names(pathway: Pathway) -> tuple[str, ...]:
+    """The names whose presence the writer's reasons depend on, when the column engine can report it."""
+    names = _plan(pathway).writer.names
+    return names if len(names) <= 62 else ()
 
 
 def _columns(pathway: Pathway):

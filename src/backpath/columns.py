@@ -63,6 +63,7 @@ class ColumnRun:
     envs: list[dict | None]
     tiers: list[str | None]
     contributing: list[list[int] | None]
+    presence: list[int] | None = None  # with `run(..., presence_of=names)`: bit i set when names[i] has a value
 
 
 @dataclass
@@ -871,8 +872,10 @@ class ColumnEngine:
                                  for tier in p.tiers], dtype=bool).reshape(len(tiers), len(p.rules))
 
     # run time
-    def run(self, answers: list) -> ColumnRun:
-        """Evaluate one chunk; never raises for any answers value."""
+    def run(self, answers: list, presence_of: tuple[str, ...] = ()) -> ColumnRun:
+        """Evaluate one chunk; never raises for any answers value. With `presence_of` (at most 62 names of
+        questions, facts or scores), `ColumnRun.presence` gives per record an int whose bit i is set when
+        `presence_of[i]` has a value."""
         recs = list(answers)
         n = len(recs)
         ctx = _Ctx(n, self.compiler.slots)
@@ -885,11 +888,34 @@ class ColumnEngine:
             self._check_asked(ctx, present)
             tiers, contributing = self._decide(ctx)
             envs = self._envs(dicts, ctx, whole)
+            presence = self._presence(ctx, present, presence_of) if presence_of else None
         if not ctx.bad.any():
-            return ColumnRun([True] * n, envs, tiers, contributing)
+            return ColumnRun([True] * n, envs, tiers, contributing, presence)
         clean = (~ctx.bad).tolist()
         return ColumnRun(clean, envs, [t if ok else None for t, ok in zip(tiers, clean)],
-                         [c if ok else None for c, ok in zip(contributing, clean)])
+                         [c if ok else None for c, ok in zip(contributing, clean)], presence)
+
+    def _presence(self, ctx: _Ctx, present: dict[str, np.ndarray], names: tuple[str, ...]) -> list[int]:
+        """Per record, bit i set when `names[i]` has a value (an answer given, a fact or score known)."""
+        if len(names) > 62:
+            raise ValueError("presence_of takes at most 62 names")
+        kinds = dict(self.facts)
+        bits = np.zeros(ctx.n, dtype=np.int64)
+        for i, name in enumerate(names):
+            if name in present:
+                known = present[name]
+            else:
+                node, col = kinds[name], ctx.cols[name]
+                if node.kind == "boolean":
+                    known = col[0] | col[1]
+                elif node.kind == "number":
+                    known = ~np.isnan(col[0])
+                elif node.kind == "choice":
+                    known = col >= 0
+                else:  # multi
+                    known = col[1]
+            bits |= np.broadcast_to(known, (ctx.n,)).astype(np.int64) << np.int64(i)
+        return bits.tolist()
 
     def _dicts(self, recs: list, bad: np.ndarray) -> list[dict]:
         """Each record as a dict; anything else is marked not clean and read as {}."""

@@ -78,7 +78,7 @@ class ResultWriter:
         # ones depends only on which of those names have a value and on which operands of each `or` among those
         # conditions are true. It is memoised per rule on exactly that (`because_shapes`).
         self.rule_inputs = [tuple(sorted(self.inputs(r.when))) for r in p.rules]
-        self.names = sorted({n for names in self.rule_inputs for n in names})
+        self.names = tuple(sorted({n for names in self.rule_inputs for n in names}))
         bit = {n: 1 << i for i, n in enumerate(self.names)}
         self.name_bits = [(n, bit[n]) for n in self.names]
         self.name_json = {n: encode(n) + ":" for n in p.symbols}
@@ -257,10 +257,12 @@ class ResultWriter:
         return self.text(record_id, env, tier, contributing, shown_frames, out_frames, self.care_team_text(roles),
                          extras)
 
-    def write_many(self, ids: list, envs: list[Mapping[str, Any]], tiers: list[str],
-                   contributing: list[list[int]]) -> list[str]:
+    def write_many(self, ids: list, envs: list[Mapping[str, Any]], tiers: list[str], contributing: list[list[int]],
+                   presence: list[int] | None = None) -> list[str]:
         """`write` for a chunk of records (no answer warnings): the item states of all records are found with
-        array operations, then each record's text is its frames with its varying reasons filled in."""
+        array operations, then each record's text is its frames with its varying reasons filled in. `presence`,
+        when given, is each record's `_RecordMemo.presence()` (bit i: `names[i]` has a value), computed with
+        the columns."""
         if not self.packable:
             return [self.write(*args) for args in zip(ids, envs, tiers, contributing)]
         m = len(ids)
@@ -317,13 +319,14 @@ class ResultWriter:
             shown_frames = [f for f in shown_rows[k] if f is not None]
             out_frames = [f for f in asked_rows[k] if f is not None] + [f for f in other_rows[k] if f is not None]
             out.append(self.text(ids[k], envs[k], tiers[k], contributing[k], shown_frames, out_frames, care[k],
-                                 extras[k]))
+                                 extras[k], None if presence is None else presence[k]))
         return out
 
     def text(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int], shown_frames: list,
-             out_frames: list, care_team: str, extras: str) -> str:
+             out_frames: list, care_team: str, extras: str, presence: int | None = None) -> str:
         """A result's JSON from its frames: the varying reasons are filled in from `env`."""
         memo = _RecordMemo(self, env)
+        memo.sig = presence
         reasons = memo.reasons
         parts = [self.head_text, _id_text(record_id), self.pathway_text, self.tier_text[tier]]
         parts.append(self.scores_text(tuple(map(env.get, self.score_ids))))
