@@ -179,8 +179,9 @@ class ResultWriter:
             return UNREQUESTED, self.frame(item, None, True, [])
         return NONE, None
 
-    def frame(self, item: int, code: int | None, requested: bool, refs: list[tuple[int, str]]) -> tuple:
-        """An item's JSON as text pieces, with the position of each rule whose reason depends on the record.
+    def frame(self, item: int, code: int | None, requested: bool, refs: list[tuple[int, str]]) -> str | tuple:
+        """An item's JSON as text pieces, with the position of each rule whose reason depends on the record (just
+        the text when nothing in it varies).
 
         It starts `,{"id":…,"reasons":[` (the caller drops the comma before a list's first item; `code` is the
         strength, None when not recommended); each reason is followed by its close (`}` or its effect) and the
@@ -206,7 +207,7 @@ class ResultWriter:
                 merged[-1] += piece
             else:
                 merged.append(piece)
-        return tuple(merged)
+        return merged[0] if len(merged) == 1 else tuple(merged)
 
     def sections(self, env: Mapping[str, Any], contributing: list[int]) -> tuple[list[int], list[int], list, list]:
         """One record's recommended and not-recommended items in result order, and their frames."""
@@ -336,6 +337,9 @@ class ResultWriter:
             parts.append(opening)
             start = len(parts)
             for frame in frames:
+                if type(frame) is str:  # nothing in it varies
+                    parts.append(frame)
+                    continue
                 for piece in frame:
                     if type(piece) is not int:
                         parts.append(piece)
