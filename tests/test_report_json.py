@@ -64,3 +64,16 @@ def test_summary_matches_the_full_result(answers):
                        "red_flags": full["red_flags"],
                        "recommended": [r["id"] for r in full["recommendations"]],
                        "not_recommended": [r["id"] for r in full["not_recommended"]]}
+
+
+def test_pinned_values_of_a_condition():
+    from backpath.result_json import _pinned
+
+    symbols = PATHWAY.symbols
+    assert _pinned("sciatica and not smoker", symbols) == {"sciatica": True, "smoker": False}
+    assert _pinned('startback_risk == "high" and red_flags == []', symbols) == {"startback_risk": "high",
+                                                                                 "red_flags": []}
+    assert _pinned("sciatica == true", symbols) == {"sciatica": True}
+    for text in ("sciatica or smoker", "age > 60", 'red_flags == ["cauda_equina"]', "not (sciatica and smoker)",
+                 'startback_risk == "high" and startback_risk == "low"', '"fever_or_unwell" in red_flags'):
+        assert _pinned(text, symbols) is None, text

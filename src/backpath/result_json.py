@@ -16,6 +16,7 @@ Items are numbered by their position in the catalogue and rules by their positio
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 from collections.abc import Mapping
@@ -36,10 +37,11 @@ _EFFECT_TAIL = {"offer": ',"effect":"offer"}', "consider": ',"effect":"consider"
                 "advise_against": ',"effect":"advise_against"}'}
 _SCALARS = (str, int, bool)
 # Every memo is bounded (a full one keeps what it has and the rest is computed afresh), so memory stays flat however
-# varied the answers: about 30 MB at most for the default pathway.
+# varied the answers.
 _CACHE_LIMIT = 1 << 16  # pathway-wide memos (item states, value texts)
 _SMALL_CACHE = 1 << 12  # memos of a few fragments (scores, red flags, care team, follow-up and warnings)
-_RULE_CACHE = 1 << 10  # memos per rule (its reasons, its `because` names)
+_RULE_CACHE = 1 << 10  # memos per rule of its `because` names
+_REASON_CACHE = 1 << 8  # memos per rule of whole reasons (a few hundred bytes each)
 # An item's section in the result: not shown, recommended, not recommended (ruled out, or requested but
 # indicated by no rule).
 NONE, RECOMMENDED, RULED_OUT, UNREQUESTED = 0, 1, 2, 3
@@ -66,9 +68,17 @@ class ResultWriter:
         self.rule_prefix = ['{"rule":' + encode(r.id) + ',"text":' for r in p.rules]
         self.rule_text = [None if r.reason_names else encode(r.reason) for r in p.rules]
         self.rule_id_json = [encode(r.id) for r in p.rules]
-        # A rule with a fixed reason text and nothing in `because` (e.g. `when: true`): its whole reason.
-        self.fixed_reason = [self.rule_prefix[i] + encode(r.reason) + ',"because":{}'
-                             if not r.reason_names and not r.when.names else None for i, r in enumerate(p.rules)]
+        # A rule whose reason cannot vary: no placeholders, and `because` either empty (`when: true`) or naming
+        # only answers that the condition pins to one value whenever it is true (`sciatica`, `not smoker`,
+        # `startback_risk == "high"`, `red_flags == []`): its whole reason, written into the item frames.
+        self.fixed_reason = []
+        for i, r in enumerate(p.rules):
+            pinned = None if r.reason_names else {} if not r.when.names else _pinned(r.when.text, p.symbols)
+            if pinned is not None and not set(r.when.names) - set(pinned) and not set(pinned) & set(plan.expr_facts):
+                because = ",".join(encode(n) + ":" + encode(pinned[n]) for n in r.when.names)
+                self.fixed_reason.append(self.rule_prefix[i] + encode(r.reason) + ',"because":{' + because + "}")
+            else:
+                self.fixed_reason.append(None)
         self.rule_names = [tuple(r.when.names) if r.when.explains_all else None for r in p.rules]
         rank = p.tier_rank
         self.rec_order = {i: (rank[p.catalogue[item].tier], i) for i, item in enumerate(items)}
@@ -480,7 +490,7 @@ class _RecordMemo:
                 text = cache.get(key)
                 lookups = w.reason_lookups[ri] = w.reason_lookups[ri] + 1
                 if text is None:
-                    text = _remember(cache, key, _RULE_CACHE, self.make_reason(ri))
+                    text = _remember(cache, key, _REASON_CACHE, self.make_reason(ri))
                 else:
                     w.reason_hits[ri] += 1
                 if lookups == _GIVE_UP_LOOKUPS and w.reason_hits[ri] < lookups // 2:
@@ -574,6 +584,39 @@ class _RecordMemo:
                     trace.extend(self.trace(name))
             self.traces[fact] = trace
         return trace
+
+
+def _pinned(text: str, symbols: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The value each name must have for condition `text` (already checked by the loader) to be true, when the
+    condition is an `and` of such pins: `name` or `name == true` (a yes/no answer), `not name`,
+    `name == "option"` (a choice), `name == []` (a multi-choice). None for any other condition."""
+    try:
+        body = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    atoms = body.values if isinstance(body, ast.BoolOp) and isinstance(body.op, ast.And) else [body]
+    pinned: dict[str, Any] = {}
+    for atom in atoms:
+        name, value = None, None
+        if isinstance(atom, ast.Name):
+            name, value = atom.id, True
+        elif isinstance(atom, ast.UnaryOp) and isinstance(atom.op, ast.Not) and isinstance(atom.operand, ast.Name):
+            name, value = atom.operand.id, False
+        elif (isinstance(atom, ast.Compare) and len(atom.ops) == 1 and isinstance(atom.ops[0], ast.Eq)
+              and isinstance(atom.left, ast.Name)):
+            right = atom.comparators[0]
+            if isinstance(right, ast.Constant) and type(right.value) in (str, bool):
+                name, value = atom.left.id, right.value
+            elif isinstance(right, ast.List) and not right.elts:
+                name, value = atom.left.id, []
+        typ = symbols.get(name)
+        if typ is None:
+            return None
+        expected = {bool: "boolean", str: "choice", list: "multi"}[type(value)]
+        if typ.kind != expected or (name in pinned and pinned[name] != value):
+            return None
+        pinned[name] = value
+    return pinned
 
 
 def _remember(cache: dict, key: Any, limit: int, value: Any) -> Any:
