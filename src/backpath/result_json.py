@@ -586,6 +586,9 @@ class _RecordMemo:
         return trace
 
 
+_BOOLEAN_NAMES = {"true": True, "True": True, "false": False, "False": False}
+
+
 def _pinned(text: str, symbols: Mapping[str, Any]) -> dict[str, Any] | None:
     """The value each name must have for condition `text` (already checked by the loader) to be true, when the
     condition is an `and` of such pins: `name` or `name == true` (a yes/no answer), `not name`,
@@ -605,7 +608,9 @@ def _pinned(text: str, symbols: Mapping[str, Any]) -> dict[str, Any] | None:
         elif (isinstance(atom, ast.Compare) and len(atom.ops) == 1 and isinstance(atom.ops[0], ast.Eq)
               and isinstance(atom.left, ast.Name)):
             right = atom.comparators[0]
-            if isinstance(right, ast.Constant) and type(right.value) in (str, bool):
+            if isinstance(right, ast.Name) and right.id in _BOOLEAN_NAMES:
+                name, value = atom.left.id, _BOOLEAN_NAMES[right.id]
+            elif isinstance(right, ast.Constant) and type(right.value) in (str, bool):
                 name, value = atom.left.id, right.value
             elif isinstance(right, ast.List) and not right.elts:
                 name, value = atom.left.id, []
