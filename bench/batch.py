@@ -140,7 +140,8 @@ def main() -> None:
                         help="batch output format to measure (default jsonl: full results)")
     parser.add_argument("--keep", metavar="DIR", help="keep the records and outputs in DIR")
     parser.add_argument("--profile", type=int, metavar="N", default=0, help="also split the time of N records "
-                        "into parsing, assessing and serialising, and print the top of a cProfile run")
+                        "into parsing, the column engine and writing results, and print the top of a cProfile run on "
+                        "N more (needs --records >= 2N)")
     parser.add_argument("--discard", action="store_true", help="send batch output to /dev/null (for very large "
                         "runs: 1,000,000 default-pathway results are about 20 GB)")
     args = parser.parse_args()
@@ -186,31 +187,39 @@ def main() -> None:
 
 
 def profile(src: Path, pathway: Pathway, n: int) -> None:
-    """Where one process spends its time on the first `n` records, in microseconds per record."""
+    """Where one process spends its time on `n` records, in microseconds per record: the batch's own steps
+    (parse each line, decide the chunk over columns, write the results) in chunks of CHUNK_RECORDS, after one
+    warm-up pass over the same records (so the writer's memos are warm: an upper bound on what a long run
+    gains from them), then the top of a cProfile run of `assess_chunk` on fresh records."""
     import cProfile
     import pstats
 
-    from backpath.batch_io import LINE, Chunk
-    from backpath.batch_work import assess_chunk
+    from backpath.batch_io import CHUNK_RECORDS, LINE, Chunk
+    from backpath.batch_work import _columns, _presence_names, assess_chunk
+    from backpath.engine import _plan
 
     with open(src, "rb") as fh:
-        lines = [fh.readline() for _ in range(n)]
+        lines = [fh.readline() for _ in range(2 * n)]
     lines = [line for line in lines if line]
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
-    best = {"parse": 1e9, "assess": 1e9, "serialise": 1e9}
-    for _ in range(3):
-        t = time.process_time()
-        records = [json.loads(line) for line in lines]
-        best["parse"] = min(best["parse"], time.process_time() - t)
-        t = time.process_time()
-        results = [backpath.assess(pathway, r["answers"], record_id=r["id"]) for r in records]
-        best["assess"] = min(best["assess"], time.process_time() - t)
-        t = time.process_time()
-        [encode(r) for r in results]
-        best["serialise"] = min(best["serialise"], time.process_time() - t)
-    print("per record, best of 3 (CPU time): " + ", ".join(f"{k} {v / len(lines) * 1e6:,.0f} us"
-                                                        for k, v in best.items()))
-    chunk = Chunk(start=1, items=[(LINE, str(src), i, line) for i, line in enumerate(lines, 1)])
+    fresh, lines = lines[n:], lines[:n]
+    engine, writer, names = _columns(pathway), _plan(pathway).writer, _presence_names(pathway)
+    best = {"parse": 1e9, "columns": 1e9, "write": 1e9}
+    for _ in range(4):
+        spent = dict.fromkeys(best, 0.0)
+        for start in range(0, len(lines), CHUNK_RECORDS):
+            t = time.process_time()
+            records = [json.loads(line) for line in lines[start:start + CHUNK_RECORDS]]
+            spent["parse"] += time.process_time() - t
+            t = time.process_time()
+            run = engine.run([r["answers"] for r in records], names)
+            spent["columns"] += time.process_time() - t
+            t = time.process_time()
+            writer.write_many([r["id"] for r in records], run.envs, run.tiers, run.contributing, run.presence)
+            spent["write"] += time.process_time() - t
+        best = {k: min(best[k], spent[k]) for k in best}
+    print("per record, best of 4 (CPU time, warm memos): " + ", ".join(f"{k} {v / len(lines) * 1e6:,.0f} us"
+                                                                     for k, v in best.items()))
+    chunk = Chunk(start=1, items=[(LINE, str(src), i, line) for i, line in enumerate(fresh, 1)])
     profiler = cProfile.Profile()
     profiler.runcall(assess_chunk, pathway, chunk, "jsonl")
     pstats.Stats(profiler).sort_stats("tottime").print_stats(15)

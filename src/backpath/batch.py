@@ -9,6 +9,7 @@ stderr: the summary gives counts and the places of the first errors only.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections import Counter, deque
@@ -142,6 +143,9 @@ def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk]
     path = str(resolve(pathway_ref))
     batch_work.inherited_pathway = pathway  # reused by workers started with fork (Linux), saving a reload
     limit = jobs * IN_FLIGHT_PER_JOB
+    # Forked workers share the batch process's memory until they write to it; freezing the objects made so far
+    # keeps the garbage collector from touching (and so copying) those pages in every worker.
+    gc.freeze()
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=init_worker, initargs=(path, pathway.sha256))
     try:
         pending: deque = deque()
@@ -154,6 +158,8 @@ def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk]
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
+    finally:
+        gc.unfreeze()
     pool.shutdown()
 
 
