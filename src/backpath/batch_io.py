@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 from .errors import BackpathError
 
 MAX_LINE_BYTES = 1 << 20  # 1 MiB: a longer JSON Lines line is reported as an error record, not read
-CHUNK_RECORDS = 250  # records per chunk of work (~4 MB of default-pathway results; the column engine gains little beyond)
+CHUNK_RECORDS = 250  # records per chunk of work (~4 MB of default-pathway results; bigger gains little)
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 JSON_SUFFIXES = (".json",)
