@@ -157,3 +157,18 @@ def test_small_chunks(size):
     records = [{"answers": random_answers(rng, PATHWAY)} for _ in range(size)]
     for i, line in enumerate(run_chunk(PATHWAY, records)):
         assert line == expected_line(PATHWAY, records[i], i + 1)
+
+
+def test_a_pathway_the_column_engine_cannot_take_is_assessed_record_by_record(monkeypatch):
+    from backpath import columns
+
+    def unsupported(pathway):
+        raise columns.ColumnsUnsupported("test")
+
+    monkeypatch.setattr(batch_work, "ColumnEngine", unsupported)
+    monkeypatch.setattr(batch_work, "_column_engines", type(batch_work._column_engines)())
+    rng = random.Random(8)
+    records = [{"id": i, "answers": random_answers(rng, PATHWAY)} for i in range(30)]
+    assert batch_work._columns(PATHWAY) is None
+    for i, line in enumerate(run_chunk(PATHWAY, records)):
+        assert line == expected_line(PATHWAY, records[i], i + 1)
