@@ -172,3 +172,32 @@ def test_a_pathway_the_column_engine_cannot_take_is_assessed_record_by_record(mo
     assert batch_work._columns(PATHWAY) is None
     for i, line in enumerate(run_chunk(PATHWAY, records)):
         assert line == expected_line(PATHWAY, records[i], i + 1)
+
+
+def test_an_engine_bug_costs_only_its_record(monkeypatch):
+    """If writing a chunk failed, its records are assessed one by one; one that fails there too becomes an error
+    record that asks for a report, and the others are unaffected."""
+    from backpath.result_json import ResultWriter
+
+    def broken_writer(*args, **kwargs):
+        raise RuntimeError("writer bug")
+
+    real = batch_work.assess_json
+
+    def flaky(pathway, answers, *, record_id=None):
+        if record_id == "bad":
+            raise KeyError("engine bug")
+        return real(pathway, answers, record_id=record_id)
+
+    monkeypatch.setattr(ResultWriter, "write_many", broken_writer)
+    monkeypatch.setattr(batch_work, "assess_json", flaky)
+    rng = random.Random(9)
+    records = [{"id": f"r{i}", "answers": random_answers(rng, PATHWAY)} for i in range(20)]
+    records[4]["id"] = "bad"
+    lines = run_chunk(PATHWAY, records)
+    bad = json.loads(lines[4])
+    assert bad["status"] == "error" and bad["id"] == "bad" and bad["source"] == {"file": "t.jsonl", "line": 5}
+    assert "internal error while assessing this record (KeyError)" in bad["errors"][0]["message"]
+    for i, line in enumerate(lines):
+        if i != 4:
+            assert line == expected_line(PATHWAY, records[i], i + 1)
