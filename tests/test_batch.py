@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
 import os
@@ -287,6 +288,7 @@ def test_jobs_2_gives_byte_identical_output_in_order(runner, tmp_path):
     assert len(out) == 2500
     assert [r["id"] for r in out] == [rec.get("id", i) for i, rec in enumerate(records, 1)]
     assert sum(r["status"] == "error" for r in out) == sum(rec["answers"]["age"] == 200 for rec in records)
+    assert not glob.glob(f"/dev/shm/backpath-{os.getpid()}-*")
 
 
 def test_jobs_0_means_one_per_core(runner, tmp_path):
@@ -322,6 +324,7 @@ def test_interrupted_run_leaves_the_previous_output_intact(tmp_path, jobs, sig, 
                      stderr), stderr
     assert dst.read_text() == "previous results\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
+    assert not glob.glob(f"/dev/shm/backpath-{proc.pid}-*")  # no handed-over results left in memory
 
 
 # --- usage errors --------------------------------------------------------------------------------------

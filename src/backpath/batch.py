@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from rich.console import Console
 
+from . import handoff
 from .batch_io import BatchUsageError, Chunk, Output, input_specs, read_chunks, same_file, total_size
 from .batch_work import FORMATS, ChunkResult, assess_chunk, csv_header, init_worker, worker_assess_chunk
 from .model import Pathway
@@ -143,23 +144,33 @@ def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk]
     path = str(resolve(pathway_ref))
     batch_work.inherited_pathway = pathway  # reused by workers started with fork (Linux), saving a reload
     limit = jobs * IN_FLIGHT_PER_JOB
+    folder = handoff.open_folder()
+
+    def taken(result: ChunkResult) -> ChunkResult:
+        if result.handed_over is not None:
+            result.data = handoff.take_over(result.handed_over)
+        return result
+
     # Forked workers share the batch process's memory until they write to it; freezing the objects made so far
     # keeps the garbage collector from touching (and so copying) those pages in every worker.
     gc.freeze()
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=init_worker, initargs=(path, pathway.sha256))
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=init_worker, initargs=(path, pathway.sha256, folder))
     try:
         pending: deque = deque()
         for chunk in chunks:
             pending.append(pool.submit(worker_assess_chunk, chunk, fmt))
             if len(pending) >= limit:
-                take(pending.popleft().result())
+                take(taken(pending.popleft().result()))
         while pending:
-            take(pending.popleft().result())
+            take(taken(pending.popleft().result()))
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     finally:
         gc.unfreeze()
+        if folder is not None:
+            pool.shutdown(wait=True, cancel_futures=True)  # no worker may still be writing into the folder
+            handoff.close_folder(folder)
     pool.shutdown()
 
 

@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import handoff
 from .batch_io import LINE, VALUE, Chunk
 from .columns import ColumnEngine, ColumnsUnsupported
 from .engine import _plan, assess_json, assess_summary, error_result
@@ -52,6 +53,7 @@ class ChunkResult:
     tiers: Counter = field(default_factory=Counter)
     error_places: list[str] = field(default_factory=list)
     nbytes: int = 0
+    handed_over: str | None = None  # from a worker: the file holding `data` instead (see `handoff`)
 
 
 def csv_header(pathway: Pathway) -> list[str]:
@@ -289,14 +291,16 @@ def _cell(value: Any) -> Any:
 # --- worker processes ----------------------------------------------------------------------------
 
 _worker_pathway: Pathway | None = None
+_handoff_folder: str | None = None
 inherited_pathway: Pathway | None = None  # set by the batch process before it starts workers
 
 
-def init_worker(pathway_path: str, sha256: str) -> None:
+def init_worker(pathway_path: str, sha256: str, handoff_folder: str | None = None) -> None:
     """Get the pathway once in a worker process: a forked worker reuses the batch process's (already loaded,
     same sha256); a spawned one loads it from its file. Ctrl-C is left to the batch process, which stops
-    the workers."""
-    global _worker_pathway
+    the workers. Chunk outputs are handed over through `handoff_folder` when there is one."""
+    global _worker_pathway, _handoff_folder
+    _handoff_folder = handoff_folder
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     pathway = inherited_pathway
     if pathway is None or pathway.sha256 != sha256:
@@ -310,4 +314,8 @@ def init_worker(pathway_path: str, sha256: str) -> None:
 
 def worker_assess_chunk(chunk: Chunk, fmt: str) -> ChunkResult:
     assert _worker_pathway is not None, "init_worker was not called"
-    return assess_chunk(_worker_pathway, chunk, fmt)
+    result = assess_chunk(_worker_pathway, chunk, fmt)
+    path = handoff.hand_over(result.data, _handoff_folder, f"{chunk.start}.out")
+    if path is not None:
+        result.data, result.handed_over = b"", path
+    return result
