@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -434,3 +435,20 @@ def test_a_spawned_worker_loads_the_pathway_from_its_file_and_checks_it(monkeypa
             batch_work.init_worker(MINI, "0" * 64)
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_output_to_a_named_pipe_writes_into_it_and_leaves_it_a_pipe(runner, tmp_path):
+    """A device or a named pipe (/dev/null, a FIFO) is written directly: renaming a temporary file over it, as
+    for a regular file, would replace the device with a file (as root, even /dev/null)."""
+    fifo = tmp_path / "results.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": 1, "answers": OK}, {"id": 2, "answers": OK}])
+    result = batch(runner, src, "-o", fifo, "--quiet")
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert [json.loads(line)["id"] for line in got[0].decode().splitlines()] == [1, 2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "results.fifo"]

@@ -100,7 +100,7 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
     except (KeyboardInterrupt, _Stopped) as exc:
         out.abort()
         interrupted = isinstance(exc, KeyboardInterrupt)
-        where = "" if out.name == "stdout" else f"; {out.name} was not written"
+        where = "" if out.name == "stdout" or out.special else f"; {out.name} was not written"
         console.print(f"{'interrupted' if interrupted else 'stopped'} after {stats.records:,} records "
                       f"({stats.ok:,} ok, {stats.errors:,} errors){where}.", markup=False, highlight=False,
                       soft_wrap=True)
@@ -111,8 +111,9 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
         return EXIT_INVALID
     except BrokenProcessPool:
         out.abort()
+        kept = "" if out.name == "stdout" or out.special else f" and {out.name} was not written"
         console.print(f"error: a worker process died after {stats.records:,} records; nothing more was written"
-                      f"{'' if out.name == 'stdout' else f' and {out.name} was not written'}. Try --jobs 1.",
+                      f"{kept}. Try --jobs 1.",
                       markup=False, highlight=False, soft_wrap=True)
         return EXIT_INVALID
     except BaseException:

@@ -229,11 +229,13 @@ def _read_json(fh: BinaryIO, name: str) -> Iterator[tuple[Item, int]]:
 # --- writing -------------------------------------------------------------------------------------
 
 class Output:
-    """Where the records go: stdout as they come, or a file that appears complete or not at all."""
+    """Where the records go: stdout as they come, or a file that appears complete or not at all (a device such
+    as /dev/null, or a named pipe, is written directly: replacing it would break it)."""
 
     def __init__(self, target: str, stdout: BinaryIO | None = None):
         self.target = target
         self.tmp: str | None = None
+        self.special = False  # a device or named pipe, written directly
         if target == STDIN:
             sys.stdout.flush()
             self.fh = stdout if stdout is not None else sys.stdout.buffer
@@ -242,6 +244,14 @@ class Output:
         path = Path(target)
         if path.is_dir():
             raise BatchUsageError(f"--output {target} is a folder; give a file name.")
+        if path.exists() and not path.is_file():  # /dev/null, a named pipe: write to it, never replace it
+            try:
+                self.fh = open(path, "wb", buffering=1 << 20)  # closed by commit or abort
+            except OSError as exc:
+                raise BatchUsageError(f"--output {target}: cannot write to it: {_reason(exc)}.") from None
+            self.name = target
+            self.special = True
+            return
         parent = path.parent
         if not parent.is_dir():
             raise BatchUsageError(f"--output {target}: the folder {parent} does not exist.")
@@ -263,6 +273,8 @@ class Output:
         """Finish: flush stdout, or move the complete temporary file into place."""
         if self.tmp is None:
             self.fh.flush()
+            if self.special:
+                self.fh.close()
             return
         self.fh.flush()
         os.fsync(self.fh.fileno())
@@ -271,8 +283,13 @@ class Output:
         self.tmp = None
 
     def abort(self) -> None:
-        """Give up: delete the temporary file (stdout keeps what was already written)."""
+        """Give up: delete the temporary file (stdout, a device or a pipe keeps what was already written)."""
         if self.tmp is None:
+            if self.special:
+                try:
+                    self.fh.close()
+                except OSError:
+                    pass
             return
         try:
             self.fh.close()
