@@ -22,7 +22,15 @@ from rich.console import Console
 
 from . import handoff
 from .batch_io import BatchUsageError, Chunk, Output, input_specs, read_chunks, same_file, total_size
-from .batch_work import FORMATS, ChunkResult, assess_chunk, csv_header, init_worker, worker_assess_chunk
+from .batch_work import (
+    FORMATS,
+    ChunkResult,
+    assess_chunk,
+    csv_header,
+    freeze_warm_objects,
+    init_worker,
+    worker_assess_chunk,
+)
 from .model import Pathway
 from .signals import raise_on_termination
 
@@ -91,8 +99,10 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
 
             chunks = read_chunks(specs)
             if jobs == 1:
-                for chunk in chunks:
+                for n, chunk in enumerate(chunks):
                     take(assess_chunk(pathway, chunk, fmt))
+                    if n == 0:
+                        freeze_warm_objects()
             else:
                 _run_pool(pathway, options.pathway_ref, chunks, fmt, jobs, take)
             framing.close()
@@ -119,6 +129,8 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
     except BaseException:
         out.abort()
         raise
+    finally:
+        gc.unfreeze()
     if not options.quiet:
         _summary(console, pathway, stats, out.name, time.perf_counter() - started)
     return EXIT_OK if stats.errors == 0 else EXIT_INVALID

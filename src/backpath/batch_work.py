@@ -17,6 +17,7 @@ from its file; either way it checks that the sha256 is the one the batch process
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import signal
@@ -292,6 +293,7 @@ def _cell(value: Any) -> Any:
 
 _worker_pathway: Pathway | None = None
 _handoff_folder: str | None = None
+_worker_chunks = 0
 inherited_pathway: Pathway | None = None  # set by the batch process before it starts workers
 
 
@@ -312,9 +314,20 @@ def init_worker(pathway_path: str, sha256: str, handoff_folder: str | None = Non
     _worker_pathway = pathway
 
 
+def freeze_warm_objects() -> None:
+    """After a process's first chunk: move what exists now (the pathway, its engines, their warm memos) out of
+    the garbage collector's sight. Those objects live as long as the run, and scanning them again at every full
+    collection cost about 8% of the time (instruction counts, default pathway)."""
+    gc.freeze()
+
+
 def worker_assess_chunk(chunk: Chunk, fmt: str) -> ChunkResult:
+    global _worker_chunks
     assert _worker_pathway is not None, "init_worker was not called"
     result = assess_chunk(_worker_pathway, chunk, fmt)
+    _worker_chunks += 1
+    if _worker_chunks == 1:
+        freeze_warm_objects()
     path = handoff.hand_over(result.data, _handoff_folder, f"{chunk.start}.out")
     if path is not None:
         result.data, result.handed_over = b"", path
