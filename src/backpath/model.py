@@ -60,11 +60,12 @@ class Question:
     def option_ids(self) -> tuple[str, ...]:
         return tuple(o.id for o in self.options)
 
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        return {o.id: o.label for o in self.options}
+
     def label_of(self, option_id: str) -> str:
-        for o in self.options:
-            if o.id == option_id:
-                return o.label
-        return option_id
+        return self.labels.get(option_id, option_id)
 
 
 @dataclass(frozen=True)
