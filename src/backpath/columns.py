@@ -99,6 +99,18 @@ _ORDER = {  # op -> (T, F) of the comparison; NaN compares false both ways, so m
 _ARITH = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide}
 
 
+def _all_of(first: Fn, rest: list[Fn]) -> Fn:
+    """Kleene `and` of boolean columns: true where all are, false where any is."""
+    def fn(ctx):
+        t, f = first(ctx)
+        for g in rest:
+            t2, f2 = g(ctx)
+            t, f = t & t2, f | f2
+        return t, f
+
+    return fn
+
+
 def _unsupported(what: str) -> ColumnsUnsupported:
     return ColumnsUnsupported(f"cannot evaluate over columns: {what}")
 
@@ -200,12 +212,7 @@ class _Compiler:
         parts = [self._want(v, "boolean") for v in node.values]
         first, rest = parts[0].fn, [p.fn for p in parts[1:]]
         if isinstance(node.op, ast.And):
-            def fn(ctx):
-                t, f = first(ctx)
-                for g in rest:
-                    t2, f2 = g(ctx)
-                    t, f = t & t2, f | f2
-                return t, f
+            fn = _all_of(first, rest)
         else:
             def fn(ctx):
                 t, f = first(ctx)
@@ -251,16 +258,7 @@ class _Compiler:
         tests = [self._compare(op, operands[i], operands[i + 1]) for i, op in enumerate(node.ops)]
         if len(tests) == 1:
             return _Node("boolean", tests[0])
-        first, rest = tests[0], tests[1:]
-
-        def fn(ctx):
-            t, f = first(ctx)
-            for g in rest:
-                t2, f2 = g(ctx)
-                t, f = t & t2, f | f2
-            return t, f
-
-        return _Node("boolean", fn)
+        return _Node("boolean", _all_of(tests[0], tests[1:]))
 
     def _want(self, node: ast.AST, kind: str) -> _Node:
         out = self.visit(node)

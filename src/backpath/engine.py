@@ -134,8 +134,9 @@ def assess_json(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tup
     decided = _decided(pathway, answers, record_id)
     if isinstance(decided, dict):
         return decided
-    plan, checked, tier, positions = decided
-    return tier, plan.writer.write(record_id, checked.values, tier, positions, [w.as_dict() for w in checked.warnings])
+    plan, checked, tier, contributing = decided
+    warnings = [w.as_dict() for w in checked.warnings]
+    return tier, plan.writer.write(record_id, checked.values, tier, _positions(plan, contributing), warnings)
 
 
 def assess_summary(pathway: Pathway, answers: Any, *, record_id: Any = None) -> dict:
@@ -144,11 +145,19 @@ def assess_summary(pathway: Pathway, answers: Any, *, record_id: Any = None) -> 
     decided = _decided(pathway, answers, record_id)
     if isinstance(decided, dict):
         return decided
-    plan, checked, tier, positions = decided
-    return plan.writer.summary(record_id, checked.values, tier, positions)
+    plan, checked, tier, contributing = decided
+    return plan.writer.summary(record_id, checked.values, tier, _positions(plan, contributing))
 
 
-def _decided(pathway: Pathway, answers: Any, record_id: Any) -> tuple[_Plan, CheckedAnswers, str, list[int]] | dict:
+def _report(pathway: Pathway, answers: Any, record_id: Any) -> Report | dict:
+    decided = _decided(pathway, answers, record_id)
+    if isinstance(decided, dict):
+        return decided
+    plan, checked, tier, contributing = decided
+    return Report(plan, checked.values, checked, record_id, tier, contributing)
+
+
+def _decided(pathway: Pathway, answers: Any, record_id: Any) -> tuple[_Plan, CheckedAnswers, str, list[Rule]] | dict:
     """Check, compute facts (into `checked.values`) and decide; an error result for invalid answers."""
     plan = _plan(pathway)
     checked = check_answers(pathway, answers, plan.facts_for_ask_when)
@@ -158,20 +167,12 @@ def _decided(pathway: Pathway, answers: Any, record_id: Any) -> tuple[_Plan, Che
     for f in plan.facts:
         env[f.id] = _fact_value(f, env)
     tier, contributing = decide(pathway, env)
+    return plan, checked, tier, contributing
+
+
+def _positions(plan: _Plan, rules: list[Rule]) -> list[int]:
     position = plan.rule_position
-    return plan, checked, tier, [position[id(r)] for r in contributing]
-
-
-def _report(pathway: Pathway, answers: Any, record_id: Any) -> Report | dict:
-    plan = _plan(pathway)
-    checked = check_answers(pathway, answers, plan.facts_for_ask_when)
-    if checked.problems:
-        return error_result(record_id, [p.as_dict() for p in checked.problems])
-    env = checked.values
-    for f in plan.facts:
-        env[f.id] = _fact_value(f, env)
-    tier, contributing = decide(pathway, env)
-    return Report(plan, env, checked, record_id, tier, contributing)
+    return [position[id(r)] for r in rules]
 
 
 def error_result(record_id: Any, errors: list[dict]) -> dict:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .answers import CheckedAnswers
-from .model import Pathway, Rule
+from .model import Pathway, Rule, Tier
 
 if TYPE_CHECKING:
     from .engine import _Plan
@@ -90,16 +90,7 @@ class Report:
         role_index = self.plan.role_index
         self.care_team = sorted(roles, key=lambda r: role_index.get(r, len(role_index)))
 
-        review = tier_def.follow_up.review_in_weeks
-        nets = [tier_def.follow_up.safety_net] if tier_def.follow_up.safety_net else []
-        for rule in self.contributing:
-            if rule.follow_up is not None:
-                if rule.follow_up.review_in_weeks is not None:
-                    review = rule.follow_up.review_in_weeks if review is None \
-                        else min(review, rule.follow_up.review_in_weeks)
-                if rule.follow_up.safety_net and rule.follow_up.safety_net not in nets:
-                    nets.append(rule.follow_up.safety_net)
-        self.follow_up = {"review_in_weeks": plain(review), "safety_net": " ".join(nets)}
+        self.follow_up = follow_up(tier_def, self.contributing)
 
     def _top(self) -> list[tuple[str, Any]]:
         """The result's keys in contract order; `None` values mark the two item lists."""
@@ -192,6 +183,20 @@ class Report:
                     trace.extend(self._trace(name))
             self._traces[fact] = trace
         return trace
+
+
+def follow_up(tier: Tier, rules) -> dict:
+    """The result's follow-up: the soonest review of the tier and the rules, and every safety net once."""
+    review = tier.follow_up.review_in_weeks
+    nets = [tier.follow_up.safety_net] if tier.follow_up.safety_net else []
+    for rule in rules:
+        if rule.follow_up is not None:
+            if rule.follow_up.review_in_weeks is not None:
+                review = rule.follow_up.review_in_weeks if review is None \
+                    else min(review, rule.follow_up.review_in_weeks)
+            if rule.follow_up.safety_net and rule.follow_up.safety_net not in nets:
+                nets.append(rule.follow_up.safety_net)
+    return {"review_in_weeks": plain(review), "safety_net": " ".join(nets)}
 
 
 def _item_header(p: Pathway, item_id: str, strength: str | None, requested: bool) -> dict:

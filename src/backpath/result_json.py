@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .report import FORMAT_VERSION, NO_RULE_FOR_REQUEST, REQUEST_RULE, _item_header, plain, reason_text
+from .report import FORMAT_VERSION, NO_RULE_FOR_REQUEST, REQUEST_RULE, _item_header, follow_up, plain, reason_text
 
 if TYPE_CHECKING:
     from .engine import _Plan
@@ -395,21 +395,10 @@ class ResultWriter:
         key = (tier, rules)
         text = self.extras_text.get(key) if not answer_warnings else None
         if text is None:
-            tier_def = self.p.tier(tier)
-            review = tier_def.follow_up.review_in_weeks
-            nets = [tier_def.follow_up.safety_net] if tier_def.follow_up.safety_net else []
+            rule_objs = [self.rules[ri] for ri in rules]
             warnings = [dict(w) for w in answer_warnings]
-            for ri in rules:
-                rule = self.rules[ri]
-                if rule.follow_up is not None:
-                    if rule.follow_up.review_in_weeks is not None:
-                        review = rule.follow_up.review_in_weeks if review is None \
-                            else min(review, rule.follow_up.review_in_weeks)
-                    if rule.follow_up.safety_net and rule.follow_up.safety_net not in nets:
-                        nets.append(rule.follow_up.safety_net)
-                if rule.warning:
-                    warnings.append({"rule": rule.id, "message": rule.warning})
-            text = (',"follow_up":' + encode({"review_in_weeks": plain(review), "safety_net": " ".join(nets)})
+            warnings += [{"rule": rule.id, "message": rule.warning} for rule in rule_objs if rule.warning]
+            text = (',"follow_up":' + encode(follow_up(self.p.tier(tier), rule_objs))
                     + ',"warnings":' + encode(warnings))
             if not answer_warnings:
                 _remember(self.extras_text, key, _SMALL_CACHE, text)
