@@ -20,9 +20,8 @@ import ast
 import json
 import math
 from collections.abc import Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from .report import FORMAT_VERSION, NO_RULE_FOR_REQUEST, REQUEST_RULE, _item_header, follow_up, plain, reason_text
 
@@ -125,10 +124,6 @@ class ResultWriter:
         self.rule_roles = [_bits(roles[c] for c in r.care_team) for r in p.rules]
         self.role_text: dict[int, str] = {}
         self.role_ids = [role for role, _ in p.care_roles]
-        self.item_role_matrix = np.array([[role in p.catalogue[item].care_team for role in roles] for item in items],
-                                         dtype=np.int64).reshape(len(items), len(roles))
-        self.rule_role_matrix = np.array([[role in r.care_team for role in roles] for r in p.rules],
-                                         dtype=np.int64).reshape(len(p.rules), len(roles))
         self.rule_has_extras = [r.follow_up is not None or bool(r.warning) for r in p.rules]
         self.extras_rules = [ri for ri, has in enumerate(self.rule_has_extras) if has]
         self.extras_text: dict[tuple, str] = {}
@@ -154,6 +149,18 @@ class ResultWriter:
         self.request_key = encode(p.request_question) if p.request_question else ""
         self.request_texts = {t.id: encode(t.preempt_reason if t.preempts and t.preempt_reason
                                            else p.unrequested_reason or NO_RULE_FOR_REQUEST) for t in p.tiers}
+
+    @cached_property
+    def role_matrices(self):
+        """For `write_many`: item x role and rule x role 0/1 matrices (int64)."""
+        import numpy as np
+
+        p, roles = self.p, list(self.plan.role_index)
+        items = np.array([[role in p.catalogue[item].care_team for role in roles] for item in self.item_ids],
+                         dtype=np.int64).reshape(len(self.item_ids), len(roles))
+        rules = np.array([[role in r.care_team for role in roles] for r in p.rules],
+                         dtype=np.int64).reshape(len(p.rules), len(roles))
+        return items, rules
 
     def inputs(self, when) -> set[str]:
         """Every name `when` reads, directly or through derived facts."""
@@ -276,6 +283,9 @@ class ResultWriter:
         the columns."""
         if not self.packable:
             return [self.write(*args) for args in zip(ids, envs, tiers, contributing)]
+        import numpy as np  # only batch runs need it; single assessments start faster without
+
+        item_role_matrix, rule_role_matrix = self.role_matrices
         m = len(ids)
         n_rules, n_items = len(self.rules), len(self.item_ids)
         contrib = np.zeros((m, n_rules), dtype=bool)
@@ -314,7 +324,7 @@ class ResultWriter:
             asked_cols[item] = np.where(out & requested[:, item], frame, None)
             other_cols[item] = np.where(out & ~requested[:, item], frame, None)
 
-        roles = recommended.astype(np.int64) @ self.item_role_matrix + contrib.astype(np.int64) @ self.rule_role_matrix
+        roles = recommended.astype(np.int64) @ item_role_matrix + contrib.astype(np.int64) @ rule_role_matrix
         role_codes = (roles > 0).astype(np.int64) @ (np.int64(1) << np.arange(roles.shape[1], dtype=np.int64))
         care = [self.care_team_text(code) for code in role_codes.tolist()]
         extras_rules = self.extras_rules
