@@ -34,7 +34,6 @@ OFFER, CONSIDER = 0, 1
 _STRENGTH = ("offer", "consider")
 _EFFECT_TAIL = {"offer": ',"effect":"offer"}', "consider": ',"effect":"consider"}',
                 "advise_against": ',"effect":"advise_against"}'}
-_SCALARS = (str, int, bool)
 # Every memo is bounded (a full one keeps what it has and the rest is computed afresh), so memory stays flat however
 # varied the answers.
 _CACHE_LIMIT = 1 << 16  # pathway-wide memos (item states, value texts)
@@ -139,7 +138,6 @@ class ResultWriter:
         self.disclaimer_text = ',"disclaimer":' + encode(p.disclaimer) + "}"
         self.score_ids = [s.id for s in p.scores]
         self.score_keys = [("" if i == 0 else ",") + encode(s.id) + ":" for i, s in enumerate(p.scores)]
-        self.values: dict[tuple, str] = {}  # (name, scalar value) -> its JSON text
         self.scores: dict[tuple, str] = {}  # score values -> the inside of `scores`
         self.pieces: dict[tuple, str] = {}  # (name, value or tuple of a list's values) -> `"name":value`
         self.reason_texts: dict[tuple, str] = {}
@@ -349,7 +347,7 @@ class ResultWriter:
         memo = _RecordMemo(self, env)
         memo.sig = presence
         reasons = memo.reasons
-        parts = [self.head_text, _id_text(record_id), self.pathway_text, self.tier_text[tier]]
+        parts = [self.head_text, encode(record_id), self.pathway_text, self.tier_text[tier]]
         parts.append(self.scores_text(tuple(map(env.get, self.score_ids))))
         parts.append('},"red_flags":')
         parts.append(self.list_text(env.get(self.rfq) or [] if self.rfq else []))
@@ -418,25 +416,9 @@ class ResultWriter:
         """The inside of `scores` for these score values (in `score_ids` order)."""
         text = self.scores.get(values)
         if text is None:
-            text = "".join(key + self.value_text(sid, plain(v))
-                           for key, sid, v in zip(self.score_keys, self.score_ids, values))
+            text = "".join(key + encode(plain(v)) for key, v in zip(self.score_keys, values))
             _remember(self.scores, values, _SMALL_CACHE, text)  # equal numbers (5, 5.0) show alike through `plain`
         return text
-
-    def value_text(self, name: str, value: Any) -> str:
-        """A value's JSON text, cached for text, true/false and whole numbers (a name's values have one type).
-
-        Floats are not cached: 0.0 == 0 and -0.0 == 0.0 as keys, but their JSON differs."""
-        kind = type(value)
-        if kind is float and math.isfinite(value):
-            return float.__repr__(value)
-        if kind in _SCALARS:
-            key = (name, value)
-            text = self.values.get(key)
-            if text is None:
-                text = _remember(self.values, key, _CACHE_LIMIT, encode(value))
-            return text
-        return encode(value)
 
     def piece(self, name: str, value: Any) -> str:
         """`"name":value` as `because` shows it (numbers through `plain`), cached but for fractions."""
@@ -628,10 +610,6 @@ def _remember(cache: dict, key: Any, limit: int, value: Any) -> Any:
     if len(cache) < limit:
         cache[key] = value
     return value
-
-
-def _id_text(record_id: Any) -> str:
-    return encode(record_id)
 
 
 def _bits(positions) -> int:
