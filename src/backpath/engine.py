@@ -33,7 +33,6 @@ class _Plan:
         self.expr_facts = {d.id: d.expr for d in pathway.derived if d.expr is not None}
         self.catalogue_index = {item_id: i for i, item_id in enumerate(pathway.catalogue)}
         self.role_index = {role: i for i, (role, _) in enumerate(pathway.care_roles)}
-        self.questions = pathway.questions
         self.notes: dict[str, list[str]] = {}
         for note in pathway.advisory_notes:
             for item in note.items:
