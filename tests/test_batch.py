@@ -452,3 +452,19 @@ def test_output_to_a_named_pipe_writes_into_it_and_leaves_it_a_pipe(runner, tmp_
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert [json.loads(line)["id"] for line in got[0].decode().splitlines()] == [1, 2]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "results.fifo"]
+
+
+def test_a_repeated_key_is_an_error_record_not_a_lost_red_flag(runner, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": 1, "answers": OK}) + "\n"
+                   + '{"id": 2, "answers": {"age": 40, "flags": ["cauda_equina"], "flags": []}}\n')
+    result = batch(runner, src, "--quiet")
+    assert result.exit_code == 1
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["status"] == "ok"
+    assert second["status"] == "error" and second["source"] == {"file": str(src), "line": 2}
+    assert 'the key "flags" appears twice in one object' in second["errors"][0]["message"]
+    whole = tmp_path / "in.json"
+    whole.write_text('[{"answers": {"age": 40, "age": 41}}]')
+    result = batch(runner, whole, "--quiet")
+    assert result.exit_code == 1 and 'the key "age" appears twice' in json.loads(result.stdout)["errors"][0]["message"]

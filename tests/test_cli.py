@@ -173,3 +173,54 @@ def test_python_m_backpath_runs():
 
     out = subprocess.run([sys.executable, "-m", "backpath", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("backpath ")
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ('{"age": 40, "flags": ["cauda_equina"], "flags": []}', 'the key "flags" appears twice in one object'),
+    ("[" * 100_000 + "]" * 100_000, "nests too deeply"),
+    ('{"age": ' + "9" * 5000 + "}", "cannot be read as answers"),
+])
+def test_answers_that_json_cannot_read_safely_exit_1(runner, tmp_path, text, words):
+    """A repeated key would let the last value silently replace a red flag; it is refused like bad JSON."""
+    path = tmp_path / "odd.json"
+    path.write_text(text)
+    result = runner.invoke(app, ["assess", "-p", MINI, "-a", str(path)])
+    assert result.exit_code == 1
+    assert words in " ".join(result.stderr.split()) and "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_record_id_must_be_text_or_a_whole_number(runner, tmp_path):
+    path = tmp_path / "rec.json"
+    path.write_text(json.dumps({"id": [1, 2], "answers": ANSWERS}))
+    result = runner.invoke(app, ["assess", "-p", MINI, "-a", str(path)])
+    assert result.exit_code == 1 and "id must be text or a whole number" in " ".join(result.stderr.split())
+
+
+def test_save_answers_where_it_cannot_be_written_is_a_usage_error_before_anything_is_asked(runner, answers_file,
+                                                                                          tmp_path):
+    for target, words in ((tmp_path / "missing" / "a.json", "does not exist"), (tmp_path, "is a folder")):
+        result = runner.invoke(app, ["assess", "-p", MINI, "-a", str(answers_file), "--save-answers", str(target)])
+        assert result.exit_code == 2 and words in " ".join(result.stderr.split())
+        assert result.stdout == ""
+
+
+def test_saved_answers_get_ordinary_permissions_and_a_pipe_is_not_replaced(runner, answers_file, tmp_path):
+    import os
+    import stat
+    import threading
+
+    saved = tmp_path / "saved.json"
+    assert runner.invoke(app, ["assess", "-p", MINI, "-a", str(answers_file), "--save-answers",
+                               str(saved)]).exit_code == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o666 & ~mask
+    fifo = tmp_path / "answers.fifo"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    result = runner.invoke(app, ["assess", "-p", MINI, "-a", str(answers_file), "--save-answers", str(fifo)])
+    reader.join(timeout=30)
+    assert result.exit_code == 0 and stat.S_ISFIFO(fifo.stat().st_mode)
+    assert json.loads(got[0])["answers"] == ANSWERS

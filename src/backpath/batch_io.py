@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .errors import BackpathError
+from .fileio import umask
+from .jsontext import loads, unreadable
 
 MAX_LINE_BYTES = 1 << 20  # 1 MiB: a longer JSON Lines line is reported as an error record, not read
 CHUNK_RECORDS = 250  # records per chunk of work (~4 MB of default-pathway results; bigger gains little)
@@ -206,15 +208,14 @@ def _read_json(fh: BinaryIO, name: str) -> Iterator[tuple[Item, int]]:
                                          "save it as UTF-8.")), size
         return
     try:
-        data = json.loads(text)
+        data = loads(text)
     except json.JSONDecodeError as exc:
         hint = " If it holds one record a line, name it .jsonl." if exc.msg == "Extra data" else ""
         yield (PROBLEM, name, None, ("", f"the file is not valid JSON: {exc.msg} at line {exc.lineno}, column "
                                          f"{exc.colno}.{hint}")), size
         return
-    except (ValueError, RecursionError) as exc:  # a 5,000-digit number; arrays nested 100,000 deep
-        why = "its JSON nests too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
-        yield (PROBLEM, name, None, ("", f"the file cannot be read as JSON records: {why}.")), size
+    except (ValueError, RecursionError) as exc:  # a repeated key, a 5,000-digit number, arrays nested deep
+        yield (PROBLEM, name, None, ("", f"the file cannot be read as JSON records: {unreadable(exc)}.")), size
         return
     if isinstance(data, list):
         if not data:
@@ -259,7 +260,7 @@ class Output:
             fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
         except OSError as exc:
             raise BatchUsageError(f"--output {target}: cannot write in {parent}: {_reason(exc)}.") from None
-        os.chmod(self.tmp, 0o666 & ~_umask())  # the permissions an ordinary new file would get
+        os.chmod(self.tmp, 0o666 & ~umask())  # the permissions an ordinary new file would get
         self.fh = os.fdopen(fd, "wb", buffering=1 << 20)
         self.name = target
 
@@ -300,12 +301,6 @@ class Output:
         except OSError:
             pass
         self.tmp = None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def same_file(a: str, b: str) -> bool:

@@ -30,6 +30,7 @@ from . import handoff
 from .batch_io import LINE, VALUE, Chunk
 from .columns import ColumnEngine, ColumnsUnsupported
 from .engine import _plan, assess_json, assess_summary, error_result
+from .jsontext import loads, unreadable
 from .model import Pathway
 
 FORMATS = ("jsonl", "json", "csv")
@@ -38,7 +39,6 @@ MIN_COLUMN_RECORDS = 16  # fewer valid-looking records than this are assessed on
 
 # One encoder for every record: compact, UTF-8 text kept as is, deterministic (keys in the engine's order).
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
-_decode = json.JSONDecoder().decode
 _JSON_TYPES = {dict: "an object", list: "an array", str: "text", bool: "true/false", type(None): "null",
                int: "a number", float: "a decimal number"}
 
@@ -205,23 +205,17 @@ def _read_item(pathway: Pathway, item: tuple, position: int) -> dict | tuple[Any
             return _error(position, None, "", f"the line is not UTF-8 text (invalid byte 0x{payload[exc.start]:02x} "
                           f"at byte {exc.start + 1}); save the file as UTF-8.", source)
         try:
-            value = _decode(text)
+            value = loads(text)
         except json.JSONDecodeError as exc:
             return _error(position, None, "", f"the line is not valid JSON: {exc.msg} at column {exc.colno}.", source)
         except (ValueError, RecursionError) as exc:  # a 5,000-digit number; arrays nested 100,000 deep
-            return _error(position, None, "", f"the line cannot be read as a record: {_json_limit(exc)}.", source)
+            return _error(position, None, "", f"the line cannot be read as a record: {unreadable(exc)}.", source)
         return read_record(pathway, value, position, source)
     if kind == VALUE:
         source = {"file": file} if where is None else {"file": file, "record": where}
         return read_record(pathway, payload, position, source)
     path, message = payload
     return _error(position, None, path, message, {"file": file} if where is None else {"file": file, "line": where})
-
-
-def _json_limit(exc: Exception) -> str:
-    if isinstance(exc, RecursionError):
-        return "its JSON nests too deeply"
-    return str(exc).split(";")[0].rstrip(".").lower() if str(exc) else type(exc).__name__
 
 
 def read_record(pathway: Pathway, record: Any, position: int, source: dict) -> dict | tuple[Any, Any, dict]:

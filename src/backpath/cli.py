@@ -17,6 +17,7 @@ from rich.table import Table
 from . import __version__
 from .catalog import DEFAULT_PATHWAY, bundled, open_pathway
 from .errors import BackpathError, PathwayError, PathwayNotFound
+from .jsontext import loads, unreadable
 from .model import Pathway
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -105,11 +106,13 @@ def read_answers_source(source: str) -> tuple[Any, str]:
     except OSError as exc:
         raise fail(f"cannot read {name}: {exc.strerror}.", EXIT_USAGE) from None
     try:
-        return json.loads(text), name
+        return loads(text), name
     except json.JSONDecodeError as exc:
         raise fail(f"{name}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}).", EXIT_INVALID,
                    "An answers file is a JSON object such as {\"age\": 52, \"sciatica\": false, ...}; "
                    "`backpath questions --format json` lists every question.") from None
+    except (ValueError, RecursionError) as exc:  # a repeated key, a 5,000-digit number, arrays nested deep
+        raise fail(f"{name} cannot be read as answers: {unreadable(exc)}.", EXIT_INVALID) from None
 
 
 def split_record(data: Any) -> tuple[Any, Any]:
@@ -132,10 +135,20 @@ def emit_result(result: dict, pathway: Pathway, fmt: AssessFormat) -> None:
         stdout_console().print(render_result(result, pathway))
 
 
-def write_answers_file(path: Path, answers: dict) -> None:
+def write_answers_file(path: Path, answers: dict) -> bool:
+    """Save the answers; if that fails, say why and print them to stderr (so nothing typed is lost) and
+    return False."""
     from .fileio import write_atomic
 
-    write_atomic(path, json.dumps(answers, ensure_ascii=False, indent=2) + "\n")
+    text = json.dumps(answers, ensure_ascii=False, indent=2) + "\n"
+    try:
+        write_atomic(path, text)
+    except OSError as exc:
+        stderr_console().print(f"error: could not save the answers to {path}: {exc.strerror or exc}. Here they "
+                               "are:", markup=False, highlight=False)
+        sys.stderr.write(text)
+        return False
+    return True
 
 
 def answers_record(record_id: Any, answers: dict) -> dict:
@@ -197,11 +210,7 @@ def save_unfinished(outcome, *, record_id: Any, answers_path: str | None, save_p
         return typer.Exit(exit_code)
     record = answers_record(record_id, session.to_record(keep_skips=True))
     path = partial_answers_path(answers_path, save_path)
-    try:
-        write_answers_file(path, record)
-    except OSError as exc:
-        err.print(f"error: could not save the answers to {path}: {exc.strerror}. Here they are:", markup=False)
-        err.print(json.dumps(record, ensure_ascii=False), markup=False, highlight=False, soft_wrap=True)
+    if not write_answers_file(path, record):
         return typer.Exit(exit_code)
     what = {STOPPED: "Stopped at the emergency", INTERRUPTED: "Interrupted"}.get(outcome.status, "End of input")
     left = len(session.missing())
@@ -245,12 +254,21 @@ def assess(
     from . import engine
 
     pw = load_or_exit(pathway)
+    if save_answers is not None:
+        from .fileio import unwritable
+
+        problem = unwritable(save_answers)
+        if problem:  # before anything is asked, not after the whole questionnaire
+            raise fail(f"--save-answers: {problem}.", EXIT_USAGE)
     record_id, given = (None, {})
     if answers is not None:
         data, name = read_answers_source(answers)
         record_id, given = split_record(data)
         if not isinstance(given, dict):
             raise fail(f"{name}: expected a JSON object of answers, not {type(given).__name__}.", EXIT_INVALID)
+        if record_id is not None and type(record_id) not in (str, int):
+            raise fail(f"{name}: the record's id must be text or a whole number, not "
+                       f"{type(record_id).__name__}.", EXIT_INVALID, "Leave `id` out if the record has none.")
     interactive = stdin_is_terminal() and answers != "-"
     checked = engine.check(pw, given)
     if checked.missing and len(checked.missing) == len(checked.problems) and interactive:
@@ -274,9 +292,9 @@ def assess(
         if fmt is AssessFormat.json:
             sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         raise typer.Exit(EXIT_INVALID)
-    if save_answers is not None:
-        write_answers_file(save_answers, answers_record(record_id, given))
     emit_result(result, pw, fmt)
+    if save_answers is not None and not write_answers_file(save_answers, answers_record(record_id, given)):
+        raise typer.Exit(EXIT_USAGE)
 
 
 # --- batch -------------------------------------------------------------------------------------
