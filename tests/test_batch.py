@@ -275,7 +275,12 @@ def test_output_file(runner, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]  # no temporary file left
 
 
-def test_jobs_2_gives_byte_identical_output_in_order(runner, tmp_path):
+def test_jobs_2_gives_byte_identical_output_in_order(runner, tmp_path, monkeypatch):
+    from backpath import handoff
+
+    taken = []
+    real_take_over = handoff.take_over
+    monkeypatch.setattr(handoff, "take_over", lambda path: taken.append(path) or real_take_over(path))
     records = varied_records(2500)  # ten chunks
     src = write_jsonl(tmp_path / "in.jsonl", records)
     for fmt in ("jsonl", "csv"):
@@ -290,6 +295,8 @@ def test_jobs_2_gives_byte_identical_output_in_order(runner, tmp_path):
     assert [r["id"] for r in out] == [rec.get("id", i) for i, rec in enumerate(records, 1)]
     assert sum(r["status"] == "error" for r in out) == sum(rec["answers"]["age"] == 200 for rec in records)
     assert not glob.glob(f"/dev/shm/backpath-{os.getpid()}-*")
+    if os.path.isdir("/dev/shm"):
+        assert taken  # the results did come through the hand-off folder
 
 
 def test_jobs_0_means_one_per_core(runner, tmp_path):

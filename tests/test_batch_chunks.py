@@ -47,9 +47,17 @@ def expected_line(pathway, record: dict, position: int) -> str:
     return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
 
 
-def run_chunk(pathway, records: list[dict], fmt: str = "jsonl") -> list[str]:
+def run_chunk(pathway, records: list[dict], fmt: str = "jsonl", one_by_one: list | None = None) -> list[str]:
+    """The chunk's output lines; `one_by_one`, if given, collects the ids the scalar engine assessed."""
     items = [(batch_io.LINE, "t.jsonl", i + 1, json.dumps(r).encode()) for i, r in enumerate(records)]
-    data = batch_work.assess_chunk(pathway, batch_io.Chunk(start=1, items=items), fmt).data.decode()
+    real = batch_work._assess_answers
+    if one_by_one is not None:
+        batch_work._assess_answers = lambda p, answers, rid, *rest: one_by_one.append(rid) or real(p, answers, rid,
+                                                                                                   *rest)
+    try:
+        data = batch_work.assess_chunk(pathway, batch_io.Chunk(start=1, items=items), fmt).data.decode()
+    finally:
+        batch_work._assess_answers = real
     return data.splitlines()
 
 
@@ -77,13 +85,17 @@ def broken(answers: dict, rng: random.Random) -> dict:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(answers_for(PATHWAY), min_size=20, max_size=60), st.randoms(use_true_random=False))
 def test_a_chunk_matches_assess_record_by_record(answer_sets, rng):
-    records = []
+    records, bad = [], []
     for i, answers in enumerate(answer_sets):
         record = {"answers": broken(answers, rng) if rng.random() < 0.25 else answers}
         if i % 3:
             record["id"] = f"r{i}"
+        if record["answers"] is not answers:
+            bad.append(record.get("id", i + 1))
         records.append(record)
-    lines = run_chunk(PATHWAY, records)
+    one_by_one: list = []
+    lines = run_chunk(PATHWAY, records, one_by_one=one_by_one)
+    assert one_by_one == bad  # the valid records all took the column engine
     assert len(lines) == len(records)
     for i, (line, record) in enumerate(zip(lines, records)):
         assert line == expected_line(PATHWAY, record, i + 1), i
@@ -129,7 +141,7 @@ def test_a_column_engine_failure_costs_nothing(monkeypatch):
     engine = batch_work._columns(PATHWAY)
     assert engine is not None
 
-    def boom(answers):
+    def boom(*args, **kwargs):
         raise RuntimeError("bug")
 
     monkeypatch.setattr(engine, "run", boom)

@@ -157,7 +157,6 @@ def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk]
     path = str(resolve(pathway_ref))
     batch_work.inherited_pathway = pathway  # reused by workers started with fork (Linux), saving a reload
     limit = jobs * IN_FLIGHT_PER_JOB
-    folder = handoff.open_folder()
 
     def taken(result: ChunkResult) -> ChunkResult:
         if result.handed_over is not None:
@@ -167,8 +166,11 @@ def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk]
     # Forked workers share the batch process's memory until they write to it; freezing the objects made so far
     # keeps the garbage collector from touching (and so copying) those pages in every worker.
     gc.freeze()
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=init_worker, initargs=(path, pathway.sha256, folder))
+    folder = handoff.open_folder()
+    pool = None
     try:
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=init_worker,
+                                   initargs=(path, pathway.sha256, folder))
         pending: deque = deque()
         for chunk in chunks:
             pending.append(pool.submit(worker_assess_chunk, chunk, fmt))
@@ -177,14 +179,16 @@ def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk]
         while pending:
             take(taken(pending.popleft().result()))
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         raise
     finally:
         gc.unfreeze()
-        if folder is not None:
-            pool.shutdown(wait=True, cancel_futures=True)  # no worker may still be writing into the folder
+        try:
+            if pool is not None:  # wait for the workers, so none is still writing into the folder
+                pool.shutdown(wait=True, cancel_futures=True)
+        finally:  # even if a second Ctrl-C or SIGTERM cuts the wait short: no results left in memory files
             handoff.close_folder(folder)
-    pool.shutdown()
 
 
 class _Framing:
