@@ -93,3 +93,11 @@ def test_names_and_explanation_follow_the_true_branch():
 
 def test_multiline_conditions_are_joined():
     assert c("age > 50\n and sciatica")({"age": 60, "sciatica": True}) is True
+
+
+def test_a_condition_nested_absurdly_deep_is_an_error_not_a_crash():
+    from backpath.conditions import NUMBER, ConditionError, compile_condition
+
+    for text in ("not " * 1500 + "true", "age + " * 3000 + "1 > 0"):
+        with pytest.raises(ConditionError, match="nests too deeply"):
+            compile_condition(text, {"age": NUMBER})

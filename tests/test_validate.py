@@ -206,3 +206,8 @@ def test_every_finding_code_is_documented_for_authors():
     codes -= {"request-not-indicated"}  # a reason's rule id, not a finding code
     doc = (TESTS.parent / "docs" / "pathway-authoring.md").read_text(encoding="utf-8")
     assert {c for c in codes if f"`{c}`" not in doc} == set()
+
+
+def test_a_folder_without_pathways_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 2 and "no pathway files" in result.stderr

@@ -54,3 +54,9 @@ def test_syntax_error_names_the_line():
 
 def test_empty_file():
     assert load_yaml("", "e.yaml").findings[0].code == "yaml-empty"
+
+
+def test_absurd_nesting_and_numbers_are_findings_not_crashes():
+    for text in ("x: " + "[" * 3000 + "]" * 3000 + "\n", "x: " + "9" * 5000 + "\n"):
+        loaded = load_yaml(text, "p.yaml")
+        assert loaded.data is None and [f.code for f in loaded.findings] == ["yaml-too-large"]

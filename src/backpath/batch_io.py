@@ -170,18 +170,22 @@ def _read_lines(fh: BinaryIO, name: str) -> Iterator[tuple[Item, int]]:
     while True:
         try:
             line = readline(limit + 1)
+            n = len(line)
+            if n > limit and line[-1] != 10:  # no newline within the limit: skip to the end of this line
+                long_line = True
+                while line and line[-1] != 10:
+                    line = readline(limit + 1)
+                    n += len(line)
+            else:
+                long_line = False
         except OSError as exc:
             yield (PROBLEM, name, line_no + 1, ("", f"cannot read the input after line {line_no}: "
                                                     f"{_reason(exc)}; the rest of this input is skipped.")), 0
             return
-        if not line:
+        if not n:
             return
         line_no += 1
-        n = len(line)
-        if n > limit and line[-1] != 10:  # no newline within the limit: skip to the end of this line
-            while line and line[-1] != 10:
-                line = readline(limit + 1)
-                n += len(line)
+        if long_line:
             yield (PROBLEM, name, line_no, ("", f"the line is {n:,} bytes long, over the limit of "
                                                 f"{limit:,} bytes (1 MiB) for one record; it was not read.")), n
             continue

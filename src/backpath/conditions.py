@@ -60,11 +60,14 @@ class Compiled:
     names: tuple[str, ...]
     fn: Fn = field(compare=False, repr=False)
     explain: Callable[[Env], list[str]] = field(compare=False, repr=False)
-    # Without `or`, every name always contributes to a true result, so `explain` is just `names`.
-    explains_all: bool = False
     # The operands of every `or` in the expression, in a fixed order: `explain` lists an operand's names exactly
     # when the operand is true, so its result is a function of these operands' truth (and nothing else).
     or_terms: tuple[Fn, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def explains_all(self) -> bool:
+        """Without `or`, every name always contributes to a true result, so `explain` is just `names`."""
+        return not self.or_terms
 
     def __call__(self, env: Env) -> Any:
         return self.fn(env)
@@ -85,20 +88,23 @@ def compile_condition(text: str, symbols: Mapping[str, Type], *, want_boolean: b
     source = " ".join(text.split("\n")).strip()
     try:
         tree = ast.parse(source, mode="eval")
+    except (RecursionError, MemoryError):
+        raise ConditionError(f"`{source[:60]}...` nests too deeply; split it into derived facts.", 0) from None
     except SyntaxError as exc:
         raise ConditionError(
             f"`{source}` is not a valid condition ({exc.msg}). Use `and`, `or`, `not`, comparisons such as "
             "`==`, `>=`, `in`, and quote text values.", (exc.offset or 1) - 1
         ) from None
     compiler = _Compiler(symbols)
-    typ, fn, explain = compiler.visit(tree.body)
+    try:
+        typ, fn, explain = compiler.visit(tree.body)
+    except RecursionError:
+        raise ConditionError(f"`{source[:60]}...` nests too deeply; split it into derived facts.", 0) from None
     if want_boolean and typ.kind != "boolean":
         raise ConditionError(
             f"`{source}` gives {typ.describe()}, not true/false; compare it, e.g. `{source} > 0`.", 0
         )
-    has_or = any(isinstance(n, ast.BoolOp) and isinstance(n.op, ast.Or) for n in ast.walk(tree))
-    return Compiled(source, typ, tuple(dict.fromkeys(compiler.names)), fn, explain, explains_all=not has_or,
-                    or_terms=tuple(compiler.or_terms))
+    return Compiled(source, typ, tuple(dict.fromkeys(compiler.names)), fn, explain, or_terms=tuple(compiler.or_terms))
 
 
 def _node_text(node: ast.AST) -> str:

@@ -86,10 +86,7 @@ def check(pathway: Pathway, answers: Any) -> CheckedAnswers:
 
 def compute_facts(pathway: Pathway, values: Mapping[str, Any]) -> dict[str, Any]:
     """Answers plus every derived fact and score (missing ones are None)."""
-    env = dict(values)
-    for f in _plan(pathway).facts:
-        env[f.id] = _fact_value(f, env)
-    return env
+    return _fill_facts(_plan(pathway), dict(values))
 
 
 def is_asked(pathway: Pathway, question: Question, values: Mapping[str, Any]) -> bool:
@@ -162,11 +159,15 @@ def _decided(pathway: Pathway, answers: Any, record_id: Any) -> tuple[_Plan, Che
     checked = check_answers(pathway, answers, plan.facts_for_ask_when)
     if checked.problems:
         return error_result(record_id, [p.as_dict() for p in checked.problems])
-    env = checked.values
+    tier, contributing = decide(pathway, _fill_facts(plan, checked.values))
+    return plan, checked, tier, contributing
+
+
+def _fill_facts(plan: _Plan, env: dict) -> dict:
+    """Add every derived fact and score to `env` (in dependency order) and return it."""
     for f in plan.facts:
         env[f.id] = _fact_value(f, env)
-    tier, contributing = decide(pathway, env)
-    return plan, checked, tier, contributing
+    return env
 
 
 def _positions(plan: _Plan, rules: list[Rule]) -> list[int]:

@@ -47,7 +47,10 @@ def expand_paths(paths: list[str]) -> list[Path]:
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            out += sorted(f for f in path.glob("*.y*ml") if not f.name.endswith((CASES_SUFFIX, ".cases.yml")))
+            found = sorted(f for f in path.glob("*.y*ml") if not f.name.endswith((CASES_SUFFIX, ".cases.yml")))
+            if not found:  # a CI job whose pathways moved must fail, not pass on nothing
+                raise BackpathError(f"no pathway files (*.yaml) in the folder {p}.")
+            out += found
         elif path.name.endswith(CASES_SUFFIX):
             pathway = pathway_file_for(path)
             if not pathway.exists():

@@ -166,6 +166,8 @@ def load_yaml(text: str, file: str) -> LoadedYaml:
                                              "Check indentation, colons and quotes on this line.", "yaml-syntax")])
     except yaml.YAMLError as exc:
         return LoadedYaml(None, {}, [Finding(file, None, None, "(document)", f"YAML error: {exc}", "yaml-syntax")])
+    except RecursionError:
+        return _too_deep(file)
     if node is None:
         return LoadedYaml(None, {}, [Finding(file, 1, 1, "(document)", "the file is empty.", "yaml-empty")])
     try:
@@ -176,4 +178,14 @@ def load_yaml(text: str, file: str) -> LoadedYaml:
             file, mark.line + 1, mark.column + 1, "(document)",
             f"the document expands to more than {MAX_NODES:,} values (anchors and aliases?); "
             "a pathway never needs that many. Remove the repeated aliases.", "yaml-too-large")])
+    except RecursionError:
+        return _too_deep(file)
+    except ValueError as exc:  # an integer of thousands of digits
+        return LoadedYaml(None, {}, [Finding(file, None, None, "(document)", f"a value cannot be read: "
+                                             f"{str(exc).split(';')[0]}.", "yaml-too-large")])
     return LoadedYaml(data, builder.positions, builder.findings)
+
+
+def _too_deep(file: str) -> LoadedYaml:
+    return LoadedYaml(None, {}, [Finding(file, None, None, "(document)", "the document nests too deeply; a pathway "
+                                         "never needs that. Check the indentation.", "yaml-too-large")])
