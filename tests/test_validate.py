@@ -141,7 +141,9 @@ def test_json_has_a_stable_shape():
     assert mini["pathway"] == "mini"
     assert mini["cases"] == {"file": str(TESTS / "fixtures" / "mini.cases.yaml"), "run": 8, "passed": 8, "failed": 0}
     assert mini["coverage"]["rules"] == {"covered": 6, "total": 6, "percent": 100.0, "missing": []}
-    assert mini["invariants"] == {"checked": 0, "violated": 0, "answer_sets": mini["invariants"]["answer_sets"]}
+    assert set(mini["invariants"]) == {"checked", "violated", "answer_sets"}
+    assert (mini["invariants"]["checked"], mini["invariants"]["violated"]) == (0, 0)
+    assert isinstance(mini["invariants"]["answer_sets"], int)
     assert "2 files: 1 error, 1 warning" in result.stderr
 
 

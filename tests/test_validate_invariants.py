@@ -56,7 +56,8 @@ def test_a_broken_invariant_gives_a_counterexample_that_assess_confirms(tmp_path
     massage = [r for r in result["recommendations"] if r["id"] == "massage"]
     assert massage and massage[0]["strength"] == "consider"
     assert "high-risk" in result["rules_fired"]
-    assert report.invariants == {"checked": 1, "violated": 1, "answer_sets": report.invariants["answer_sets"]}
+    assert {k: report.invariants[k] for k in ("checked", "violated")} == {"checked": 1, "violated": 1}
+    assert report.invariants["answer_sets"] > 0
 
 
 INVARIANTS = """\
