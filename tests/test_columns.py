@@ -76,6 +76,7 @@ sections:
 derived:
   - {id: ratio, description: ratio, expr: "n1 / (i1 - 3)"}
   - {id: neg, description: neg, expr: "-n1 + 2 * i1 - 0.5"}
+  - {id: unsigned_zero, description: "a whole 0 negated keeps no sign", expr: "-i1 / 2 + i1 * -1 * 1.5"}
   - {id: same_choice, description: same, expr: "c1 == c2"}
   - {id: c1_in_m1, description: in, expr: "c1 in m1"}
   - {id: c2_not_in_m1, description: not in, expr: "c2 not in m1"}

@@ -233,7 +233,7 @@ class _Compiler:
         if isinstance(node.op, ast.USub) and operand.kind == "number":
             def neg_fn(ctx):
                 x, isint = inner(ctx)
-                return -x, isint
+                return _unsigned_int_zero(-x, isint), isint
             return _Node("number", neg_fn, bound=operand.bound)
         raise _unsupported(f"`{ast.unparse(node)}`")
 
@@ -305,9 +305,20 @@ def _arith_fn(ufunc, left: Fn, right: Fn, zero_check: bool, checked: bool) -> Fn
             if over.any():
                 ctx.bad |= over
                 r = np.where(over, np.nan, r)
-        return r, (False if divide else ia & ib)
+        if divide:
+            return r, False
+        isint = ia & ib
+        return _unsigned_int_zero(r, isint), isint
 
     return fn
+
+
+def _unsigned_int_zero(x: np.ndarray, isint) -> np.ndarray:
+    """Python's whole-number 0 has no sign; float64 arithmetic on it can give -0.0 (which then shows in a float
+    result, e.g. `-n / 2`). Adding +0.0 turns -0.0 into 0.0 and leaves every other value as it is."""
+    if isint is False:
+        return x
+    return np.where(isint, x + 0.0, x)
 
 
 def _order_fn(true_op, false_op, left: Fn, right: Fn) -> Fn:
