@@ -85,7 +85,6 @@ class AnswerSpace:
         self.rng = random.Random(seed)
         self.random_samples = random_samples
         self._points: dict[Genome, Point] = {}
-        self._results: dict[str, dict] = {}
         self._fuzzy = _FuzzyBuilder(pathway)
         self.evaluations = 0
 
@@ -103,14 +102,6 @@ class AnswerSpace:
             p = self._points[genome] = Point(genome, answers, engine.compute_facts(self.pathway, answers))
             self.evaluations += 1
         return p
-
-    def result(self, point: Point) -> dict:
-        """The engine's result for a point (cached by answers)."""
-        key = json.dumps(point.answers, sort_keys=True)
-        out = self._results.get(key)
-        if out is None:
-            out = self._results[key] = engine.assess(self.pathway, point.answers)
-        return out
 
     def bases(self) -> list[Genome]:
         low = tuple(d[0] for d in self.domains)

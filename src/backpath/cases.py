@@ -91,9 +91,9 @@ class CasesRun:
         return {"file": self.file, "run": self.run, "passed": self.passed, "failed": self.failed}
 
 
-def run_cases(pathway: Pathway, path: Path, *, name: str | None = None) -> CasesRun:
+def run_cases(pathway: Pathway, path: Path) -> CasesRun:
     """Load and run one cases file against `pathway`. Never raises for bad input; problems are findings."""
-    name = name or str(path)
+    name = str(path)
     out = CasesRun(name)
     try:
         text = path.read_bytes().decode("utf-8")

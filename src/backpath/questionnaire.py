@@ -194,9 +194,6 @@ class Session:
                 env[q.id] = self.answers[q.id]
         return out
 
-    def applies(self, qid: str) -> bool:
-        return self.applicability()[qid] is True
-
     def prune(self) -> list[str]:
         """Drop answers (and skips) of questions that no longer apply; return the dropped answer ids."""
         status = self.applicability()
