@@ -51,17 +51,25 @@ def applies(inv: Invariant, env) -> bool:
     return inv.when is None or inv.when.fn(env) is True
 
 
+def violations(pathway: Pathway, inv: Invariant, env, tier: str, recommended: Iterable[str]) -> list[tuple]:
+    """How the outcome (tier, recommended ids) breaks `inv`, as (what, item id or None); empty when it holds.
+    The caller checked that it applies."""
+    rec = set(recommended)
+    out: list[tuple] = []
+    if inv.tier is not None and tier != inv.tier:
+        out.append(("tier", None))
+    if inv.tier_at_least is not None and pathway.tier_rank[tier] > pathway.tier_rank[inv.tier_at_least]:
+        out.append(("tier_at_least", None))
+    out += [("not_recommended", x) for x in inv.recommended if x not in rec]
+    out += [("recommended", x) for x in inv.never_recommended if x in rec]
+    if inv.only_when_items and inv.only_when.fn(env) is not True:
+        out += [("only_when", x) for x in inv.only_when_items if x in rec]
+    return out
+
+
 def broken(pathway: Pathway, inv: Invariant, env, tier: str, recommended: Iterable[str]) -> bool:
     """Whether the outcome (tier, recommended ids) breaks `inv`; the caller checked that it applies."""
-    rec = set(recommended)
-    if inv.tier is not None and tier != inv.tier:
-        return True
-    if inv.tier_at_least is not None and pathway.tier_rank[tier] > pathway.tier_rank[inv.tier_at_least]:
-        return True
-    if any(x not in rec for x in inv.recommended) or any(x in rec for x in inv.never_recommended):
-        return True
-    return bool(inv.only_when_items) and any(x in rec for x in inv.only_when_items) and \
-        inv.only_when.fn(env) is not True
+    return bool(violations(pathway, inv, env, tier, recommended))
 
 
 def describe(pathway: Pathway, inv: Invariant, env, result: dict) -> str:
@@ -69,31 +77,27 @@ def describe(pathway: Pathway, inv: Invariant, env, result: dict) -> str:
     tier = result["tier"]
     rec = {r["id"]: r for r in result["recommendations"]}
     against = {r["id"]: r for r in result["not_recommended"]}
-    fired = result["rules_fired"]
+    fired = ", ".join(result["rules_fired"]) or "none"
 
     def by(entry: dict) -> str:
         rules = sorted({r["rule"] for r in entry["reasons"]})
         return ", ".join(f"`{r}`" for r in rules)
 
     problems = []
-    if inv.tier is not None and tier != inv.tier:
-        problems.append(f"the tier is `{tier}`, not `{inv.tier}` (rules fired: {', '.join(fired) or 'none'})")
-    if inv.tier_at_least is not None and pathway.tier_rank[tier] > pathway.tier_rank[inv.tier_at_least]:
-        problems.append(f"the tier is `{tier}`, less urgent than `{inv.tier_at_least}` "
-                        f"(rules fired: {', '.join(fired) or 'none'})")
-    for x in inv.recommended:
-        if x not in rec:
+    for what, x in violations(pathway, inv, env, tier, rec):
+        if what == "tier":
+            problems.append(f"the tier is `{tier}`, not `{inv.tier}` (rules fired: {fired})")
+        elif what == "tier_at_least":
+            problems.append(f"the tier is `{tier}`, less urgent than `{inv.tier_at_least}` (rules fired: {fired})")
+        elif what == "not_recommended":
             problems.append(f"`{x}` is not recommended" + (f" (advised against by {by(against[x])})"
                                                            if x in against else " (no rule that fired offers it)"))
-    for x in inv.never_recommended:
-        if x in rec:
+        elif what == "recommended":
             problems.append(f"`{x}` is recommended ({rec[x]['strength']}) by {by(rec[x])}")
-    if inv.only_when is not None and inv.only_when.fn(env) is not True:
-        for x in inv.only_when_items:
-            if x in rec:
-                state = "unknown" if inv.only_when.fn(env) is None else "false"
-                problems.append(f"`{x}` is recommended ({rec[x]['strength']}) by {by(rec[x])} although "
-                                f"`{inv.only_when.text}` is {state}")
+        else:
+            state = "unknown" if inv.only_when.fn(env) is None else "false"
+            problems.append(f"`{x}` is recommended ({rec[x]['strength']}) by {by(rec[x])} although "
+                            f"`{inv.only_when.text}` is {state}")
     return "; ".join(problems)
 
 
