@@ -36,7 +36,7 @@ class Report:
         self.tier = tier
         self.contributing = contributing
         self._because: dict[str, dict] = {}
-        self._traces: dict[str, list[tuple[str, Any]]] = {}
+        self._traces: dict[str, list[str]] = {}
         self._outline()
 
     # --- the outline ----------------------------------------------------------------------------
@@ -148,41 +148,43 @@ class Report:
     def because(self, rule: Rule) -> dict:
         """The answers, facts and scores that made `rule` fire, derived facts traced to their own inputs."""
         out = self._because.get(rule.id)
-        if out is not None:
-            return out
-        when = rule.when
-        names = when.names if when.explains_all else when.explain(self.env)
-        out = {}
-        env, expr_facts = self.env, self.plan.expr_facts
-        for name in names:
-            if name in out:
-                continue
-            value = env.get(name)
-            if value is None:
-                continue
-            out[name] = plain(value)
-            if name in expr_facts:
-                for inner, inner_value in self._trace(name):
-                    if inner not in out:
-                        out[inner] = inner_value
-        self._because[rule.id] = out
+        if out is None:
+            env = self.env
+            names = because_names(rule.when, env, self.plan.expr_facts, self._traces)
+            out = self._because[rule.id] = {name: plain(env[name]) for name in names}
         return out
 
-    def _trace(self, fact: str) -> list[tuple[str, Any]]:
-        """(name, value) of everything a derived fact's value came from, recursively (memoised per record)."""
-        trace = self._traces.get(fact)
-        if trace is None:
-            expr = self.plan.expr_facts[fact]
-            trace = []
-            for name in expr.names if expr.explains_all else expr.explain(self.env):
-                value = self.env.get(name)
-                if value is None:
-                    continue
-                trace.append((name, plain(value)))
-                if name in self.plan.expr_facts:
-                    trace.extend(self._trace(name))
-            self._traces[fact] = trace
-        return trace
+
+def because_names(when, env: Mapping[str, Any], expr_facts: Mapping[str, Any], traces: dict) -> list[str]:
+    """The names a rule's `because` lists, in order: each name of `when` that made it true and has a value, a
+    derived fact followed by the names its value came from (recursively), each name once. `traces` memoises
+    the derived facts' traces for one record."""
+    out: dict[str, None] = {}
+    for name in when.names if when.explains_all else when.explain(env):
+        if name in out or env.get(name) is None:
+            continue
+        out[name] = None
+        if name in expr_facts:
+            for inner in _trace(name, env, expr_facts, traces):
+                if inner not in out:
+                    out[inner] = None
+    return list(out)
+
+
+def _trace(fact: str, env: Mapping[str, Any], expr_facts: Mapping[str, Any], traces: dict) -> list[str]:
+    """The names (with a value) a derived fact's value came from, recursively; repeats are dropped later."""
+    trace = traces.get(fact)
+    if trace is None:
+        expr = expr_facts[fact]
+        trace = []
+        for name in expr.names if expr.explains_all else expr.explain(env):
+            if env.get(name) is None:
+                continue
+            trace.append(name)
+            if name in expr_facts:
+                trace.extend(_trace(name, env, expr_facts, traces))
+        traces[fact] = trace
+    return trace
 
 
 def follow_up(tier: Tier, rules) -> dict:

@@ -23,7 +23,16 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from .report import FORMAT_VERSION, NO_RULE_FOR_REQUEST, REQUEST_RULE, _item_header, follow_up, plain, reason_text
+from .report import (
+    FORMAT_VERSION,
+    NO_RULE_FOR_REQUEST,
+    REQUEST_RULE,
+    _item_header,
+    because_names,
+    follow_up,
+    plain,
+    reason_text,
+)
 
 if TYPE_CHECKING:
     from .engine import _Plan
@@ -77,11 +86,9 @@ class ResultWriter:
                 self.fixed_reason.append(self.rule_prefix[i] + encode(r.reason) + ',"because":{' + because + "}")
             else:
                 self.fixed_reason.append(None)
-        self.rule_names = [tuple(r.when.names) if r.when.explains_all else None for r in p.rules]
         rank = p.tier_rank
         self.rec_order = {i: (rank[p.catalogue[item].tier], i) for i, item in enumerate(items)}
         self.expr_facts = plan.expr_facts
-        self.trace_names = {f: (tuple(e.names) if e.explains_all else None) for f, e in plan.expr_facts.items()}
         # A rule's `because` lists names of its condition and, through derived facts, of their conditions: which
         # ones depends only on which of those names have a value and on which operands of each `or` among those
         # conditions are true. It is memoised per rule on exactly that (`because_shapes`).
@@ -530,41 +537,9 @@ class _RecordMemo:
         return sig
 
     def because_names(self, ri: int) -> list[str]:
-        """What `Report.because` lists for rule `ri`, in its order: each name that made the rule fire and has a
-        value, a derived fact followed by the names it came from, each name once."""
-        w, env = self.w, self.env
-        names = w.rule_names[ri]
-        if names is None:
-            names = w.rules[ri].when.explain(env)
-        out: dict[str, None] = {}
-        expr_facts = w.expr_facts
-        for name in names:
-            if name in out or env.get(name) is None:
-                continue
-            out[name] = None
-            if name in expr_facts:
-                for inner in self.trace(name):
-                    if inner not in out:
-                        out[inner] = None
-        return list(out)
-
-    def trace(self, fact: str) -> list[str]:
-        """The names (with a value) a derived fact's value came from, recursively; repeats are dropped later."""
-        trace = self.traces.get(fact)
-        if trace is None:
-            w, env = self.w, self.env
-            names = w.trace_names[fact]
-            if names is None:
-                names = w.expr_facts[fact].explain(env)
-            trace = []
-            for name in names:
-                if env.get(name) is None:
-                    continue
-                trace.append(name)
-                if name in w.expr_facts:
-                    trace.extend(self.trace(name))
-            self.traces[fact] = trace
-        return trace
+        """What `Report.because` lists for rule `ri` (`report.because_names`)."""
+        w = self.w
+        return because_names(w.rules[ri].when, self.env, w.expr_facts, self.traces)
 
 
 _BOOLEAN_NAMES = {"true": True, "True": True, "false": False, "False": False}
