@@ -224,3 +224,9 @@ def test_saved_answers_get_ordinary_permissions_and_a_pipe_is_not_replaced(runne
     reader.join(timeout=30)
     assert result.exit_code == 0 and stat.S_ISFIFO(fifo.stat().st_mode)
     assert json.loads(got[0])["answers"] == ANSWERS
+
+
+def test_an_answers_file_with_a_byte_order_mark_is_read(runner, tmp_path):
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(ANSWERS).encode())
+    assert runner.invoke(app, ["assess", "-p", MINI, "-a", str(path), "-f", "json"]).exit_code == 0
