@@ -95,7 +95,8 @@ def read_answers_source(source: str) -> tuple[Any, str]:
     """Read a JSON answers file (or '-' for stdin). Returns the parsed value and a display name."""
     name = "<stdin>" if source == "-" else source
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8-sig")  # a BOM is accepted, as batch does
+        # read_text with utf-8-sig: a byte order mark is accepted, as batch accepts one
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise fail(f"no answers file at {source}.", EXIT_USAGE, "Check the path, or use - to read from stdin.") \
             from None
