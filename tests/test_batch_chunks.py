@@ -213,3 +213,20 @@ def test_an_engine_bug_costs_only_its_record(monkeypatch):
     for i, line in enumerate(lines):
         if i != 4:
             assert line == expected_line(PATHWAY, records[i], i + 1)
+
+
+def test_past_the_state_memo_limit_a_chunk_is_written_record_by_record(monkeypatch):
+    """`write_many` numbers item states for its arrays; once the pathway-wide memo is full it writes each record
+    with `write` instead (memory stays flat), and the bytes are the same."""
+    from backpath import result_json
+    from backpath.engine import _plan
+
+    writer = _plan(PATHWAY).writer
+    rng = random.Random(9)
+    records = [{"id": i, "answers": random_answers(rng, PATHWAY)} for i in range(40)]
+    monkeypatch.setattr(result_json, "_CACHE_LIMIT", len(writer.state_ids))
+    per_record = []
+    monkeypatch.setattr(writer, "write", lambda *a: per_record.append(a[0]) or type(writer).write(writer, *a))
+    for i, line in enumerate(run_chunk(PATHWAY, records)):
+        assert line == expected_line(PATHWAY, records[i], i + 1)
+    assert per_record == list(range(40))

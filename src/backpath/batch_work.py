@@ -151,7 +151,8 @@ def _write_clean(pathway: Pathway, waiting: list, run, clean: list[int], results
     rules = [run.contributing[k] for k in clean]
     if as_text:
         presence = None if run.presence is None else [run.presence[k] for k in clean]
-        for k, tier, text in zip(clean, tiers, writer.write_many(ids, envs, tiers, rules, presence)):
+        matrix = None if run.matrix is None else run.matrix[clean]
+        for k, tier, text in zip(clean, tiers, writer.write_many(ids, envs, tiers, rules, presence, matrix)):
             results[waiting[k][0]] = (tier, text)
     else:
         for k, rid, env, tier, contributing in zip(clean, ids, envs, tiers, rules):

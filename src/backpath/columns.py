@@ -64,6 +64,7 @@ class ColumnRun:
     tiers: list[str | None]
     contributing: list[list[int] | None]
     presence: list[int] | None = None  # with `run(..., presence_of=names)`: bit i set when names[i] has a value
+    matrix: Any = None  # `contributing` as a records x rules bool array (rows of records not clean: all False)
 
 
 @dataclass
@@ -895,14 +896,15 @@ class ColumnEngine:
             for fid, node in self.facts:
                 ctx.cols[fid] = node.fn(ctx)
             self._check_asked(ctx, present)
-            tiers, contributing = self._decide(ctx)
+            tiers, contributing, matrix = self._decide(ctx)
             envs = self._envs(dicts, ctx, whole)
             presence = self._presence(ctx, present, presence_of) if presence_of else None
         if not ctx.bad.any():
-            return ColumnRun([True] * n, envs, tiers, contributing, presence)
+            return ColumnRun([True] * n, envs, tiers, contributing, presence, matrix)
         clean = (~ctx.bad).tolist()
+        matrix[ctx.bad] = False
         return ColumnRun(clean, envs, [t if ok else None for t, ok in zip(tiers, clean)],
-                         [c if ok else None for c, ok in zip(contributing, clean)], presence)
+                         [c if ok else None for c, ok in zip(contributing, clean)], presence, matrix)
 
     def _presence(self, ctx: _Ctx, present: dict[str, np.ndarray], names: tuple[str, ...]) -> list[int]:
         """Per record, bit i set when `names[i]` has a value (an answer given, a fact or score known)."""
@@ -993,9 +995,10 @@ class ColumnEngine:
             if q.required:
                 ctx.bad |= ~has & asked
 
-    def _decide(self, ctx: _Ctx) -> tuple[list[str], list[list[int]]]:
+    def _decide(self, ctx: _Ctx) -> tuple[list[str], list[list[int]], np.ndarray]:
         """`engine.decide` for every record: the most urgent fired tier (else the default); when it preempts, only
-        `scope: always` rules and rules of that tier contribute."""
+        `scope: always` rules and rules of that tier contribute. The contributing rules come as lists and as a
+        records x rules array."""
         n, r = ctx.n, len(self.rules)
         fired = np.empty((r, n), dtype=bool)
         for j, rule in enumerate(self.rules):
@@ -1010,7 +1013,7 @@ class ColumnEngine:
         flat = (cells % max(r, 1)).tolist()
         ends = np.searchsorted(cells, np.arange(1, n + 1) * r).tolist()
         contributing = [flat[s:e] for s, e in zip([0, *ends[:-1]], ends)]
-        return self.tier_ids[rank].tolist(), contributing
+        return self.tier_ids[rank].tolist(), contributing, contrib
 
     def _fact_rows(self, ctx: _Ctx):
         """Per record, the tuple of its facts (in `fact_ids` order) as the engine's Python values."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+import string
 from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ from .report import (
     because_names,
     follow_up,
     plain,
-    reason_text,
+    show_value,
 )
 
 if TYPE_CHECKING:
@@ -55,6 +56,11 @@ NONE, RECOMMENDED, RULED_OUT, UNREQUESTED = 0, 1, 2, 3
 REQUEST_REASON = -1  # in a frame: the reason of a requested item no rule covers (it lists the record's requests)
 _GIVE_UP_LOOKUPS = 4096  # a rule whose reasons were found in its memo less than half of this many times stops using it
 _MAX_BITS = 62  # rules mentioning one item, for its state to be an int64 in `write_many`
+# `write_many`'s piece codes: >= 0 a text of `ResultWriter.table`; < 0 a text of the chunk: the record's head, its
+# tail, its request reason, or the reason of rule ri (code _FIRST_RULE - ri). Units 0-2 are a record's head, the
+# opening of `not_recommended` and its tail; state s has units _FIRST_STATE_UNIT + 2s and the next.
+_HEAD, _TAIL, _REQUEST, _FIRST_RULE = -1, -2, -3, -4
+_HEAD_UNIT, _MIDDLE_UNIT, _TAIL_UNIT, _FIRST_STATE_UNIT = 0, 1, 2, 3
 
 
 class ResultWriter:
@@ -74,6 +80,12 @@ class ResultWriter:
         self.rule_against = [tuple(index[i] for i in r.advise_against) for r in p.rules]
         self.rule_prefix = ['{"rule":' + encode(r.id) + ',"text":' for r in p.rules]
         self.rule_text = [None if r.reason_names else encode(r.reason) for r in p.rules]
+        # A reason with placeholders as (literal, name) pairs, the literals already JSON-escaped: its JSON text is
+        # the literals with each value's display (`report.show_value`, escaped) between them.
+        self.templates = [None if not r.reason_names else
+                          [(encode(literal)[1:-1], name) for literal, name, _, _ in string.Formatter().parse(r.reason)]
+                          for r in p.rules]
+        self.shown: dict[str, dict] = {n: {} for r in p.rules for n in r.reason_names}
         self.rule_id_json = [encode(r.id) for r in p.rules]
         # A rule whose reason cannot vary: no placeholders, and `because` either empty (`when: true`) or naming
         # only answers that the condition pins to one value whenever it is true (`sciatica`, `not smoker`,
@@ -124,6 +136,13 @@ class ResultWriter:
         self.states: dict[tuple, tuple[int, Any]] = {}
         order = sorted(range(len(items)), key=self.rec_order.__getitem__)
         self.rec_position = {item: k for k, item in enumerate(order)}
+        self.rec_items = order
+        # For `write_many`: state ids, each state's units as piece codes, and the texts those codes name.
+        self.state_ids: dict[tuple, int] = {}
+        self.unit_sections: list[int] = []
+        self.table: list[str] = ['],"not_recommended":[']
+        self.unit_codes: list[tuple[int, ...]] = [(_HEAD,), (0,), (_TAIL,)]  # _HEAD_UNIT, _MIDDLE_UNIT, _TAIL_UNIT
+        self.units: _Units | None = None
         self.notes = [',"advisory_notes":' + encode(plan.notes[item]) if item in plan.notes else "" for item in items]
         roles = plan.role_index
         self.item_roles = [_bits(roles[c] for c in p.catalogue[item].care_team) for item in items]
@@ -147,7 +166,6 @@ class ResultWriter:
         self.score_keys = [("" if i == 0 else ",") + encode(s.id) + ":" for i, s in enumerate(p.scores)]
         self.scores: dict[tuple, str] = {}  # score values -> the inside of `scores`
         self.pieces: dict[tuple, str] = {}  # (name, value or tuple of a list's values) -> `"name":value`
-        self.reason_texts: dict[tuple, str] = {}
         self.lists: dict[tuple, str] = {}
         self.rfq = p.red_flag_question
         self.rq = p.request_question
@@ -281,22 +299,32 @@ class ResultWriter:
                          extras)
 
     def write_many(self, ids: list, envs: list[Mapping[str, Any]], tiers: list[str], contributing: list[list[int]],
-                   presence: list[int] | None = None) -> list[str]:
-        """`write` for a chunk of records (no answer warnings): the item states of all records are found with
-        array operations, then each record's text is its frames with its varying reasons filled in. `presence`,
-        when given, is each record's `_RecordMemo.presence()` (bit i: `names[i]` has a value), computed with
-        the columns."""
-        if not self.packable:
+                   presence: list[int] | None = None, matrix=None) -> list[str]:
+        """`write` for a chunk of records (no answer warnings), assembled with array operations.
+
+        Each record's result is a sequence of *units*: its head (id, tier, scores, red flags), the frames of its
+        recommended items, the `not_recommended` opening, the frames of its other items and its tail (care team,
+        follow-up, rules fired). A frame's unit is a fixed list of piece codes (a text of `self.table`, or a
+        placeholder for a text of this chunk: a head, a tail, a varying reason). The item states of all records
+        are found with array operations, their units laid out and expanded to piece codes, the placeholders
+        resolved, and each record's pieces joined. Only the varying reasons are made record by record.
+        `presence`, when given, is each record's `_RecordMemo.presence()` (bit i: `names[i]` has a value),
+        computed with the columns; `matrix`, when given, is `contributing` as a records x rules bool array."""
+        if not self.packable or len(self.state_ids) >= _CACHE_LIMIT:
             return [self.write(*args) for args in zip(ids, envs, tiers, contributing)]
         import numpy as np  # only batch runs need it; single assessments start faster without
 
-        item_role_matrix, rule_role_matrix = self.role_matrices
         m = len(ids)
+        if not m:
+            return []
         n_rules, n_items = len(self.rules), len(self.item_ids)
-        contrib = np.zeros((m, n_rules), dtype=bool)
-        lengths = np.fromiter(map(len, contributing), dtype=np.intp, count=m)
-        cells = np.fromiter((ri for rules in contributing for ri in rules), dtype=np.intp, count=int(lengths.sum()))
-        contrib[np.repeat(np.arange(m), lengths), cells] = True
+        if matrix is None:
+            matrix = np.zeros((m, n_rules), dtype=bool)
+            lengths = np.fromiter(map(len, contributing), dtype=np.intp, count=m)
+            cells = np.fromiter((ri for rules in contributing for ri in rules), dtype=np.intp,
+                                count=int(lengths.sum()))
+            matrix[np.repeat(np.arange(m), lengths), cells] = True
+        contrib = matrix
         requested = np.zeros((m, n_items), dtype=bool)
         if self.rq:
             index, rq = self.item_index, self.rq
@@ -306,47 +334,119 @@ class ResultWriter:
                                     count=int(req_lengths.sum()))
             requested[np.repeat(np.arange(m), req_lengths), req_cells] = True
 
-        shown_cols = np.full((n_items, m), None, dtype=object)  # by rec_order position
-        asked_cols = np.full((n_items, m), None, dtype=object)  # ruled out and requested, by item
-        other_cols = np.full((n_items, m), None, dtype=object)  # ruled out, not requested, by item
-        recommended = np.zeros((m, n_items), dtype=bool)
+        # Each record's state of each item (a state id; see `state_id`).
+        states = np.empty((m, n_items), dtype=np.int64)
         for item in range(n_items):
             rules = self.item_rules[item]
             codes = contrib[:, rules].astype(np.int64) @ (np.int64(1) << np.arange(len(rules), dtype=np.int64)) \
                 if rules else np.zeros(m, dtype=np.int64)
             codes = codes * 2 + requested[:, item]
             uniques, inverse = np.unique(codes, return_inverse=True)
-            sections = np.empty(len(uniques), dtype=np.int8)
-            frames = np.empty(len(uniques), dtype=object)
-            for u, code in enumerate(uniques.tolist()):
-                sections[u], frames[u] = self.state(item, code >> 1, bool(code & 1))
-            section = sections[inverse]
-            frame = frames[inverse]
-            rec = section == RECOMMENDED
-            recommended[:, item] = rec
-            shown_cols[self.rec_position[item]] = np.where(rec, frame, None)
-            out = section >= RULED_OUT
-            asked_cols[item] = np.where(out & requested[:, item], frame, None)
-            other_cols[item] = np.where(out & ~requested[:, item], frame, None)
+            found = [self.state_id(item, code >> 1, bool(code & 1)) for code in uniques.tolist()]
+            states[:, item] = np.array(found, dtype=np.int64)[inverse]
+        units = self._units()
+        sections = units.sections[states]
+        recommended = sections == RECOMMENDED
+        ruled_out = sections >= RULED_OUT
 
-        roles = recommended.astype(np.int64) @ item_role_matrix + contrib.astype(np.int64) @ rule_role_matrix
+        roles = recommended.astype(np.int64) @ self.role_matrices[0] + contrib.astype(np.int64) @ self.role_matrices[1]
         role_codes = (roles > 0).astype(np.int64) @ (np.int64(1) << np.arange(roles.shape[1], dtype=np.int64))
-        care = [self.care_team_text(code) for code in role_codes.tolist()]
         extras_rules = self.extras_rules
         extras_codes = (contrib[:, extras_rules].astype(np.int64)
                         @ (np.int64(1) << np.arange(len(extras_rules), dtype=np.int64))).tolist()
-        extras = [self.extras_for_code(tier, code) for tier, code in zip(tiers, extras_codes)]
 
-        out = []
-        shown_rows = shown_cols.T.tolist()
-        asked_rows = asked_cols.T.tolist()
-        other_rows = other_cols.T.tolist()
-        for k in range(m):
-            shown_frames = [f for f in shown_rows[k] if f is not None]
-            out_frames = [f for f in asked_rows[k] if f is not None] + [f for f in other_rows[k] if f is not None]
-            out.append(self.text(ids[k], envs[k], tiers[k], contributing[k], shown_frames, out_frames, care[k],
-                                 extras[k], None if presence is None else presence[k]))
-        return out
+        # The units of each record in order: head, recommended items (by `rec_order`), the not_recommended
+        # opening, requested items ruled out, other items ruled out (by item), tail. The first item of each
+        # list has the unit without the leading comma.
+        def item_units(block):
+            present = block >= 0
+            first = present & (np.cumsum(present, axis=1) == 1)
+            return np.where(present, _FIRST_STATE_UNIT + 2 * block + first, -1)
+
+        column = np.ones((m, 1), dtype=np.int64)
+        grid = np.concatenate([column * _HEAD_UNIT, item_units(np.where(recommended, states, -1)[:, self.rec_items]),
+                               column * _MIDDLE_UNIT,
+                               item_units(np.concatenate([np.where(ruled_out & requested, states, -1),
+                                                          np.where(ruled_out & ~requested, states, -1)], axis=1)),
+                               column * _TAIL_UNIT], axis=1)
+        rows, cols = np.nonzero(grid >= 0)  # row-major: record by record, in order
+        unit_ids = grid[rows, cols]
+        lens = units.lengths[unit_ids]
+        ends = np.cumsum(lens)
+        total = int(ends[-1])
+        codes = units.pool[np.arange(total) - np.repeat(ends - lens, lens) + np.repeat(units.starts[unit_ids], lens)]
+        record_of = np.repeat(rows, lens)
+
+        # The chunk's own texts: heads (0..m-1), tails (m..2m-1), request reasons (2m..3m-1), then varying
+        # reasons, one per (record, rule) that needs one.
+        texts: list = [None] * (3 * m)
+        score_ids, rfq, scores_text, list_text = self.score_ids, self.rfq, self.scores_text, self.list_text
+        for k, (rid, env, tier) in enumerate(zip(ids, envs, tiers)):
+            texts[k] = "".join((self.head_text, encode(rid), self.pathway_text, self.tier_text[tier],
+                                scores_text(tuple(map(env.get, score_ids))), '},"red_flags":',
+                                list_text(env.get(rfq) or [] if rfq else []), ',"recommendations":['))
+        rule_id_json, care, extras_for = self.rule_id_json, self.care_team_text, self.extras_for_code
+        for k, (tier, rules, role_code, extras_code) in enumerate(zip(tiers, contributing, role_codes.tolist(),
+                                                                       extras_codes)):
+            texts[m + k] = "".join(('],"care_team":', care(role_code), extras_for(tier, extras_code),
+                                    ',"rules_fired":[', ",".join([rule_id_json[ri] for ri in rules]), "]",
+                                    self.disclaimer_text))
+        placeholders = codes < 0
+        where = np.where(codes == _HEAD, record_of, np.where(codes == _TAIL, m + record_of, 2 * m + record_of))
+        if (codes == _REQUEST).any():
+            for k in np.unique(record_of[codes == _REQUEST]).tolist():
+                texts[2 * m + k] = self.request_reason(tiers[k], envs[k])
+        varying = codes <= _FIRST_RULE
+        if varying.any():
+            keys = record_of[varying] * n_rules + (_FIRST_RULE - codes[varying])
+            needed, inverse = np.unique(keys, return_inverse=True)
+            where[varying] = len(texts) + inverse
+            memo, last = None, -1
+            for key in needed.tolist():  # by record, then rule
+                k, ri = divmod(key, n_rules)
+                if k != last:
+                    memo, last = _RecordMemo(self, envs[k]), k
+                    memo.sig = None if presence is None else presence[k]
+                texts.append(memo.reason(ri))
+        chunk_texts = np.empty(len(texts), dtype=object)
+        chunk_texts[:] = texts
+        pieces = np.empty(total, dtype=object)
+        pieces[~placeholders] = units.table[codes[~placeholders]]
+        pieces[placeholders] = chunk_texts[where[placeholders]]
+        pieces = pieces.tolist()
+        bounds = np.cumsum(np.bincount(record_of, minlength=m)).tolist()
+        return ["".join(pieces[a:b]) for a, b in zip([0, *bounds[:-1]], bounds)]
+
+    def state_id(self, item: int, bits: int, requested: bool) -> int:
+        """A number for the state `(item, bits, requested)` (see `state`); its units for `write_many` are
+        `_FIRST_STATE_UNIT + 2 * id` (the frame as is) and the next one (without its leading comma)."""
+        key = (item, bits, requested)
+        sid = self.state_ids.get(key)
+        if sid is None:
+            section, frame = self.state(item, bits, requested)
+            sid = self.state_ids[key] = len(self.state_ids)
+            self.unit_sections.append(section)
+            if frame is None:
+                self.unit_codes += [(), ()]
+                return sid
+            codes = []
+            for piece in (frame,) if type(frame) is str else frame:
+                if type(piece) is str:
+                    codes.append(len(self.table))
+                    self.table.append(piece)
+                else:
+                    codes.append(_REQUEST if piece == REQUEST_REASON else _FIRST_RULE - piece)
+            self.unit_codes.append(tuple(codes))
+            self.unit_codes.append((len(self.table), *codes[1:]))  # a frame starts with a text: ",{..."
+            self.table.append(self.table[codes[0]][1:])
+        return sid
+
+    def _units(self) -> _Units:
+        """The units and texts made so far, as arrays (extended when states were added since the last call)."""
+        units = self.units
+        if units is None or units.count != len(self.unit_codes):
+            self.units = units = _Units.of(self.unit_codes, self.table, self.unit_sections, units)
+        return units
 
     def text(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int], shown_frames: list,
              out_frames: list, care_team: str, extras: str, presence: int | None = None) -> str:
@@ -427,6 +527,27 @@ class ResultWriter:
             _remember(self.scores, values, _SMALL_CACHE, text)  # equal numbers (5, 5.0) show alike through `plain`
         return text
 
+    def reason_text(self, ri: int, env: Mapping[str, Any]) -> str:
+        """Rule `ri`'s reason with its placeholders filled in from `env`, as JSON text (`report.reason_text`,
+        encoded). Each value's display is memoised per name."""
+        parts = ['"']
+        for literal, name in self.templates[ri]:
+            parts.append(literal)
+            if name is None:
+                continue
+            value = env.get(name)
+            if type(value) is bool:  # not a memo key: True == 1
+                parts.append("yes" if value else "no")
+                continue
+            shown = self.shown[name]
+            key = tuple(value) if type(value) is list else value
+            text = shown.get(key)
+            if text is None:
+                text = _remember(shown, key, _SMALL_CACHE, encode(show_value(self.p, name, value))[1:-1])
+            parts.append(text)
+        parts.append('"')
+        return "".join(parts)
+
     def piece(self, name: str, value: Any) -> str:
         """`"name":value` as `because` shows it (numbers through `plain`), cached but for fractions."""
         kind = type(value)
@@ -448,6 +569,39 @@ class ResultWriter:
         if text is None:
             text = _remember(self.lists, key, _SMALL_CACHE, encode(list(values)))
         return text
+
+
+class _Units:
+    """`write_many`'s units as arrays: each unit's start and length in `pool` (its piece codes), the texts the
+    codes name (`table`) and each state's section."""
+
+    __slots__ = ("count", "starts", "lengths", "pool", "table", "sections")
+
+    @classmethod
+    def of(cls, unit_codes: list[tuple[int, ...]], table: list[str], sections: list[int],
+           previous: _Units | None) -> _Units:
+        """The arrays for the units so far: `previous`'s, extended with the units and texts added since."""
+        import numpy as np
+
+        done = 0 if previous is None else previous.count
+        new = unit_codes[done:]
+        lengths = np.fromiter(map(len, new), dtype=np.int64, count=len(new))
+        base = 0 if previous is None else len(previous.pool)
+        starts = base + np.cumsum(lengths) - lengths
+        pool = np.fromiter((c for codes in new for c in codes), dtype=np.int64, count=int(lengths.sum()))
+        texts = np.empty(len(table) - (0 if previous is None else len(previous.table)), dtype=object)
+        texts[:] = table[len(table) - len(texts):]
+        self = cls()
+        self.count = len(unit_codes)
+        if previous is None:
+            self.starts, self.lengths, self.pool, self.table = starts, lengths, pool, texts
+        else:
+            self.starts = np.concatenate([previous.starts, starts])
+            self.lengths = np.concatenate([previous.lengths, lengths])
+            self.pool = np.concatenate([previous.pool, pool])
+            self.table = np.concatenate([previous.table, texts])
+        self.sections = np.array(sections, dtype=np.int8)
+        return self
 
 
 class _RecordMemo:
@@ -492,18 +646,8 @@ class _RecordMemo:
         w = self.w
         rule_text = w.rule_text[ri]
         if rule_text is None:
-            rule_text = self.reason_text(ri)
+            rule_text = w.reason_text(ri, self.env)
         return w.rule_prefix[ri] + rule_text + ',"because":{' + self.because(ri) + "}"
-
-    def reason_text(self, ri: int) -> str:
-        w, env = self.w, self.env
-        rule = w.rules[ri]
-        key = (ri, *[_hashable(env.get(n)) for n in rule.reason_names])
-        text = w.reason_texts.get(key)
-        if text is None:
-            text = encode(reason_text(w.p, rule, env))
-            _remember(w.reason_texts, key, _SMALL_CACHE, text)
-        return text
 
     def because(self, ri: int) -> str:
         """The inside of a rule's `because`: `"name":value` for what made it fire, facts traced to inputs."""
@@ -596,7 +740,3 @@ def _bits(positions) -> int:
 
 def _tuple_or_none(value: Any) -> Any:
     return None if value is None else tuple(value)
-
-
-def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
