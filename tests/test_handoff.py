@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
+import time
+
+import pytest
 
 from backpath import handoff
 
@@ -34,16 +38,65 @@ def test_a_chunk_that_cannot_be_written_goes_by_pipe(tmp_path):
     assert handoff.hand_over(b"x" * handoff.MIN_BYTES, folder, "1.out") is None
 
 
+def _aged(folder, seconds: float = 2 * handoff.STALE_AFTER):
+    past = time.time() - seconds
+    os.utime(folder, (past, past))
+    return folder
+
+
 def test_folders_of_processes_that_are_gone_are_removed(tmp_path):
     stale = tmp_path / "backpath-999999999-abc"
     stale.mkdir()
     (stale / "7.out").write_bytes(b"results")
+    _aged(stale)
     mine = tmp_path / f"backpath-{os.getpid()}-abc"
     mine.mkdir()
+    _aged(mine)
     other = tmp_path / "something-else"
     other.mkdir()
     handoff.remove_stale(str(tmp_path))
     assert not stale.exists() and mine.exists() and other.exists()
+
+
+def test_a_locked_folder_is_kept_whatever_its_process_id_says(tmp_path):
+    """A run in another container sharing /dev/shm has a process id that means nothing here: its lock is what
+    tells that it is alive."""
+    live = tmp_path / "backpath-999999998-abc"
+    live.mkdir()
+    (live / "3.out").write_bytes(b"results")
+    _aged(live)
+    fd = os.open(live, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        handoff.remove_stale(str(tmp_path))
+        assert (live / "3.out").exists()
+    finally:
+        os.close(fd)
+    handoff.remove_stale(str(tmp_path))
+    assert not live.exists()
+
+
+def test_a_new_unlocked_folder_is_kept(tmp_path):
+    """Between making its folder and locking it, a run's folder is unlocked for a moment: young folders stay."""
+    young = tmp_path / "backpath-999999997-abc"
+    young.mkdir()
+    handoff.remove_stale(str(tmp_path))
+    assert young.exists()
+
+
+def test_a_run_locks_its_folder_until_it_closes_it(tmp_path):
+    folder = handoff.open_folder(str(tmp_path))
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(fd)
+    _aged(folder)
+    handoff.remove_stale(str(tmp_path), now=time.time() + 3600)  # its process id is alive, and it is locked
+    assert os.path.isdir(folder)
+    handoff.close_folder(folder)
+    assert not os.path.exists(folder) and folder not in handoff._locks
 
 
 def test_close_removes_what_was_not_taken(tmp_path):

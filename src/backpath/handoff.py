@@ -7,8 +7,12 @@ file in a private folder there (mode 0700, files 0600) and passes only the file'
 the file, deletes it at once and writes the bytes out. Elsewhere the bytes go through the pipe as before.
 
 The results hold patient data, so the folder lives in RAM, never on disk; it is removed when the run ends,
-however it ends (Ctrl-C, SIGTERM, an error). A run killed with SIGKILL cannot clean up: the next batch run
-removes any folder whose process is gone. The folder's name holds the batch process's id for that purpose.
+however it ends (Ctrl-C, SIGTERM, an error). A run killed with SIGKILL cannot clean up: a later batch run
+removes its folder. A run holds an exclusive `flock` on its folder for as long as it lives (the kernel drops
+it when the process and its workers are gone), so a folder is stale only when its lock is free. The process id
+in the folder's name is not enough on its own: containers that share /dev/shm have their own process ids, and a
+live run elsewhere would look gone. A folder is removed only when its lock is free, its process id is not a
+live process here, and it is over a minute old (a folder is made a moment before it is locked).
 """
 
 from __future__ import annotations
@@ -16,41 +20,73 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
+
+try:
+    import fcntl
+except ImportError:  # not on Windows, which has no /dev/shm either
+    fcntl = None  # type: ignore[assignment]
 
 SHARED_MEMORY = "/dev/shm"
 PREFIX = "backpath-"
 MIN_BYTES = 1 << 16  # smaller outputs (CSV rows, short chunks) are cheaper through the pipe
+STALE_AFTER = 60.0  # seconds: a younger unlocked folder may be one whose run has not locked it yet
+
+_locks: dict[str, int] = {}  # folder -> the open descriptor holding its lock, in the batch process
 
 
 def open_folder(root: str = SHARED_MEMORY) -> str | None:
     """A new private folder for this run's hand-offs, or None when there is no RAM-backed folder to use."""
-    if not os.path.isdir(root) or not os.access(root, os.W_OK | os.X_OK):
+    if fcntl is None or not os.path.isdir(root) or not os.access(root, os.W_OK | os.X_OK):
         return None
     remove_stale(root)
     try:
-        return tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=root)
+        folder = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=root)
     except OSError:
         return None
+    fd = _lock(folder)
+    if fd is None:  # a folder no other run can tell is in use is not used
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    _locks[folder] = fd
+    return folder
 
 
 def close_folder(folder: str | None) -> None:
-    """Remove the folder and anything still in it (chunks not yet taken when a run stops)."""
+    """Remove the folder and anything still in it (chunks not yet taken when a run stops), then drop its lock."""
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)
+        fd = _locks.pop(folder, None)
+        if fd is not None:
+            os.close(fd)
 
 
-def remove_stale(root: str = SHARED_MEMORY) -> None:
-    """Remove hand-off folders left by batch processes that no longer exist (killed with SIGKILL)."""
+def remove_stale(root: str = SHARED_MEMORY, now: float | None = None) -> None:
+    """Remove hand-off folders left by batch runs that no longer exist (killed with SIGKILL)."""
     try:
         names = os.listdir(root)
     except OSError:
         return
+    now = time.time() if now is None else now
     for name in names:
         if not name.startswith(PREFIX):
             continue
         pid = name[len(PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        folder = os.path.join(root, name)
+        try:
+            if now - os.lstat(folder).st_mtime < STALE_AFTER:
+                continue
+        except OSError:
+            continue
+        fd = _lock(folder)
+        if fd is None:  # locked: a live run, here or in another container
+            continue
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os.close(fd)
 
 
 def hand_over(data: bytes, folder: str | None, name: str) -> str | None:
@@ -78,6 +114,20 @@ def take_over(path: str) -> bytes:
             return fh.read()
     finally:
         _unlink(path)
+
+
+def _lock(folder: str) -> int | None:
+    """An open descriptor of `folder` holding an exclusive lock on it, or None if another process holds one."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def _alive(pid: int) -> bool:
