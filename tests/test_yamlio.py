@@ -21,6 +21,21 @@ def test_yes_no_stay_text_with_a_warning_and_dates_stay_text():
     assert finding.severity == "warning" and finding.line == 1 and "quote it" in finding.message
 
 
+def test_numbers_only_yaml_1_1_reads_are_errors_that_say_what_they_were_read_as():
+    text = "a: 010\nb: 1:30\nc: 0b11\nd: 1_000\n'010': x\ne: 10\nf: -2.5e+3\ng: 0x1F\nh: .inf\ni: '010'\nj: 0\n"
+    loaded = load_yaml(text, "f.yaml")
+    assert loaded.data == {"a": 8, "b": 90, "c": 3, "d": 1000, "010": "x", "e": 10, "f": -2500.0, "g": 31,
+                           "h": float("inf"), "i": "010", "j": 0}
+    found = {f.line: f for f in loaded.findings}
+    assert sorted(found) == [1, 2, 3, 4]
+    assert all(f.code == "yaml-number" and f.severity == "error" for f in found.values())
+    assert "read as the number 8 (YAML 1.1, octal)" in found[1].message and "quote" in found[1].message
+    assert "90 (YAML 1.1, base 60)" in found[2].message
+    assert "binary" in found[3].message and "`_` separators" in found[4].message
+    [key] = load_yaml("010: x\n", "f.yaml").findings  # a key too
+    assert key.code == "yaml-number" and key.line == 1
+
+
 def test_duplicate_keys_are_errors_with_both_lines():
     loaded = load_yaml("a: 1\nb: 2\na: 3\n", "f.yaml")
     [finding] = loaded.findings

@@ -2,8 +2,8 @@
 
 YAML is data here, never code: only the standard tags are accepted (an explicit tag such as
 `!!python/object` is reported, never constructed), duplicate keys are errors, only `true`/`false`
-are booleans (YAML 1.1 `yes`/`no`/`on`/`off` stay strings and are reported as warnings), dates stay
-strings, and alias expansion is bounded so a "billion laughs" file fails fast.
+are booleans (YAML 1.1 `yes`/`no`/`on`/`off` stay strings and are reported as warnings), numbers in YAML
+1.1-only forms (`010` as 8, `1:30` as 90) are errors, dates stay strings, and alias expansion is bounded so a "billion laughs" file fails fast.
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ _SEQ = "tag:yaml.org,2002:seq"
 _MAP = "tag:yaml.org,2002:map"
 _ALLOWED_TAGS = {_STR, _BOOL, _INT, _FLOAT, _NULL, _SEQ, _MAP}
 YAML11_BOOL_WORDS = re.compile(r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$")
+# Numbers written the way YAML 1.2 (and JSON) reads them too. PyYAML follows YAML 1.1, which also reads `010` as
+# 8 (octal), `1:30` as 90 (base 60), `0b11` as 3 and `1_000` as 1000; those forms are reported.
+YAML12_NUMBER = re.compile(r"^(?:[-+]?(?:0|[1-9][0-9]*)|0x[0-9a-fA-F]+"
+                           r"|[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+]?[0-9]+)?"
+                           r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
 
 
 class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
@@ -106,13 +111,28 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
-        value = self.loader.construct_object(node)
+        value = self.scalar(node, path)
         if node.tag == _STR and not node.style and YAML11_BOOL_WORDS.match(node.value):
             self.error(
                 node, path,
                 f"`{node.value}` is read as the text \"{node.value}\"; quote it to make that explicit, "
                 "or write true/false for a yes/no value.",
                 "yaml-bool-word", "warning",
+            )
+        return value
+
+    def scalar(self, node: yaml.ScalarNode, path: Path) -> object:
+        """A scalar's value; a number in a YAML 1.1-only form is reported (other readers would differ)."""
+        value = self.loader.construct_object(node)
+        if node.tag in (_INT, _FLOAT) and not YAML12_NUMBER.match(node.value):
+            form = ("base 60" if ":" in node.value else "binary" if "0b" in node.value
+                    else "octal" if re.match(r"^[-+]?0[0-7_]+$", node.value) else "with `_` separators")
+            self.error(
+                node, path,
+                f"`{node.value}` is read as the number {value!r} (YAML 1.1, {form}); YAML 1.2 and JSON readers "
+                f"would read it differently. Write {value!r} if that is the number meant, or quote the value if it "
+                "is text.",
+                "yaml-number",
             )
         return value
 
@@ -124,7 +144,7 @@ class _Builder:
                 self.error(key_node, path, "merge keys (`<<`) are not supported; write the keys out.", "yaml-merge")
                 continue
             key = self.build(key_node, path + ("<key>",)) if not isinstance(key_node, yaml.ScalarNode) \
-                else self.loader.construct_object(key_node)
+                else self.scalar(key_node, path)
             if not isinstance(key, (str, int)) or isinstance(key, bool):
                 self.error(key_node, path, f"a key must be text, not {key!r}; quote it.", "yaml-key")
                 continue
