@@ -3,7 +3,8 @@
 YAML is data here, never code: only the standard tags are accepted (an explicit tag such as
 `!!python/object` is reported, never constructed), duplicate keys are errors, only `true`/`false`
 are booleans (YAML 1.1 `yes`/`no`/`on`/`off` stay strings and are reported as warnings), numbers in YAML
-1.1-only forms (`010` as 8, `1:30` as 90) are errors, dates stay strings, and alias expansion is bounded so a "billion laughs" file fails fast.
+1.1-only forms (`010` as 8, `1:30` as 90) are errors, dates stay strings, and alias expansion is bounded so a
+"billion laughs" file fails fast.
 """
 
 from __future__ import annotations
