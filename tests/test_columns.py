@@ -85,6 +85,7 @@ derived:
   - {id: i1_listed, description: listed, expr: "i1 in [1, 2, 3.5, 4] or n2 not in [0]"}
   - {id: chained, description: chained, expr: "-3 < n1 <= i1 * 2 < 40"}
   - {id: b_eq, description: b eq, expr: "b1 == b2 or b1 != (n2 > 0)"}
+  - {id: nested_or, description: ors within ors, expr: 'not (b1 or (n1 > 1 or b2)) or (c1 == "x" and (b2 or m1 == []))'}
   - {id: copy_c1, description: pass, expr: "c1"}
   - {id: copy_m2, description: pass, expr: "m2"}
   - {id: copy_n2, description: pass, expr: "n2"}
@@ -486,3 +487,22 @@ def test_presence_bits_say_which_names_have_a_value(mini_pathway, default_pathwa
 def test_presence_of_takes_at_most_62_names(default_pathway):
     with pytest.raises(ValueError, match="at most 62"):
         ColumnEngine(default_pathway).run([{}], tuple(f"n{i}" for i in range(63)))
+
+
+@examples(30)
+@given(data=st.data())
+def test_or_operand_truths_match_the_scalar_conditions(mini_pathway, default_pathway, features_pathway, data):
+    """`ColumnRun.truths(text)` is, record by record, `t(env) is True` for each of `or_terms` of that condition
+    (the result writer's `because` memo keys on them)."""
+    for pathway in (default_pathway, mini_pathway, features_pathway):
+        records = data.draw(st.lists(answers_for(pathway), min_size=1, max_size=8))
+        run = column_engine(pathway).run(records)
+        conditions = [r.when for r in pathway.rules] + [d.expr for d in pathway.derived if d.expr]
+        assert any(c.or_terms for c in conditions)
+        for condition in conditions:
+            truths = run.truths(condition.text)
+            assert truths.shape == (len(records), len(condition.or_terms))
+            for k, env in enumerate(run.envs):
+                if env is not None:
+                    assert truths[k].tolist() == [t(env) is True for t in condition.or_terms], condition.text
+        assert run.truths("no such condition") is None

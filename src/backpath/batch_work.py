@@ -152,11 +152,16 @@ def _write_clean(pathway: Pathway, waiting: list, run, clean: list[int], results
     if as_text:
         presence = None if run.presence is None else [run.presence[k] for k in clean]
         matrix = None if run.matrix is None else run.matrix[clean]
-        for k, tier, text in zip(clean, tiers, writer.write_many(ids, envs, tiers, rules, presence, matrix)):
+        truths = None if run.truths is None else (lambda text: _rows(run.truths(text), clean))
+        for k, tier, text in zip(clean, tiers, writer.write_many(ids, envs, tiers, rules, presence, matrix, truths)):
             results[waiting[k][0]] = (tier, text)
     else:
         for k, rid, env, tier, contributing in zip(clean, ids, envs, tiers, rules):
             results[waiting[k][0]] = writer.summary(rid, env, tier, contributing)
+
+
+def _rows(table, rows: list[int]):
+    return None if table is None else table[rows]
 
 
 def _presence_names(pathway: Pathway) -> tuple[str, ...]:

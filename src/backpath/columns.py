@@ -37,6 +37,7 @@ import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain, compress, repeat
 from typing import Any
 
@@ -65,6 +66,9 @@ class ColumnRun:
     contributing: list[list[int] | None]
     presence: list[int] | None = None  # with `run(..., presence_of=names)`: bit i set when names[i] has a value
     matrix: Any = None  # `contributing` as a records x rules bool array (rows of records not clean: all False)
+    # truths(text): for the condition `text` of a rule or derived fact, a records x operands bool array: whether
+    # each operand of its `or`s is true, in `Compiled.or_terms` order (None for any other text)
+    truths: Callable[[str], Any] | None = None
 
 
 @dataclass
@@ -830,6 +834,8 @@ class ColumnEngine:
         self._check_ask_when_order(facts)
         self.ask_when = {q.id: compiler.condition(q.ask_when.text).fn for q in self.questions if q.ask_when}
         self.rules = [compiler.condition(r.when.text).fn for r in pathway.rules]
+        conditions = [r.when.text for r in pathway.rules] + [d.expr.text for d in pathway.derived if d.expr]
+        self.or_operands = {text: self._or_operands(text) for text in conditions}
         self._decide_tables()
 
     # compile time
@@ -869,6 +875,21 @@ class ColumnEngine:
                         raise _unsupported(f"the ask_when of `{q.id}` reads `{name}`, not asked before it")
             earlier.add(q.id)
 
+    def _or_operands(self, text: str) -> list[Fn]:
+        """The evaluators of the operands of every `or` in `text`, in the order `conditions.compile` lists them
+        in `or_terms` (an `or` after the `or`s inside its operands). Each is the compiled subexpression the
+        condition itself evaluates, so reading it after a run costs nothing."""
+        out: list[Fn] = []
+
+        def walk(node: ast.AST) -> None:
+            for child in ast.iter_child_nodes(node):
+                walk(child)
+            if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
+                out.extend(self.compiler.visit(value).fn for value in node.values)
+
+        walk(ast.parse(text, mode="eval").body)
+        return out
+
     def _decide_tables(self) -> None:
         p = self.pathway
         tiers = [t.id for t in p.tiers]
@@ -899,12 +920,24 @@ class ColumnEngine:
             tiers, contributing, matrix = self._decide(ctx)
             envs = self._envs(dicts, ctx, whole)
             presence = self._presence(ctx, present, presence_of) if presence_of else None
+        truths = partial(self._truths, ctx)
         if not ctx.bad.any():
-            return ColumnRun([True] * n, envs, tiers, contributing, presence, matrix)
+            return ColumnRun([True] * n, envs, tiers, contributing, presence, matrix, truths)
         clean = (~ctx.bad).tolist()
         matrix[ctx.bad] = False
         return ColumnRun(clean, envs, [t if ok else None for t, ok in zip(tiers, clean)],
-                         [c if ok else None for c, ok in zip(contributing, clean)], presence, matrix)
+                         [c if ok else None for c, ok in zip(contributing, clean)], presence, matrix, truths)
+
+    def _truths(self, ctx: _Ctx, text: str) -> np.ndarray | None:
+        """`ColumnRun.truths`: records x operands, true where the operand is true (not false or unknown)."""
+        fns = self.or_operands.get(text)
+        if fns is None:
+            return None
+        out = np.zeros((ctx.n, len(fns)), dtype=bool)
+        with np.errstate(all="ignore"):
+            for j, fn in enumerate(fns):
+                out[:, j] = fn(ctx)[0]
+        return out
 
     def _presence(self, ctx: _Ctx, present: dict[str, np.ndarray], names: tuple[str, ...]) -> list[int]:
         """Per record, bit i set when `names[i]` has a value (an answer given, a fact or score known)."""

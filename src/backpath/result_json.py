@@ -56,6 +56,9 @@ NONE, RECOMMENDED, RULED_OUT, UNREQUESTED = 0, 1, 2, 3
 REQUEST_REASON = -1  # in a frame: the reason of a requested item no rule covers (it lists the record's requests)
 _GIVE_UP_LOOKUPS = 4096  # a rule whose reasons were found in its memo less than half of this many times stops using it
 _MAX_BITS = 62  # rules mentioning one item, for its state to be an int64 in `write_many`
+# A `because` memo key (`ResultWriter.because_shapes`): which names have a value in the low bits, which `or`
+# operands are true from this bit up.
+_PRESENCE_BITS = 64
 # `write_many`'s piece codes: >= 0 a text of `ResultWriter.table`; < 0 a text of the chunk: the record's head, its
 # tail, its request reason, or the reason of rule ri (code _FIRST_RULE - ri). Units 0-2 are a record's head, the
 # opening of `not_recommended` and its tail; state s has units _FIRST_STATE_UNIT + 2s and the next.
@@ -110,9 +113,16 @@ class ResultWriter:
         self.name_bits = [(n, bit[n]) for n in self.names]
         self.name_json = {n: encode(n) + ":" for n in p.symbols}
         self.rule_mask = [_bits(self.names.index(n) for n in names) for names in self.rule_inputs]
-        self.rule_terms = [tuple(r.when.or_terms) + tuple(t for f in self.rule_inputs[ri] if f in self.expr_facts
-                                                          for t in self.expr_facts[f].or_terms)
-                           for ri, r in enumerate(p.rules)]
+        # The `or` operands a rule's `because` depends on: its condition's, then those of each derived fact it
+        # reads (directly or through other facts), as (condition, bit offset) in the high part of its memo key.
+        self.rule_conditions: list[tuple] = []
+        for ri, r in enumerate(p.rules):
+            conditions, offset = [], 0
+            for when in [r.when] + [self.expr_facts[f] for f in self.rule_inputs[ri] if f in self.expr_facts]:
+                if when.or_terms:
+                    conditions.append((when, offset))
+                    offset += len(when.or_terms)
+            self.rule_conditions.append(tuple(conditions))
         self.because_shapes: list[dict] = [{} for _ in p.rules]
         # A whole reason (text and `because`) is a function of those values and the reason's placeholders: it is
         # memoised per rule unless a rule proves too varied (see `_GIVE_UP_LOOKUPS`).
@@ -299,7 +309,7 @@ class ResultWriter:
                          extras)
 
     def write_many(self, ids: list, envs: list[Mapping[str, Any]], tiers: list[str], contributing: list[list[int]],
-                   presence: list[int] | None = None, matrix=None) -> list[str]:
+                   presence: list[int] | None = None, matrix=None, truths=None) -> list[str]:
         """`write` for a chunk of records (no answer warnings), assembled with array operations.
 
         Each record's result is a sequence of *units*: its head (id, tier, scores, red flags), the frames of its
@@ -309,7 +319,8 @@ class ResultWriter:
         are found with array operations, their units laid out and expanded to piece codes, the placeholders
         resolved, and each record's pieces joined. Only the varying reasons are made record by record.
         `presence`, when given, is each record's `_RecordMemo.presence()` (bit i: `names[i]` has a value),
-        computed with the columns; `matrix`, when given, is `contributing` as a records x rules bool array."""
+        computed with the columns; `matrix`, when given, is `contributing` as a records x rules bool array;
+        `truths`, when given, is `ColumnRun.truths` for these records."""
         if not self.packable or len(self.state_ids) >= _CACHE_LIMIT:
             return [self.write(*args) for args in zip(ids, envs, tiers, contributing)]
         import numpy as np  # only batch runs need it; single assessments start faster without
@@ -401,12 +412,17 @@ class ResultWriter:
             keys = record_of[varying] * n_rules + (_FIRST_RULE - codes[varying])
             needed, inverse = np.unique(keys, return_inverse=True)
             where[varying] = len(texts) + inverse
+            # The `or` operand bits of each rule's `because` key, for the whole chunk at once.
+            needed_rules = np.unique(needed % n_rules).tolist()
+            tables: dict = {}
+            bits = {ri: self._truth_bits(ri, envs, truths, tables) for ri in needed_rules if self.rule_conditions[ri]}
             memo, last = None, -1
             for key in needed.tolist():  # by record, then rule
                 k, ri = divmod(key, n_rules)
                 if k != last:
                     memo, last = _RecordMemo(self, envs[k]), k
                     memo.sig = None if presence is None else presence[k]
+                    memo.chunk_bits, memo.k = bits, k
                 texts.append(memo.reason(ri))
         chunk_texts = np.empty(len(texts), dtype=object)
         chunk_texts[:] = texts
@@ -416,6 +432,25 @@ class ResultWriter:
         pieces = pieces.tolist()
         bounds = np.cumsum(np.bincount(record_of, minlength=m)).tolist()
         return ["".join(pieces[a:b]) for a, b in zip([0, *bounds[:-1]], bounds)]
+
+    def _truth_bits(self, ri: int, envs: list, truths, tables: dict) -> list[int]:
+        """Per record of the chunk, which of rule `ri`'s `or` operands are true, as bits (see `rule_conditions`):
+        from the column engine's `truths` (each condition's table read once a chunk, kept in `tables`) where
+        given, else evaluated record by record."""
+        import numpy as np
+
+        bits = None
+        for when, offset in self.rule_conditions[ri]:
+            table = tables.get(when.text, False)
+            if table is False:
+                table = tables[when.text] = None if truths is None else truths(when.text)
+            if table is None or offset + len(when.or_terms) > 62:
+                return [sum(_truths(when.or_terms, env) << offset for when, offset in self.rule_conditions[ri])
+                        for env in envs]
+            part = table.astype(np.int64) @ (np.int64(1) << np.arange(offset, offset + table.shape[1],
+                                                                      dtype=np.int64))
+            bits = part if bits is None else bits | part
+        return bits.tolist()
 
     def state_id(self, item: int, bits: int, requested: bool) -> int:
         """A number for the state `(item, bits, requested)` (see `state`); its units for `write_many` are
@@ -607,7 +642,7 @@ class _Units:
 class _RecordMemo:
     """What one record's reasons share: name pieces, derived-fact traces and each rule's reason."""
 
-    __slots__ = ("w", "env", "pieces", "traces", "reasons", "sig")
+    __slots__ = ("w", "env", "pieces", "traces", "reasons", "sig", "chunk_bits", "k")
 
     def __init__(self, writer: ResultWriter, env: Mapping[str, Any]):
         self.w = writer
@@ -616,6 +651,8 @@ class _RecordMemo:
         self.traces: dict[str, list[str]] = {}
         self.reasons: dict[int, str] = {}
         self.sig: int | None = None
+        self.chunk_bits: dict[int, list[int]] | None = None  # in a chunk: `or` operand bits by rule, by record
+        self.k = 0  # this record's place in the chunk
 
     def reason(self, ri: int) -> str:
         """`{"rule":…,"text":…,"because":{…}` for rule `ri` (the caller closes it, with its effect if any)."""
@@ -653,9 +690,14 @@ class _RecordMemo:
         """The inside of a rule's `because`: `"name":value` for what made it fire, facts traced to inputs."""
         w, env = self.w, self.env
         shapes = w.because_shapes[ri]
-        sig = self.presence() & w.rule_mask[ri]
-        terms = w.rule_terms[ri]
-        key = (sig, tuple([t(env) is True for t in terms])) if terms else sig
+        key = self.presence() & w.rule_mask[ri]
+        if w.rule_conditions[ri]:
+            bits = None if self.chunk_bits is None else self.chunk_bits.get(ri)
+            if bits is not None:
+                key |= bits[self.k] << _PRESENCE_BITS
+            else:
+                for when, offset in w.rule_conditions[ri]:
+                    key |= _truths(when.or_terms, env) << (_PRESENCE_BITS + offset)
         names = shapes.get(key)
         if names is None:
             names = _remember(shapes, key, _RULE_CACHE, tuple(self.because_names(ri)))
@@ -735,6 +777,16 @@ def _bits(positions) -> int:
     out = 0
     for i in positions:
         out |= 1 << i
+    return out
+
+
+def _truths(terms, env: Mapping[str, Any]) -> int:
+    """Bit j set when `terms[j]` is true for `env`."""
+    out, bit = 0, 1
+    for t in terms:
+        if t(env) is True:
+            out |= bit
+        bit <<= 1
     return out
 
 
