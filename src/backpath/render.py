@@ -132,20 +132,26 @@ def notes_of(entry: dict, pathway: Pathway) -> list:
     return [n for n in pathway.advisory_notes if n.id in ids]
 
 
+def explained(entry: dict, pathway: Pathway) -> tuple[list[tuple[str, str, str]], str, list[str]]:
+    """What both renderers show under an item: per reason (its text, marked when overruled; its rule id; what
+    it was because of), the sources, and the advisory notes."""
+    reasons = [(OVERRULED.get(r.get("effect"), "") + r["text"], r["rule"],
+                ", ".join(f"{k}={_show(v)}" for k, v in r["because"].items())) for r in entry["reasons"]]
+    notes = [f"Note: {note.text} ({_sources(c.as_dict() for c in note.sources)})" for note in notes_of(entry, pathway)]
+    return reasons, "Sources: " + _sources(entry["sources"]), notes
+
+
 def _reasons(entry: dict, pathway: Pathway) -> list[RenderableType]:
     """Reasons as a grid, so wrapped lines keep a hanging indent under their bullet."""
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=1, no_wrap=True)
     grid.add_column(ratio=1)
-    for r in entry["reasons"]:
-        effect = r.get("effect")
-        prefix = OVERRULED.get(effect, "")
-        because = ", ".join(f"{k}={_show(v)}" for k, v in r["because"].items())
-        grid.add_row("-", Text(prefix + r["text"]))
-        grid.add_row("", Text(f"rule {r['rule']}" + (f"; because {because}" if because else ""), style="dim"))
-    grid.add_row("", Text("Sources: " + _sources(entry["sources"]), style="dim"))
-    for note in notes_of(entry, pathway):
-        grid.add_row("", Text(f"Note: {note.text} ({_sources(c.as_dict() for c in note.sources)})", style="dim"))
+    reasons, sources, notes = explained(entry, pathway)
+    for text, rule, because in reasons:
+        grid.add_row("-", Text(text))
+        grid.add_row("", Text(f"rule {rule}" + (f"; because {because}" if because else ""), style="dim"))
+    for line in [sources, *notes]:
+        grid.add_row("", Text(line, style="dim"))
     return [grid]
 
 
@@ -213,16 +219,10 @@ def to_markdown(result: dict, pathway: Pathway) -> str:
 
 
 def _md_reasons(entry: dict, pathway: Pathway) -> list[str]:
-    out = []
-    for r in entry["reasons"]:
-        prefix = OVERRULED.get(r.get("effect"), "")
-        because = ", ".join(f"{k}={_show(v)}" for k, v in r["because"].items())
-        trace = f"rule `{r['rule']}`" + (f"; because {because}" if because else "")
-        out.append(f"   - {prefix}{r['text']} _({trace})_")
-    out.append(f"   - Sources: {_sources(entry['sources'])}")
-    for note in notes_of(entry, pathway):
-        out.append(f"   - Note: {note.text} ({_sources(c.as_dict() for c in note.sources)})")
-    return out
+    reasons, sources, notes = explained(entry, pathway)
+    out = [f"   - {text} _(rule `{rule}`" + (f"; because {because}" if because else "") + ")_"
+           for text, rule, because in reasons]
+    return out + [f"   - {line}" for line in [sources, *notes]]
 
 
 def scores_text(scores: dict) -> str:
