@@ -91,9 +91,16 @@ def compute_facts(pathway: Pathway, values: Mapping[str, Any]) -> dict[str, Any]
 
 def is_asked(pathway: Pathway, question: Question, values: Mapping[str, Any]) -> bool:
     """Whether `question` applies given the answers so far (its ask_when is true)."""
+    return applies(pathway, question, values) is True
+
+
+def applies(pathway: Pathway, question: Question, values: Mapping[str, Any]) -> bool | None:
+    """Whether `question` applies given the answers so far: True, False, or None when its ask_when cannot be
+    known yet (it reads an answer not given)."""
     if question.ask_when is None:
         return True
-    return question.ask_when.fn(_plan(pathway).facts_for_ask_when(question, values)) is True
+    value = question.ask_when.fn(_plan(pathway).facts_for_ask_when(question, values))
+    return None if value is None else bool(value)
 
 
 def fired_rules(pathway: Pathway, env: Mapping[str, Any]) -> list[Rule]:

@@ -184,12 +184,7 @@ class Session:
         out: dict[str, bool | None] = {}
         env: dict[str, Any] = {}
         for q in self.order:
-            if q.ask_when is None:
-                applies: bool | None = True
-            else:
-                applies = q.ask_when.fn(engine.compute_facts(self.pathway, env))
-                applies = None if applies is None else bool(applies)
-            out[q.id] = applies
+            applies = out[q.id] = engine.applies(self.pathway, q, env)
             if applies and q.id in self.answers:
                 env[q.id] = self.answers[q.id]
         return out
