@@ -161,8 +161,14 @@ class ResultWriter:
         self.role_ids = [role for role, _ in p.care_roles]
         self.rule_has_extras = [r.follow_up is not None or bool(r.warning) for r in p.rules]
         self.extras_rules = [ri for ri, has in enumerate(self.rule_has_extras) if has]
+        # `write_many` makes the two parts of the extras apart: the follow-up depends on the tier and the rules
+        # that carry one (few combinations), the warnings are the warning objects of the rules that carry one.
+        self.follow_up_rules = [ri for ri in self.extras_rules if p.rules[ri].follow_up is not None]
+        self.warning_rules = [ri for ri in self.extras_rules if p.rules[ri].warning]
+        self.warning_json = [encode({"rule": r.id, "message": r.warning}) if r.warning else None for r in p.rules]
+        self.follow_up_texts: dict[tuple, str] = {}
+        self.warnings_texts: dict[int, str] = {}
         self.extras_text: dict[tuple, str] = {}
-        self.extras_by_code: dict[tuple, str] = {}
         # `write_many` packs an item's state, the care team and the rules with extras into int64 bit sets.
         self.packable = (max(map(len, self.item_rules), default=0) <= _MAX_BITS and len(roles) <= _MAX_BITS
                          and len(self.extras_rules) <= _MAX_BITS)
@@ -362,9 +368,8 @@ class ResultWriter:
 
         roles = recommended.astype(np.int64) @ self.role_matrices[0] + contrib.astype(np.int64) @ self.role_matrices[1]
         role_codes = (roles > 0).astype(np.int64) @ (np.int64(1) << np.arange(roles.shape[1], dtype=np.int64))
-        extras_rules = self.extras_rules
-        extras_codes = (contrib[:, extras_rules].astype(np.int64)
-                        @ (np.int64(1) << np.arange(len(extras_rules), dtype=np.int64))).tolist()
+        follow_up_codes = _bit_codes(contrib, self.follow_up_rules)
+        warning_codes = _bit_codes(contrib, self.warning_rules)
 
         # The units of each record in order: head, recommended items (by `rec_order`), the not_recommended
         # opening, requested items ruled out, other items ruled out (by item), tail. The first item of each
@@ -396,10 +401,12 @@ class ResultWriter:
             texts[k] = "".join((self.head_text, encode(rid), self.pathway_text, self.tier_text[tier],
                                 scores_text(tuple(map(env.get, score_ids))), '},"red_flags":',
                                 list_text(env.get(rfq) or [] if rfq else []), ',"recommendations":['))
-        rule_id_json, care, extras_for = self.rule_id_json, self.care_team_text, self.extras_for_code
-        for k, (tier, rules, role_code, extras_code) in enumerate(zip(tiers, contributing, role_codes.tolist(),
-                                                                       extras_codes)):
-            texts[m + k] = "".join(('],"care_team":', care(role_code), extras_for(tier, extras_code),
+        rule_id_json, care, follow_up_for, warnings_for = (self.rule_id_json, self.care_team_text,
+                                                           self.follow_up_for_code, self.warnings_for_code)
+        for k, (tier, rules, role_code, follow_up_code, warning_code) in enumerate(zip(
+                tiers, contributing, role_codes.tolist(), follow_up_codes, warning_codes)):
+            texts[m + k] = "".join(('],"care_team":', care(role_code), ',"follow_up":',
+                                    follow_up_for(tier, follow_up_code), ',"warnings":', warnings_for(warning_code),
                                     ',"rules_fired":[', ",".join([rule_id_json[ri] for ri in rules]), "]",
                                     self.disclaimer_text))
         placeholders = codes < 0
@@ -531,13 +538,22 @@ class ResultWriter:
             text = _remember(self.role_text, roles, _SMALL_CACHE, encode(team))
         return text
 
-    def extras_for_code(self, tier: str, code: int) -> str:
-        """`extras` for the rules of `extras_rules` whose bits are set in `code`."""
+    def follow_up_for_code(self, tier: str, code: int) -> str:
+        """The follow-up's JSON for `tier` and the rules of `follow_up_rules` whose bits are set in `code`."""
         key = (tier, code)
-        text = self.extras_by_code.get(key)
+        text = self.follow_up_texts.get(key)
         if text is None:
-            rules = tuple(ri for j, ri in enumerate(self.extras_rules) if code >> j & 1)
-            text = _remember(self.extras_by_code, key, _SMALL_CACHE, self.extras(tier, rules, ()))
+            rules = [self.rules[ri] for j, ri in enumerate(self.follow_up_rules) if code >> j & 1]
+            text = _remember(self.follow_up_texts, key, _SMALL_CACHE, encode(follow_up(self.p.tier(tier), rules)))
+        return text
+
+    def warnings_for_code(self, code: int) -> str:
+        """The warnings' JSON for the rules of `warning_rules` whose bits are set in `code`."""
+        text = self.warnings_texts.get(code)
+        if text is None:
+            text = "[" + ",".join(self.warning_json[ri] for j, ri in enumerate(self.warning_rules)
+                                  if code >> j & 1) + "]"
+            _remember(self.warnings_texts, code, _SMALL_CACHE, text)
         return text
 
     def extras(self, tier: str, rules: tuple[int, ...], answer_warnings) -> str:
@@ -778,6 +794,15 @@ def _bits(positions) -> int:
     for i in positions:
         out |= 1 << i
     return out
+
+
+def _bit_codes(matrix, columns: list[int]) -> list[int]:
+    """Per row of a bool matrix, an int whose bit j is set when the row is true in `columns[j]` (at most 62)."""
+    import numpy as np
+
+    if not columns:
+        return [0] * len(matrix)
+    return (matrix[:, columns].astype(np.int64) @ (np.int64(1) << np.arange(len(columns), dtype=np.int64))).tolist()
 
 
 def _truths(terms, env: Mapping[str, Any]) -> int:
