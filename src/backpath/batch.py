@@ -31,6 +31,7 @@ from .batch_work import (
     init_worker,
     worker_assess_chunk,
 )
+from .heap import keep_freed_memory
 from .model import Pathway
 from .signals import raise_on_termination
 
@@ -85,6 +86,7 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
             if spec.arg != "-" and same_file(spec.arg, options.output):
                 raise BatchUsageError(f"--output {options.output} is also an input; write the results elsewhere.")
     out = Output(options.output)
+    keep_freed_memory()  # before workers fork, so they inherit it
     stats = BatchStats()
     show_progress = not options.quiet and console.is_terminal
     started = time.perf_counter()

@@ -30,6 +30,7 @@ from . import handoff
 from .batch_io import LINE, VALUE, Chunk
 from .columns import ColumnEngine, ColumnsUnsupported
 from .engine import _plan, assess_json, assess_summary, error_result
+from .heap import keep_freed_memory
 from .jsontext import loads, unreadable
 from .model import Pathway
 
@@ -306,6 +307,7 @@ def init_worker(pathway_path: str, sha256: str, handoff_folder: str | None = Non
     global _worker_pathway, _handoff_folder
     _handoff_folder = handoff_folder
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    keep_freed_memory()  # a forked worker has it already; a spawned one has not
     pathway = inherited_pathway
     if pathway is None or pathway.sha256 != sha256:
         from .loader import load_pathway
