@@ -334,15 +334,13 @@ class ResultWriter:
         m = len(ids)
         if not m:
             return []
-        n_rules, n_items = len(self.rules), len(self.item_ids)
         if matrix is None:
-            matrix = np.zeros((m, n_rules), dtype=bool)
+            matrix = np.zeros((m, len(self.rules)), dtype=bool)
             lengths = np.fromiter(map(len, contributing), dtype=np.intp, count=m)
             cells = np.fromiter((ri for rules in contributing for ri in rules), dtype=np.intp,
                                 count=int(lengths.sum()))
             matrix[np.repeat(np.arange(m), lengths), cells] = True
-        contrib = matrix
-        requested = np.zeros((m, n_items), dtype=bool)
+        requested = np.zeros((m, len(self.item_ids)), dtype=bool)
         if self.rq:
             index, rq = self.item_index, self.rq
             req_lists = [env.get(rq) or () for env in envs]
@@ -350,8 +348,40 @@ class ResultWriter:
             req_cells = np.fromiter((index[i] for items in req_lists for i in items), dtype=np.intp,
                                     count=int(req_lengths.sum()))
             requested[np.repeat(np.arange(m), req_lengths), req_cells] = True
+        states = self._chunk_states(matrix, requested)
+        units = self._units()
+        sections = units.sections[states]
+        codes, record_of = self._chunk_layout(units, states, sections, requested)
 
-        # Each record's state of each item (a state id; see `state_id`).
+        # The chunk's own texts: heads (0..m-1), tails (m..2m-1), request reasons (2m..3m-1), then varying
+        # reasons, one per (record, rule) that needs one.
+        texts = self._heads(ids, envs, tiers) + self._tails(tiers, contributing, matrix, sections == RECOMMENDED)
+        texts += [None] * m
+        placeholders = codes < 0
+        where = np.where(codes == _HEAD, record_of, np.where(codes == _TAIL, m + record_of, 2 * m + record_of))
+        if (codes == _REQUEST).any():
+            for k in np.unique(record_of[codes == _REQUEST]).tolist():
+                texts[2 * m + k] = self.request_reason(tiers[k], envs[k])
+        varying = codes <= _FIRST_RULE
+        if varying.any():
+            keys = record_of[varying] * len(self.rules) + (_FIRST_RULE - codes[varying])
+            needed, inverse = np.unique(keys, return_inverse=True)
+            where[varying] = len(texts) + inverse
+            texts += self._reasons(needed, envs, presence, truths)
+        chunk_texts = np.empty(len(texts), dtype=object)
+        chunk_texts[:] = texts
+        pieces = np.empty(len(codes), dtype=object)
+        pieces[~placeholders] = units.table[codes[~placeholders]]
+        pieces[placeholders] = chunk_texts[where[placeholders]]
+        pieces = pieces.tolist()
+        bounds = np.cumsum(np.bincount(record_of, minlength=m)).tolist()
+        return ["".join(pieces[a:b]) for a, b in zip([0, *bounds[:-1]], bounds)]
+
+    def _chunk_states(self, contrib, requested):
+        """Each record's state of each item (a records x items array of state ids; see `state_id`)."""
+        import numpy as np
+
+        m, n_items = requested.shape
         states = np.empty((m, n_items), dtype=np.int64)
         for item in range(n_items):
             rules = self.item_rules[item]
@@ -361,84 +391,79 @@ class ResultWriter:
             uniques, inverse = np.unique(codes, return_inverse=True)
             found = [self.state_id(item, code >> 1, bool(code & 1)) for code in uniques.tolist()]
             states[:, item] = np.array(found, dtype=np.int64)[inverse]
-        units = self._units()
-        sections = units.sections[states]
-        recommended = sections == RECOMMENDED
-        ruled_out = sections >= RULED_OUT
+        return states
 
-        roles = recommended.astype(np.int64) @ self.role_matrices[0] + contrib.astype(np.int64) @ self.role_matrices[1]
-        role_codes = (roles > 0).astype(np.int64) @ (np.int64(1) << np.arange(roles.shape[1], dtype=np.int64))
-        follow_up_codes = _bit_codes(contrib, self.follow_up_rules)
-        warning_codes = _bit_codes(contrib, self.warning_rules)
+    def _chunk_layout(self, units: _Units, states, sections, requested):
+        """Every record's piece codes, one after the other, and the record each code belongs to.
 
-        # The units of each record in order: head, recommended items (by `rec_order`), the not_recommended
-        # opening, requested items ruled out, other items ruled out (by item), tail. The first item of each
-        # list has the unit without the leading comma.
+        A record's units in order: head, recommended items (by `rec_order`), the not_recommended opening,
+        requested items ruled out, other items ruled out (by item), tail. The first item of each list has the
+        unit without the leading comma."""
+        import numpy as np
+
         def item_units(block):
             present = block >= 0
             first = present & (np.cumsum(present, axis=1) == 1)
             return np.where(present, _FIRST_STATE_UNIT + 2 * block + first, -1)
 
-        column = np.ones((m, 1), dtype=np.int64)
-        grid = np.concatenate([column * _HEAD_UNIT, item_units(np.where(recommended, states, -1)[:, self.rec_items]),
-                               column * _MIDDLE_UNIT,
-                               item_units(np.concatenate([np.where(ruled_out & requested, states, -1),
-                                                          np.where(ruled_out & ~requested, states, -1)], axis=1)),
-                               column * _TAIL_UNIT], axis=1)
+        ruled_out = sections >= RULED_OUT
+        column = np.ones((len(states), 1), dtype=np.int64)
+        grid = np.concatenate([
+            column * _HEAD_UNIT, item_units(np.where(sections == RECOMMENDED, states, -1)[:, self.rec_items]),
+            column * _MIDDLE_UNIT, item_units(np.concatenate([np.where(ruled_out & requested, states, -1),
+                                                              np.where(ruled_out & ~requested, states, -1)], axis=1)),
+            column * _TAIL_UNIT], axis=1)
         rows, cols = np.nonzero(grid >= 0)  # row-major: record by record, in order
         unit_ids = grid[rows, cols]
         lens = units.lengths[unit_ids]
         ends = np.cumsum(lens)
-        total = int(ends[-1])
-        codes = units.pool[np.arange(total) - np.repeat(ends - lens, lens) + np.repeat(units.starts[unit_ids], lens)]
-        record_of = np.repeat(rows, lens)
+        codes = units.pool[np.arange(int(ends[-1])) - np.repeat(ends - lens, lens)
+                           + np.repeat(units.starts[unit_ids], lens)]
+        return codes, np.repeat(rows, lens)
 
-        # The chunk's own texts: heads (0..m-1), tails (m..2m-1), request reasons (2m..3m-1), then varying
-        # reasons, one per (record, rule) that needs one.
-        texts: list = [None] * (3 * m)
+    def _heads(self, ids: list, envs: list, tiers: list[str]) -> list[str]:
+        """Each record's result up to its recommendations: id, pathway, tier, scores, red flags."""
         score_ids, rfq, scores_text, list_text = self.score_ids, self.rfq, self.scores_text, self.list_text
-        for k, (rid, env, tier) in enumerate(zip(ids, envs, tiers)):
-            texts[k] = "".join((self.head_text, encode(rid), self.pathway_text, self.tier_text[tier],
-                                scores_text(tuple(map(env.get, score_ids))), '},"red_flags":',
-                                list_text(env.get(rfq) or [] if rfq else []), ',"recommendations":['))
+        return ["".join((self.head_text, encode(rid), self.pathway_text, self.tier_text[tier],
+                         scores_text(tuple(map(env.get, score_ids))), '},"red_flags":',
+                         list_text(env.get(rfq) or [] if rfq else []), ',"recommendations":['))
+                for rid, env, tier in zip(ids, envs, tiers)]
+
+    def _tails(self, tiers: list[str], contributing: list[list[int]], contrib, recommended) -> list[str]:
+        """Each record's result after its items: care team, follow-up, warnings, rules fired, disclaimer."""
+        import numpy as np
+
+        items, rules = self.role_matrices
+        roles = recommended.astype(np.int64) @ items + contrib.astype(np.int64) @ rules
+        role_codes = (roles > 0).astype(np.int64) @ (np.int64(1) << np.arange(roles.shape[1], dtype=np.int64))
         rule_id_json, care, follow_up_for, warnings_for = (self.rule_id_json, self.care_team_text,
                                                            self.follow_up_for_code, self.warnings_for_code)
-        for k, (tier, rules, role_code, follow_up_code, warning_code) in enumerate(zip(
-                tiers, contributing, role_codes.tolist(), follow_up_codes, warning_codes)):
-            texts[m + k] = "".join(('],"care_team":', care(role_code), ',"follow_up":',
-                                    follow_up_for(tier, follow_up_code), ',"warnings":', warnings_for(warning_code),
-                                    ',"rules_fired":[', ",".join([rule_id_json[ri] for ri in rules]), "]",
-                                    self.disclaimer_text))
-        placeholders = codes < 0
-        where = np.where(codes == _HEAD, record_of, np.where(codes == _TAIL, m + record_of, 2 * m + record_of))
-        if (codes == _REQUEST).any():
-            for k in np.unique(record_of[codes == _REQUEST]).tolist():
-                texts[2 * m + k] = self.request_reason(tiers[k], envs[k])
-        varying = codes <= _FIRST_RULE
-        if varying.any():
-            keys = record_of[varying] * n_rules + (_FIRST_RULE - codes[varying])
-            needed, inverse = np.unique(keys, return_inverse=True)
-            where[varying] = len(texts) + inverse
-            # The `or` operand bits of each rule's `because` key, for the whole chunk at once.
-            needed_rules = np.unique(needed % n_rules).tolist()
-            tables: dict = {}
-            bits = {ri: self._truth_bits(ri, envs, truths, tables) for ri in needed_rules if self.rule_conditions[ri]}
-            memo, last = None, -1
-            for key in needed.tolist():  # by record, then rule
-                k, ri = divmod(key, n_rules)
-                if k != last:
-                    memo, last = _RecordMemo(self, envs[k]), k
-                    memo.sig = None if presence is None else presence[k]
-                    memo.chunk_bits, memo.k = bits, k
-                texts.append(memo.reason(ri))
-        chunk_texts = np.empty(len(texts), dtype=object)
-        chunk_texts[:] = texts
-        pieces = np.empty(total, dtype=object)
-        pieces[~placeholders] = units.table[codes[~placeholders]]
-        pieces[placeholders] = chunk_texts[where[placeholders]]
-        pieces = pieces.tolist()
-        bounds = np.cumsum(np.bincount(record_of, minlength=m)).tolist()
-        return ["".join(pieces[a:b]) for a, b in zip([0, *bounds[:-1]], bounds)]
+        return ["".join(('],"care_team":', care(role_code), ',"follow_up":', follow_up_for(tier, follow_up_code),
+                         ',"warnings":', warnings_for(warning_code), ',"rules_fired":[',
+                         ",".join([rule_id_json[ri] for ri in fired]), "]", self.disclaimer_text))
+                for tier, fired, role_code, follow_up_code, warning_code in zip(
+                    tiers, contributing, role_codes.tolist(), _bit_codes(contrib, self.follow_up_rules),
+                    _bit_codes(contrib, self.warning_rules))]
+
+    def _reasons(self, needed, envs: list, presence: list[int] | None, truths) -> list[str]:
+        """The varying reason of each `needed` (record * rules + rule, in order). The `or` operand bits of each
+        rule's `because` key are read for the whole chunk at once."""
+        import numpy as np
+
+        n_rules = len(self.rules)
+        tables: dict = {}
+        bits = {ri: self._truth_bits(ri, envs, truths, tables) for ri in np.unique(needed % n_rules).tolist()
+                if self.rule_conditions[ri]}
+        out = []
+        memo, last = None, -1
+        for key in needed.tolist():  # by record, then rule
+            k, ri = divmod(key, n_rules)
+            if k != last:
+                memo, last = _RecordMemo(self, envs[k]), k
+                memo.sig = None if presence is None else presence[k]
+                memo.chunk_bits, memo.k = bits, k
+            out.append(memo.reason(ri))
+        return out
 
     def _truth_bits(self, ri: int, envs: list, truths, tables: dict) -> list[int]:
         """Per record of the chunk, which of rule `ri`'s `or` operands are true, as bits (see `rule_conditions`):
