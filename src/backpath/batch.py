@@ -85,8 +85,8 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
         for spec in specs:
             if spec.arg != "-" and same_file(spec.arg, options.output):
                 raise BatchUsageError(f"--output {options.output} is also an input; write the results elsewhere.")
+    keep_freed_memory()  # before workers fork, so they inherit it; before the output file exists (Ctrl-C)
     out = Output(options.output)
-    keep_freed_memory()  # before workers fork, so they inherit it
     stats = BatchStats()
     show_progress = not options.quiet and console.is_terminal
     started = time.perf_counter()
@@ -168,9 +168,9 @@ def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk]
     # Forked workers share the batch process's memory until they write to it; freezing the objects made so far
     # keeps the garbage collector from touching (and so copying) those pages in every worker.
     gc.freeze()
-    folder = handoff.open_folder()
-    pool = None
+    folder = pool = None
     try:
+        folder = handoff.open_folder()
         pool = ProcessPoolExecutor(max_workers=jobs, initializer=init_worker,
                                    initargs=(path, pathway.sha256, folder))
         pending: deque = deque()
