@@ -7,6 +7,7 @@ import glob
 import io
 import json
 import os
+import random
 import re
 import signal
 import stat
@@ -416,6 +417,32 @@ def test_partition_example_in_the_docs_matches_the_cli(runner, tmp_path):
     assert [r.get("tier") for r in results] == [r.get("tier") for r in cli]
     with_ids = [(a, b) for a, b, rec in zip(results, cli, records) if "id" in rec]
     assert all(a == {k: v for k, v in b.items() if k != "source"} for a, b in with_ids)
+
+
+def test_the_dask_example_in_the_docs_runs_on_a_local_dask(tmp_path, monkeypatch):
+    """The Dask snippet of docs/batch.md, as written, on a local (synchronous) Dask: one partition per input
+    file, and every result is what `backpath.assess` gives for its record."""
+    import dask
+
+    from .test_batch_chunks import random_answers  # bench/batch.py's record generator
+
+    doc = (ROOT / "docs" / "batch.md").read_text("utf-8")
+    partition = re.search(r"```python\n(# partition\.py.*?)```", doc, re.S).group(1)
+    snippet = re.search(r"With Dask.*?```python\n(.*?)```", doc, re.S).group(1)
+    (tmp_path / "partition.py").write_text(partition, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    rng = random.Random(11)
+    pathway = backpath.load_pathway("low-back-pain")
+    records = [{"id": f"d{i}", "answers": random_answers(rng, pathway)} for i in range(30)]
+    write_jsonl(tmp_path / "referrals-1.jsonl", records[:12])
+    write_jsonl(tmp_path / "referrals-2.jsonl", records[12:])
+    with dask.config.set(scheduler="synchronous"):
+        exec(compile(snippet, "docs/batch.md", "exec"), {})  # noqa: S102 - our own documentation
+    parts = sorted((tmp_path / "results").glob("part-*.jsonl"))
+    assert len(parts) == 2
+    results = [json.loads(line) for part in parts for line in part.read_text("utf-8").splitlines()]
+    assert results == [backpath.assess(pathway, r["answers"], record_id=r["id"]) for r in records]
 
 
 def test_no_temp_file_left_after_a_failed_write(tmp_path, monkeypatch):
