@@ -445,6 +445,22 @@ def test_the_dask_example_in_the_docs_runs_on_a_local_dask(tmp_path, monkeypatch
     assert results == [backpath.assess(pathway, r["answers"], record_id=r["id"]) for r in records]
 
 
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="posix_fadvise is not on this platform")
+def test_a_long_output_is_written_back_to_disk_as_it_goes(tmp_path, monkeypatch):
+    """Every WRITEBACK_BYTES the kernel is asked to start writing the temporary file out (so the fsync at the end
+    has little left); the file that appears is still whole and only appears at the end."""
+    calls = []
+    monkeypatch.setattr(batch_io, "WRITEBACK_BYTES", 10)
+    monkeypatch.setattr(os, "posix_fadvise", lambda fd, offset, length, advice: calls.append(advice), raising=False)
+    out = batch_io.Output(str(tmp_path / "x.jsonl"))
+    for _ in range(5):
+        out.write(b"0123456")
+    assert len(calls) == 2 and set(calls) == {os.POSIX_FADV_DONTNEED}
+    assert not (tmp_path / "x.jsonl").exists()
+    out.commit()
+    assert (tmp_path / "x.jsonl").read_bytes() == b"0123456" * 5
+
+
 def test_no_temp_file_left_after_a_failed_write(tmp_path, monkeypatch):
     out = batch_io.Output(str(tmp_path / "x.jsonl"))
     out.write(b"partial")

@@ -233,6 +233,9 @@ def _read_json(fh: BinaryIO, name: str) -> Iterator[tuple[Item, int]]:
 
 # --- writing -------------------------------------------------------------------------------------
 
+WRITEBACK_BYTES = 64 << 20  # after this much output, the kernel is asked to start writing it to disk
+
+
 class Output:
     """Where the records go: stdout as they come, or a file that appears complete or not at all (a device such
     as /dev/null, or a named pipe, is written directly: replacing it would break it)."""
@@ -267,9 +270,25 @@ class Output:
         os.chmod(self.tmp, 0o666 & ~umask())  # the permissions an ordinary new file would get
         self.fh = os.fdopen(fd, "wb", buffering=1 << 20)
         self.name = target
+        self.unsynced = 0
 
     def write(self, data: bytes) -> None:
         self.fh.write(data)
+        if self.tmp is not None:
+            self.unsynced += len(data)
+            if self.unsynced >= WRITEBACK_BYTES:
+                self._start_writeback()
+
+    def _start_writeback(self) -> None:
+        """Ask the kernel to start writing what is written so far to disk, in the background, so that the
+        `fsync` before the rename has little left to wait for (a run writes gigabytes)."""
+        self.fh.flush()
+        self.unsynced = 0
+        if hasattr(os, "posix_fadvise"):
+            try:
+                os.posix_fadvise(self.fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+            except OSError:
+                pass
 
     def flush(self) -> None:
         self.fh.flush()
