@@ -145,7 +145,6 @@ class ResultWriter:
                                enumerate(mentioned)]
         self.states: dict[tuple, tuple[int, Any]] = {}
         order = sorted(range(len(items)), key=self.rec_order.__getitem__)
-        self.rec_position = {item: k for k, item in enumerate(order)}
         self.rec_items = order
         # For `write_many`: state ids, each state's units as piece codes, and the texts those codes name.
         self.state_ids: dict[tuple, int] = {}
