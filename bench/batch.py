@@ -9,7 +9,8 @@ and `ask_when` honoured through the engine), to a temporary JSON Lines file, the
   write it; no assessment. It is the least any tool that reads and writes these records must spend.
 - `backpath batch` with `--jobs 1` and `--jobs 2` (or the values given to `--jobs`), each in its own process
   as a user runs it, output to a file (or discarded with `--discard`): wall time including start-up, records/s,
-  ratio to the floor, and peak memory (largest total PSS of the batch process and its workers).
+  ratio to the floor, peak memory (largest total PSS of the batch process and its workers) and minor page
+  faults a record (kernel time no Python profile shows; see docs/batch.md, "Page faults").
 
 Targets (issue 4): >= 20,000 records/s on one core; --jobs 2 >= 1.6x --jobs 1; <= 5x the floor; < 200 MB peak
 for 1,000,000 records.
@@ -85,16 +86,18 @@ def json_floor(src: Path, dst: Path) -> float:
     return time.perf_counter() - started
 
 
-def run_batch(src: Path, dst: Path | None, pathway_ref: str, jobs: int, fmt: str = "jsonl") -> tuple[float, float]:
+def run_batch(src: Path, dst: Path | None, pathway_ref: str, jobs: int,
+              fmt: str = "jsonl") -> tuple[float, float, int]:
     """Run `backpath batch` as a user would, output to `dst` (None: stdout, discarded).
 
-    Returns (seconds, peak MB). Peak memory is the largest total PSS (proportional set size: shared pages
-    counted once) of the batch process and its workers, sampled from /proc (every 0.1 s at first, then up
-    to every 1 s); where /proc is missing, the max RSS of the batch process plus that of the largest worker
-    per worker (an upper bound).
+    Returns (seconds, peak MB, minor page faults of the batch process and its workers). Peak memory is the
+    largest total PSS (proportional set size: shared pages counted once) of the batch process and its workers,
+    sampled from /proc (every 0.1 s at first, then up to every 1 s); where /proc is missing, the max RSS of the
+    batch process plus that of the largest worker per worker (an upper bound).
     """
     cmd = [sys.executable, "-m", "backpath", "batch", str(src), "--output", "-" if dst is None else str(dst),
            "--pathway", pathway_ref, "--jobs", str(jobs), "--format", fmt, "--quiet"]
+    faults_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak_kb = 0
@@ -105,10 +108,10 @@ def run_batch(src: Path, dst: Path | None, pathway_ref: str, jobs: int, fmt: str
     stderr = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise SystemExit(f"backpath batch exited {proc.returncode}: {stderr}")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     if not peak_kb:
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
-        peak_kb = usage * (jobs + 1 if jobs > 1 else 1)
-    return seconds, peak_kb / 1024
+        peak_kb = usage.ru_maxrss * (jobs + 1 if jobs > 1 else 1)  # KiB on Linux
+    return seconds, peak_kb / 1024, usage.ru_minflt - faults_before
 
 
 def tree_pss_kb(pid: int) -> int:
@@ -167,12 +170,13 @@ def main() -> None:
     outputs = []
     for jobs in args.jobs:
         dst = None if args.discard else folder / f"out-jobs{jobs}.{args.format}"
-        seconds, peak = run_batch(src, dst, args.pathway, jobs, args.format)
+        seconds, peak, faults = run_batch(src, dst, args.pathway, jobs, args.format)
         rates[jobs] = args.records / seconds
         written = "discarded" if dst is None else \
             f"{dst.stat().st_size / 1e6:,.0f} MB written ({dst.stat().st_size / args.records:,.0f} bytes/record)"
         print(f"--format {args.format} --jobs {jobs}: {seconds:.2f} s, {rates[jobs]:,.0f} records/s, "
-              f"{seconds / floor:.1f}x the floor, peak memory {peak:.0f} MB, output {written}")
+              f"{seconds / floor:.1f}x the floor, peak memory {peak:.0f} MB, {faults / args.records:.1f} page faults a "
+              f"record, output {written}")
         if dst is not None:
             outputs.append(dst)
     if 1 in rates and 2 in rates:
