@@ -310,10 +310,16 @@ def _spawn_batch(src: Path, dst: Path, jobs: int) -> subprocess.Popen:
                              "--jobs", str(jobs)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-@pytest.mark.parametrize(("jobs", "sig", "code", "word"), [(1, signal.SIGINT, 130, "interrupted"),
-                                                      (2, signal.SIGINT, 130, "interrupted"),
-                                                      (2, signal.SIGTERM, 143, "stopped")])
-def test_interrupted_run_leaves_the_previous_output_intact(tmp_path, jobs, sig, code, word):
+@pytest.mark.parametrize(("jobs", "sig", "code", "word", "after"), [
+    (1, signal.SIGINT, 130, "interrupted", 0.3),
+    (2, signal.SIGINT, 130, "interrupted", 0.3),
+    (2, signal.SIGTERM, 143, "stopped", 0.3),
+    # early: while the workers start (a Ctrl-C inside a fork was lost) or the first chunks are in flight (the
+    # folder was once removed before the workers had finished writing into it)
+    (2, signal.SIGINT, 130, "interrupted", 0.0),
+    (2, signal.SIGINT, 130, "interrupted", 0.05),
+])
+def test_interrupted_run_leaves_the_previous_output_intact(tmp_path, jobs, sig, code, word, after):
     src = tmp_path / "in.jsonl"
     line = json.dumps({"answers": OK}) + "\n"
     src.write_text(line * 400_000)
@@ -323,7 +329,7 @@ def test_interrupted_run_leaves_the_previous_output_intact(tmp_path, jobs, sig, 
     deadline = time.monotonic() + 20
     while not list(tmp_path.glob(".out.jsonl.*.part")) and time.monotonic() < deadline:
         time.sleep(0.02)
-    time.sleep(0.3)  # let it write some records
+    time.sleep(after)  # let it start the workers, or write some records
     assert proc.poll() is None, "the batch finished before it could be interrupted"
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=30)

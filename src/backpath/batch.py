@@ -33,7 +33,7 @@ from .batch_work import (
 )
 from .heap import keep_freed_memory
 from .model import Pathway
-from .signals import raise_on_termination
+from .signals import deferred, raise_on_termination
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 IN_FLIGHT_PER_JOB = 2  # chunks queued or running per worker: enough to keep workers busy, few enough for memory
@@ -175,19 +175,18 @@ def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk]
                                    initargs=(path, pathway.sha256, folder))
         pending: deque = deque()
         for chunk in chunks:
-            pending.append(pool.submit(worker_assess_chunk, chunk, fmt))
+            with deferred():  # a submit may fork the workers: a Ctrl-C during a fork would be lost
+                pending.append(pool.submit(worker_assess_chunk, chunk, fmt))
             if len(pending) >= limit:
                 take(taken(pending.popleft().result()))
         while pending:
             take(taken(pending.popleft().result()))
-    except BaseException:
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-        raise
     finally:
         gc.unfreeze()
         try:
-            if pool is not None:  # wait for the workers, so none is still writing into the folder
+            if pool is not None:  # cancel what has not started and wait for the workers, so that none is still
+                # writing into the folder when it is removed (a shutdown without waiting, first, would make
+                # this one return at once: the pool forgets its manager thread)
                 pool.shutdown(wait=True, cancel_futures=True)
         finally:  # even if a second Ctrl-C or SIGTERM cuts the wait short: no results left in memory files
             handoff.close_folder(folder)

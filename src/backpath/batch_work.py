@@ -33,6 +33,7 @@ from .engine import _plan, assess_json, assess_summary, error_result
 from .heap import keep_freed_memory
 from .jsontext import loads, unreadable
 from .model import Pathway
+from .signals import resume
 
 FORMATS = ("jsonl", "json", "csv")
 MAX_ERROR_PLACES = 3  # error places kept per chunk for the summary
@@ -307,6 +308,7 @@ def init_worker(pathway_path: str, sha256: str, handoff_folder: str | None = Non
     global _worker_pathway, _handoff_folder
     _handoff_folder = handoff_folder
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    resume()  # forked while the batch process deferred its signals
     keep_freed_memory()  # a forked worker has it already; a spawned one has not
     pathway = inherited_pathway
     if pathway is None or pathway.sha256 != sha256:

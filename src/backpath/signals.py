@@ -25,3 +25,29 @@ def raise_on_termination(make_exception: Callable[[int], BaseException]) -> Iter
     finally:
         for s, old in previous.items():
             signal.signal(s, old)
+
+
+_STOPPING = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """While inside, Ctrl-C, SIGTERM and SIGHUP wait; one that arrived is delivered as it ends.
+
+    For starting worker processes: Python runs its fork handlers in the parent right after `fork`, and an
+    exception raised by a signal handler inside one of them is printed and dropped, so a Ctrl-C at that moment
+    was lost and the run went on to the end. A forked worker inherits the blocked signals: it calls `resume`."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def resume() -> None:
+    """In a forked worker: no longer block the signals `deferred` blocked in the process that forked it."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
