@@ -77,3 +77,21 @@ def test_pinned_values_of_a_condition():
     for text in ("sciatica or smoker", "age > 60", 'red_flags == ["cauda_equina"]', "not (sciatica and smoker)",
                  'startback_risk == "high" and startback_risk == "low"', '"fever_or_unwell" in red_flags'):
         assert _pinned(text, symbols) is None, text
+
+
+def test_answer_warnings_come_before_rule_warnings_in_the_fast_json():
+    """An ignored answer (a warning of the answers) and rules that carry warnings, in one result."""
+    import random
+
+    from .test_batch_chunks import random_answers
+
+    rng = random.Random(3)
+    both = 0
+    for i in range(200):
+        answers = {**random_answers(rng, PATHWAY), "age": 70, "pregnant": True}  # pregnant is not asked at 70
+        expected = backpath.assess(PATHWAY, answers, record_id=i)
+        if expected["status"] != "ok":  # a record the changed age makes invalid
+            continue
+        both += {"path" in w for w in expected["warnings"]} == {True, False}
+        assert assess_json(PATHWAY, answers, record_id=i) == (expected["tier"], encoded(expected))
+    assert both > 50

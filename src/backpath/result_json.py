@@ -158,19 +158,19 @@ class ResultWriter:
         self.rule_roles = [_bits(roles[c] for c in r.care_team) for r in p.rules]
         self.role_text: dict[int, str] = {}
         self.role_ids = [role for role, _ in p.care_roles]
-        self.rule_has_extras = [r.follow_up is not None or bool(r.warning) for r in p.rules]
-        self.extras_rules = [ri for ri, has in enumerate(self.rule_has_extras) if has]
-        # `write_many` makes the two parts of the extras apart: the follow-up depends on the tier and the rules
-        # that carry one (few combinations), the warnings are the warning objects of the rules that carry one.
-        self.follow_up_rules = [ri for ri in self.extras_rules if p.rules[ri].follow_up is not None]
-        self.warning_rules = [ri for ri in self.extras_rules if p.rules[ri].warning]
+        # The follow-up and the warnings are made apart: the follow-up depends on the tier and on which rules that
+        # carry one contribute (few combinations), the warnings are the warning objects of the rules that carry
+        # one. Each is memoised on a bit set of those rules (bit j: the j-th of `follow_up_rules`/`warning_rules`).
+        self.follow_up_rules = [ri for ri, r in enumerate(p.rules) if r.follow_up is not None]
+        self.warning_rules = [ri for ri, r in enumerate(p.rules) if r.warning]
+        self.follow_up_bit = {ri: 1 << j for j, ri in enumerate(self.follow_up_rules)}
+        self.warning_bit = {ri: 1 << j for j, ri in enumerate(self.warning_rules)}
         self.warning_json = [encode({"rule": r.id, "message": r.warning}) if r.warning else None for r in p.rules]
         self.follow_up_texts: dict[tuple, str] = {}
         self.warnings_texts: dict[int, str] = {}
-        self.extras_text: dict[tuple, str] = {}
-        # `write_many` packs an item's state, the care team and the rules with extras into int64 bit sets.
+        # `write_many` packs an item's state, the care team and those rule sets into int64 bit sets.
         self.packable = (max(map(len, self.item_rules), default=0) <= _MAX_BITS and len(roles) <= _MAX_BITS
-                         and len(self.extras_rules) <= _MAX_BITS)
+                         and len(self.follow_up_rules) <= _MAX_BITS and len(self.warning_rules) <= _MAX_BITS)
         self.tier_text = {t.id: ',"tier":' + encode(t.id) + ',"tier_title":' + encode(t.title) + ',"scores":{'
                           for t in p.tiers}
         self.head_text = '{"format_version":' + str(FORMAT_VERSION) + ',"id":'
@@ -309,9 +309,10 @@ class ResultWriter:
             roles |= self.item_roles[item]
         for ri in contributing:
             roles |= self.rule_roles[ri]
-        extras = self.extras(tier, tuple([ri for ri in contributing if self.rule_has_extras[ri]]), answer_warnings)
-        return self.text(record_id, env, tier, contributing, shown_frames, out_frames, self.care_team_text(roles),
-                         extras)
+        follow_up_code = sum(self.follow_up_bit.get(ri, 0) for ri in contributing)
+        warning_code = sum(self.warning_bit.get(ri, 0) for ri in contributing)
+        return self.text(record_id, env, tier, contributing, shown_frames, out_frames,
+                         self.tail(tier, contributing, roles, follow_up_code, warning_code, answer_warnings))
 
     def write_many(self, ids: list, envs: list[Mapping[str, Any]], tiers: list[str], contributing: list[list[int]],
                    presence: list[int] | None = None, matrix=None, truths=None) -> list[str]:
@@ -421,12 +422,9 @@ class ResultWriter:
         return codes, np.repeat(rows, lens)
 
     def _heads(self, ids: list, envs: list, tiers: list[str]) -> list[str]:
-        """Each record's result up to its recommendations: id, pathway, tier, scores, red flags."""
-        score_ids, rfq, scores_text, list_text = self.score_ids, self.rfq, self.scores_text, self.list_text
-        return ["".join((self.head_text, encode(rid), self.pathway_text, self.tier_text[tier],
-                         scores_text(tuple(map(env.get, score_ids))), '},"red_flags":',
-                         list_text(env.get(rfq) or [] if rfq else []), ',"recommendations":['))
-                for rid, env, tier in zip(ids, envs, tiers)]
+        """Each record's result up to its recommendations (`head`)."""
+        head = self.head
+        return [head(rid, env, tier) for rid, env, tier in zip(ids, envs, tiers)]
 
     def _tails(self, tiers: list[str], contributing: list[list[int]], contrib, recommended) -> list[str]:
         """Each record's result after its items: care team, follow-up, warnings, rules fired, disclaimer."""
@@ -435,11 +433,8 @@ class ResultWriter:
         items, rules = self.role_matrices
         roles = recommended.astype(np.int64) @ items + contrib.astype(np.int64) @ rules
         role_codes = (roles > 0).astype(np.int64) @ (np.int64(1) << np.arange(roles.shape[1], dtype=np.int64))
-        rule_id_json, care, follow_up_for, warnings_for = (self.rule_id_json, self.care_team_text,
-                                                           self.follow_up_for_code, self.warnings_for_code)
-        return ["".join(('],"care_team":', care(role_code), ',"follow_up":', follow_up_for(tier, follow_up_code),
-                         ',"warnings":', warnings_for(warning_code), ',"rules_fired":[',
-                         ",".join([rule_id_json[ri] for ri in fired]), "]", self.disclaimer_text))
+        tail = self.tail
+        return [tail(tier, fired, role_code, follow_up_code, warning_code)
                 for tier, fired, role_code, follow_up_code, warning_code in zip(
                     tiers, contributing, role_codes.tolist(), _bit_codes(contrib, self.follow_up_rules),
                     _bit_codes(contrib, self.warning_rules))]
@@ -515,16 +510,12 @@ class ResultWriter:
         return units
 
     def text(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int], shown_frames: list,
-             out_frames: list, care_team: str, extras: str, presence: int | None = None) -> str:
+             out_frames: list, tail: str) -> str:
         """A result's JSON from its frames: the varying reasons are filled in from `env`."""
         memo = _RecordMemo(self, env)
-        memo.sig = presence
         reasons = memo.reasons
-        parts = [self.head_text, encode(record_id), self.pathway_text, self.tier_text[tier]]
-        parts.append(self.scores_text(tuple(map(env.get, self.score_ids))))
-        parts.append('},"red_flags":')
-        parts.append(self.list_text(env.get(self.rfq) or [] if self.rfq else []))
-        for opening, frames in ((',"recommendations":[', shown_frames), ('],"not_recommended":[', out_frames)):
+        parts = [self.head(record_id, env, tier)]
+        for opening, frames in (("", shown_frames), ('],"not_recommended":[', out_frames)):
             parts.append(opening)
             start = len(parts)
             for frame in frames:
@@ -541,14 +532,26 @@ class ResultWriter:
                         parts.append(self.request_reason(tier, env))
             if len(parts) > start:
                 parts[start] = parts[start][1:]  # no comma before the first item
-        parts.append('],"care_team":')
-        parts.append(care_team)
-        parts.append(extras)
-        parts.append(',"rules_fired":[')
-        parts.append(",".join([self.rule_id_json[ri] for ri in contributing]))
-        parts.append("]")
-        parts.append(self.disclaimer_text)
+        parts.append(tail)
         return "".join(parts)
+
+    def head(self, record_id: Any, env: Mapping[str, Any], tier: str) -> str:
+        """A result up to its recommendations: id, pathway, tier, scores, red flags, `"recommendations":[`."""
+        return "".join((self.head_text, encode(record_id), self.pathway_text, self.tier_text[tier],
+                        self.scores_text(tuple(map(env.get, self.score_ids))), '},"red_flags":',
+                        self.list_text(env.get(self.rfq) or [] if self.rfq else []), ',"recommendations":['))
+
+    def tail(self, tier: str, contributing: list[int], roles: int, follow_up_code: int, warning_code: int,
+             answer_warnings=()) -> str:
+        """A result after its items: `]`, care team (`roles`), follow-up and warnings (the codes of the rules that
+        carry them), rules fired, disclaimer. Answer warnings come before the rules' warnings."""
+        warnings = self.warnings_for_code(warning_code)
+        if answer_warnings:
+            listed = [encode(dict(w)) for w in answer_warnings] + ([warnings[1:-1]] if warnings != "[]" else [])
+            warnings = "[" + ",".join(listed) + "]"
+        return "".join(('],"care_team":', self.care_team_text(roles), ',"follow_up":',
+                        self.follow_up_for_code(tier, follow_up_code), ',"warnings":', warnings, ',"rules_fired":[',
+                        ",".join([self.rule_id_json[ri] for ri in contributing]), "]", self.disclaimer_text))
 
     def request_reason(self, tier: str, env: Mapping[str, Any]) -> str:
         return ('{"rule":' + encode(REQUEST_RULE) + ',"text":' + self.request_texts[tier] + ',"because":{'
@@ -578,20 +581,6 @@ class ResultWriter:
             text = "[" + ",".join(self.warning_json[ri] for j, ri in enumerate(self.warning_rules)
                                   if code >> j & 1) + "]"
             _remember(self.warnings_texts, code, _SMALL_CACHE, text)
-        return text
-
-    def extras(self, tier: str, rules: tuple[int, ...], answer_warnings) -> str:
-        """`,"follow_up":…,"warnings":…` from the tier and the contributing rules that carry either."""
-        key = (tier, rules)
-        text = self.extras_text.get(key) if not answer_warnings else None
-        if text is None:
-            rule_objs = [self.rules[ri] for ri in rules]
-            warnings = [dict(w) for w in answer_warnings]
-            warnings += [{"rule": rule.id, "message": rule.warning} for rule in rule_objs if rule.warning]
-            text = (',"follow_up":' + encode(follow_up(self.p.tier(tier), rule_objs))
-                    + ',"warnings":' + encode(warnings))
-            if not answer_warnings:
-                _remember(self.extras_text, key, _SMALL_CACHE, text)
         return text
 
     def scores_text(self, values: tuple) -> str:
