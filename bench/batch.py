@@ -7,6 +7,10 @@ and `ask_when` honoured through the engine), to a temporary JSON Lines file, the
 
 - the JSON floor: read the lines, `json.loads` each, `json.dumps` it back (same encoder settings as batch),
   write it; no assessment. It is the least any tool that reads and writes these records must spend.
+- the results floor: for the first 20,000 records, read and `json.loads` each line and write its *result* (the
+  batch's own output, parsed beforehand, untimed) with `json.dumps`. Each default-pathway result is ~16 KB
+  against a ~730-byte record, so this is the least a tool that makes these results with the JSON library must
+  spend on reading and writing them: a record rate above it needs an output path faster than `json.dumps`.
 - `backpath batch` with `--jobs 1` and `--jobs 2` (or the values given to `--jobs`), each in its own process
   as a user runs it, output to a file (or discarded with `--discard`): wall time including start-up, records/s,
   ratio to the floor, peak memory (largest total PSS of the batch process and its workers) and minor page
@@ -84,6 +88,34 @@ def json_floor(src: Path, dst: Path) -> float:
         for line in fin:
             fout.write((encode(decode(line.decode("utf-8"))) + "\n").encode("utf-8"))
     return time.perf_counter() - started
+
+
+def results_floor(src: Path, results: Path, limit: int = 20_000) -> tuple[float, int]:
+    """The results floor over the first `limit` records of `src` whose results (JSON Lines, in order) are in
+    `results`: seconds to read and `loads` each record and `dumps` and write its result, and the record count.
+    Results are parsed 1,000 at a time outside the timing (as objects they take ~4x their text)."""
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+    decode = json.JSONDecoder().decode
+    seconds, count = 0.0, 0
+    with open(src, "rb") as fin, open(results, "rb") as fres:
+        out = open(Path(tempfile.gettempdir()) / f"backpath-results-floor-{os.getpid()}.jsonl", "wb",
+                   buffering=1 << 20)
+        try:
+            while count < limit:
+                lines = [line for line in (fin.readline() for _ in range(min(1000, limit - count))) if line]
+                objs = [decode(fres.readline().decode("utf-8")) for _ in lines]
+                if not lines:
+                    break
+                started = time.perf_counter()
+                for line, obj in zip(lines, objs):
+                    decode(line.decode("utf-8"))
+                    out.write((encode(obj) + "\n").encode("utf-8"))
+                seconds += time.perf_counter() - started
+                count += len(lines)
+        finally:
+            out.close()
+            os.unlink(out.name)
+    return seconds, count
 
 
 def run_batch(src: Path, dst: Path | None, pathway_ref: str, jobs: int,
@@ -179,6 +211,15 @@ def main() -> None:
               f"record, output {written}")
         if dst is not None:
             outputs.append(dst)
+    results = outputs[0] if outputs and args.format == "jsonl" else None
+    if results is None:  # results discarded or not JSON Lines: make those of the first 20,000 records (untimed)
+        sample, results = folder / "sample.jsonl", folder / "sample-out.jsonl"
+        with open(src, "rb") as fin, open(sample, "wb") as fout:
+            fout.writelines(line for _, line in zip(range(20_000), fin))
+        run_batch(sample, results, args.pathway, 1)
+    seconds, count = results_floor(src, results)
+    print(f"results floor (read + loads each record, dumps + write its result; first {count:,} records): "
+          f"{count / seconds:,.0f} records/s")
     if 1 in rates and 2 in rates:
         print(f"--jobs 2 / --jobs 1: {rates[2] / rates[1]:.2f}x")
     if len(outputs) > 1:
