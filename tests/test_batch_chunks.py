@@ -230,3 +230,37 @@ def test_past_the_state_memo_limit_a_chunk_is_written_record_by_record(monkeypat
     for i, line in enumerate(run_chunk(PATHWAY, records)):
         assert line == expected_line(PATHWAY, records[i], i + 1)
     assert per_record == list(range(40))
+
+
+def test_a_pathway_whose_rules_read_more_than_64_names(tmp_path):
+    """The `because` memo key keeps which names have a value below which `or` operands are true: with more
+    names than 64 bits the two parts must not overlap (a record citing b69 must not get b64's `because`)."""
+    from backpath.yamlio import load_yaml
+
+    doc = load_yaml((FIXTURES / "mini.yaml").read_text(encoding="utf-8"), "mini.yaml").data
+    doc["sections"].append({"id": "wide", "title": "Wide", "questions": [
+        {"id": f"b{i:02d}", "prompt": f"B{i}", "type": "boolean", "required": False} for i in range(70)]})
+    doc["rules"] += [{"id": f"wide-{i:02d}", "when": f"b{i:02d}", "consider": ["exercise"], "reason": "Wide.",
+                      "sources": [{"id": "SRC", "section": "2"}]} for i in range(64)]
+    doc["rules"].append({"id": "wide-or", "when": " or ".join(f"b{i}" for i in range(64, 70)),
+                         "consider": ["exercise"], "reason": "One of the last six.",
+                         "sources": [{"id": "SRC", "section": "2"}]})
+    path = tmp_path / "wide.yaml"
+    path.write_text(json.dumps(doc))  # JSON is YAML
+    wide = backpath.load_pathway(str(path))
+    records = []
+    for i in range(24):
+        answers = {"age": 40, "weeks": 3, "leg": False, "flags": [], "mood": "good",
+                   **{f"b{j:02d}": False for j in range(70)}}
+        answers[f"b{64 + i % 6}"] = True
+        records.append({"id": i, "answers": answers})
+    for record in records[:6]:  # one by one (`assess`), before any chunk
+        cited = [r["because"] for item in backpath.assess(wide, record["answers"])["recommendations"]
+                 for r in item["reasons"] if r["rule"] == "wide-or"]
+        assert cited == [{f"b{64 + record['id']}": True}]
+    lines = run_chunk(backpath.load_pathway(str(path)), records)
+    for i, line in enumerate(lines):
+        assert line == expected_line(wide, records[i], i + 1)
+    cited = [r["because"] for item in json.loads(lines[5])["recommendations"] for r in item["reasons"]
+               if r["rule"] == "wide-or"]
+    assert cited == [{"b69": True}]

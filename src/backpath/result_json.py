@@ -57,7 +57,7 @@ REQUEST_REASON = -1  # in a frame: the reason of a requested item no rule covers
 _GIVE_UP_LOOKUPS = 4096  # a rule whose reasons were found in its memo less than half of this many times stops using it
 _MAX_BITS = 62  # rules mentioning one item, for its state to be an int64 in `write_many`
 # A `because` memo key (`ResultWriter.because_shapes`): which names have a value in the low bits, which `or`
-# operands are true from this bit up.
+# operands are true from bit `ResultWriter.presence_bits` up (64, or one a name when more names are read).
 _PRESENCE_BITS = 64
 # `write_many`'s piece codes: >= 0 a text of `ResultWriter.table`; < 0 a text of the chunk: the record's head, its
 # tail, its request reason, or the reason of rule ri (code _FIRST_RULE - ri). Units 0-2 are a record's head, the
@@ -111,6 +111,7 @@ class ResultWriter:
         self.names = tuple(sorted({n for names in self.rule_inputs for n in names}))
         bit = {n: 1 << i for i, n in enumerate(self.names)}
         self.name_bits = [(n, bit[n]) for n in self.names]
+        self.presence_bits = max(_PRESENCE_BITS, len(self.names))
         self.name_json = {n: encode(n) + ":" for n in p.symbols}
         self.rule_mask = [_bits(self.names.index(n) for n in names) for names in self.rule_inputs]
         # The `or` operands a rule's `because` depends on: its condition's, then those of each derived fact it
@@ -189,16 +190,12 @@ class ResultWriter:
                                            else p.unrequested_reason or NO_RULE_FOR_REQUEST) for t in p.tiers}
 
     @cached_property
-    def role_matrices(self):
-        """For `write_many`: item x role and rule x role 0/1 matrices (int64)."""
-        import numpy as np
-
-        p, roles = self.p, list(self.plan.role_index)
-        items = np.array([[role in p.catalogue[item].care_team for role in roles] for item in self.item_ids],
-                         dtype=np.int64).reshape(len(self.item_ids), len(roles))
-        rules = np.array([[role in r.care_team for role in roles] for r in p.rules],
-                         dtype=np.int64).reshape(len(p.rules), len(roles))
-        return items, rules
+    def role_columns(self) -> list[list[int]]:
+        """For `write_many`: per care-team role (in `role_index` order), the columns of [recommended items,
+        contributing rules] that bring it."""
+        p = self.p
+        teams = [p.catalogue[item].care_team for item in self.item_ids] + [r.care_team for r in p.rules]
+        return [[c for c, team in enumerate(teams) if role in team] for role in self.plan.role_index]
 
     def inputs(self, when) -> set[str]:
         """Every name `when` reads, directly or through derived facts."""
@@ -385,8 +382,7 @@ class ResultWriter:
         states = np.empty((m, n_items), dtype=np.int64)
         for item in range(n_items):
             rules = self.item_rules[item]
-            codes = contrib[:, rules].astype(np.int64) @ (np.int64(1) << np.arange(len(rules), dtype=np.int64)) \
-                if rules else np.zeros(m, dtype=np.int64)
+            codes = _row_codes(contrib[:, rules])
             codes = codes * 2 + requested[:, item]
             uniques, inverse = np.unique(codes, return_inverse=True)
             found = [self.state_id(item, code >> 1, bool(code & 1)) for code in uniques.tolist()]
@@ -430,41 +426,86 @@ class ResultWriter:
         """Each record's result after its items: care team, follow-up, warnings, rules fired, disclaimer."""
         import numpy as np
 
-        items, rules = self.role_matrices
-        roles = recommended.astype(np.int64) @ items + contrib.astype(np.int64) @ rules
-        role_codes = (roles > 0).astype(np.int64) @ (np.int64(1) << np.arange(roles.shape[1], dtype=np.int64))
+        both = np.concatenate([recommended, contrib], axis=1)
+        roles = np.zeros((len(both), len(self.role_columns)), dtype=bool)
+        for role, columns in enumerate(self.role_columns):
+            roles[:, role] = both[:, columns].any(axis=1)
         tail = self.tail
         return [tail(tier, fired, role_code, follow_up_code, warning_code)
                 for tier, fired, role_code, follow_up_code, warning_code in zip(
-                    tiers, contributing, role_codes.tolist(), _bit_codes(contrib, self.follow_up_rules),
-                    _bit_codes(contrib, self.warning_rules))]
+                    tiers, contributing, _row_codes(roles).tolist(),
+                    _row_codes(contrib[:, self.follow_up_rules]).tolist(),
+                    _row_codes(contrib[:, self.warning_rules]).tolist())]
 
     def _reasons(self, needed, envs: list, presence: list[int] | None, truths) -> list[str]:
-        """The varying reason of each `needed` (record * rules + rule, in order). The `or` operand bits of each
-        rule's `because` key are read for the whole chunk at once."""
+        """The varying reason of each `needed` (record * rules + rule, in order), made rule by rule: a rule's
+        records are looked up in its reason memo together, and the misses made from their `because` names
+        (the `or` operand bits of the rule's memo key read for the whole chunk at once)."""
         import numpy as np
 
-        n_rules = len(self.rules)
+        records, rules = np.divmod(needed, len(self.rules))
+        if presence is None:
+            presence = [_presence(self.name_bits, env) for env in envs]
+        out: list = [None] * len(needed)
         tables: dict = {}
-        bits = {ri: self._truth_bits(ri, envs, truths, tables) for ri in np.unique(needed % n_rules).tolist()
-                if self.rule_conditions[ri]}
-        out = []
-        memo, last = None, -1
-        for key in needed.tolist():  # by record, then rule
-            k, ri = divmod(key, n_rules)
-            if k != last:
-                memo, last = _RecordMemo(self, envs[k]), k
-                memo.sig = None if presence is None else presence[k]
-                memo.chunk_bits, memo.k = bits, k
-            out.append(memo.reason(ri))
+        order = np.argsort(rules, kind="stable")
+        for group in np.split(order, np.flatnonzero(np.diff(rules[order])) + 1):
+            ri = int(rules[group[0]])
+            bits = self._truth_bits(ri, envs, truths, tables) if self.rule_conditions[ri] else None
+            for position, text in zip(group.tolist(), self._rule_reasons(ri, records[group].tolist(), envs,
+                                                                          presence, bits)):
+                out[position] = text
         return out
+
+    def _rule_reasons(self, ri: int, ks: list[int], envs: list, presence: list[int], bits: list[int] | None):
+        """Rule `ri`'s reason for each record `ks` of the chunk (see `_RecordMemo.reason`, the same text)."""
+        cache = self.reason_cache[ri]
+        if cache is None:
+            texts, keys = [None] * len(ks), None
+        else:
+            scalars, lists = self.reason_scalars[ri], self.reason_lists[ri]
+            if lists:
+                keys = [tuple(map(envs[k].get, scalars)) + tuple(map(_tuple_or_none, map(envs[k].get, lists)))
+                        for k in ks]
+            else:
+                keys = [tuple(map(envs[k].get, scalars)) for k in ks]
+            texts = list(map(cache.get, keys))
+            self._count_lookups(ri, len(keys), len(keys) - texts.count(None))
+        if None not in texts:
+            return texts
+        prefix, rule_text, mask = self.rule_prefix[ri], self.rule_text[ri], self.rule_mask[ri]
+        shapes, piece = self.because_shapes[ri], self.piece
+        for j, k in enumerate(ks):
+            if texts[j] is not None:
+                continue
+            env = envs[k]
+            key = presence[k] & mask if bits is None else presence[k] & mask | bits[k] << self.presence_bits
+            names = shapes.get(key)
+            if names is None:
+                names = _remember(shapes, key, _RULE_CACHE, tuple(self.because_names(ri, env, {})))
+            text = "".join((prefix, self.reason_text(ri, env) if rule_text is None else rule_text, ',"because":{',
+                            ",".join([piece(name, env[name]) for name in names]), "}"))
+            texts[j] = text if keys is None else _remember(cache, keys[j], _REASON_CACHE, text)
+        return texts
+
+    def _count_lookups(self, ri: int, lookups: int, hits: int) -> None:
+        """Count a rule's reason memo lookups and hits; a rule found less than half of the time over its first
+        `_GIVE_UP_LOOKUPS` lookups stops using its memo (too varied to be worth the keys)."""
+        before = self.reason_lookups[ri]
+        after = self.reason_lookups[ri] = before + lookups
+        self.reason_hits[ri] += hits
+        if before < _GIVE_UP_LOOKUPS <= after and self.reason_hits[ri] < after // 2:
+            self.reason_cache[ri] = None
+
+    def because_names(self, ri: int, env: Mapping[str, Any], traces: dict) -> list[str]:
+        """What `Report.because` lists for rule `ri` (`report.because_names`); `traces` memoises derived facts'
+        traces for this `env`."""
+        return because_names(self.rules[ri].when, env, self.expr_facts, traces)
 
     def _truth_bits(self, ri: int, envs: list, truths, tables: dict) -> list[int]:
         """Per record of the chunk, which of rule `ri`'s `or` operands are true, as bits (see `rule_conditions`):
         from the column engine's `truths` (each condition's table read once a chunk, kept in `tables`) where
         given, else evaluated record by record."""
-        import numpy as np
-
         bits = None
         for when, offset in self.rule_conditions[ri]:
             table = tables.get(when.text, False)
@@ -473,8 +514,7 @@ class ResultWriter:
             if table is None or offset + len(when.or_terms) > 62:
                 return [sum(_truths(when.or_terms, env) << offset for when, offset in self.rule_conditions[ri])
                         for env in envs]
-            part = table.astype(np.int64) @ (np.int64(1) << np.arange(offset, offset + table.shape[1],
-                                                                      dtype=np.int64))
+            part = _row_codes(table) << offset
             bits = part if bits is None else bits | part
         return bits.tolist()
 
@@ -671,7 +711,7 @@ class _Units:
 class _RecordMemo:
     """What one record's reasons share: name pieces, derived-fact traces and each rule's reason."""
 
-    __slots__ = ("w", "env", "pieces", "traces", "reasons", "sig", "chunk_bits", "k")
+    __slots__ = ("w", "env", "pieces", "traces", "reasons", "sig")
 
     def __init__(self, writer: ResultWriter, env: Mapping[str, Any]):
         self.w = writer
@@ -680,8 +720,6 @@ class _RecordMemo:
         self.traces: dict[str, list[str]] = {}
         self.reasons: dict[int, str] = {}
         self.sig: int | None = None
-        self.chunk_bits: dict[int, list[int]] | None = None  # in a chunk: `or` operand bits by rule, by record
-        self.k = 0  # this record's place in the chunk
 
     def reason(self, ri: int) -> str:
         """`{"rule":…,"text":…,"because":{…}` for rule `ri` (the caller closes it, with its effect if any)."""
@@ -696,13 +734,9 @@ class _RecordMemo:
                 if lists:
                     key += tuple(map(_tuple_or_none, map(get, lists)))
                 text = cache.get(key)
-                lookups = w.reason_lookups[ri] = w.reason_lookups[ri] + 1
+                w._count_lookups(ri, 1, text is not None)
                 if text is None:
                     text = _remember(cache, key, _REASON_CACHE, self.make_reason(ri))
-                else:
-                    w.reason_hits[ri] += 1
-                if lookups == _GIVE_UP_LOOKUPS and w.reason_hits[ri] < lookups // 2:
-                    w.reason_cache[ri] = None  # too varied to be worth the keys: always make it afresh
             else:
                 text = self.make_reason(ri)
             self.reasons[ri] = text
@@ -720,16 +754,11 @@ class _RecordMemo:
         w, env = self.w, self.env
         shapes = w.because_shapes[ri]
         key = self.presence() & w.rule_mask[ri]
-        if w.rule_conditions[ri]:
-            bits = None if self.chunk_bits is None else self.chunk_bits.get(ri)
-            if bits is not None:
-                key |= bits[self.k] << _PRESENCE_BITS
-            else:
-                for when, offset in w.rule_conditions[ri]:
-                    key |= _truths(when.or_terms, env) << (_PRESENCE_BITS + offset)
+        for when, offset in w.rule_conditions[ri]:
+            key |= _truths(when.or_terms, env) << (w.presence_bits + offset)
         names = shapes.get(key)
         if names is None:
-            names = _remember(shapes, key, _RULE_CACHE, tuple(self.because_names(ri)))
+            names = _remember(shapes, key, _RULE_CACHE, tuple(w.because_names(ri, env, self.traces)))
         pieces = self.pieces
         parts = []
         for name in names:
@@ -743,18 +772,17 @@ class _RecordMemo:
         """Bit i set when the i-th name of `ResultWriter.names` has a value (computed once per record)."""
         sig = self.sig
         if sig is None:
-            env = self.env
-            sig = 0
-            for name, bit in self.w.name_bits:
-                if env.get(name) is not None:
-                    sig |= bit
-            self.sig = sig
+            sig = self.sig = _presence(self.w.name_bits, self.env)
         return sig
 
-    def because_names(self, ri: int) -> list[str]:
-        """What `Report.because` lists for rule `ri` (`report.because_names`)."""
-        w = self.w
-        return because_names(w.rules[ri].when, self.env, w.expr_facts, self.traces)
+
+def _presence(name_bits: list[tuple[str, int]], env: Mapping[str, Any]) -> int:
+    """Bit i set when the i-th name of `ResultWriter.names` has a value in `env`."""
+    sig = 0
+    for name, bit in name_bits:
+        if env.get(name) is not None:
+            sig |= bit
+    return sig
 
 
 _BOOLEAN_NAMES = {"true": True, "True": True, "false": False, "False": False}
@@ -809,13 +837,12 @@ def _bits(positions) -> int:
     return out
 
 
-def _bit_codes(matrix, columns: list[int]) -> list[int]:
-    """Per row of a bool matrix, an int whose bit j is set when the row is true in `columns[j]` (at most 62)."""
+def _row_codes(matrix):
+    """Per row of a records x k bool array (k <= 62), an int64 whose bit j is set when the row is true in column j.
+    (An int64 matrix product: faster here than `np.packbits` along rows or a weighted sum.)"""
     import numpy as np
 
-    if not columns:
-        return [0] * len(matrix)
-    return (matrix[:, columns].astype(np.int64) @ (np.int64(1) << np.arange(len(columns), dtype=np.int64))).tolist()
+    return matrix.astype(np.int64) @ (np.int64(1) << np.arange(matrix.shape[1], dtype=np.int64))
 
 
 def _truths(terms, env: Mapping[str, Any]) -> int:
