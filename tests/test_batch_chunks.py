@@ -264,3 +264,30 @@ def test_a_pathway_whose_rules_read_more_than_64_names(tmp_path):
     cited = [r["because"] for item in json.loads(lines[5])["recommendations"] for r in item["reasons"]
                if r["rule"] == "wide-or"]
     assert cited == [{"b69": True}]
+
+
+@pytest.mark.parametrize("pathway", [PATHWAY, MINI], ids=["default", "mini"])
+def test_summaries_of_a_chunk_are_those_of_each_record(pathway):
+    """`--format csv` takes `summary_many` (item lists found with array operations for the chunk); each summary
+    is the one `summary` makes for the record alone: ids, scores, red flags, and the item lists in order
+    (requested items first among those not recommended)."""
+    from backpath.columns import ColumnEngine
+    from backpath.engine import _plan
+
+    rng = random.Random(11)
+    answers = [random_answers(rng, pathway) for _ in range(300)]
+    requests = pathway.request_question
+    items = list(pathway.catalogue)
+    for k in range(0, 300, 3):  # requests, some for items a rule advises against
+        answers[k][requests] = rng.sample(items, 2)
+    run = ColumnEngine(pathway).run(answers, ())
+    clean = [k for k, ok in enumerate(run.clean) if ok]
+    assert len(clean) > 150
+    writer = _plan(pathway).writer
+    ids = [f"r{k}" for k in clean]
+    envs, tiers = [run.envs[k] for k in clean], [run.tiers[k] for k in clean]
+    rules = [run.contributing[k] for k in clean]
+    many = writer.summary_many(ids, envs, tiers, rules, run.matrix[clean])
+    assert many == [writer.summary(*args) for args in zip(ids, envs, tiers, rules)]
+    assert any(s["not_recommended"] for s in many) and any(s["recommended"] for s in many)
+    assert writer.summary_many(ids, envs, tiers, rules) == many  # without the column engine's matrix

@@ -158,8 +158,9 @@ def _write_clean(pathway: Pathway, waiting: list, run, clean: list[int], results
         for k, tier, text in zip(clean, tiers, writer.write_many(ids, envs, tiers, rules, presence, matrix, truths)):
             results[waiting[k][0]] = (tier, text)
     else:
-        for k, rid, env, tier, contributing in zip(clean, ids, envs, tiers, rules):
-            results[waiting[k][0]] = writer.summary(rid, env, tier, contributing)
+        matrix = None if run.matrix is None else run.matrix[clean]
+        for k, summary in zip(clean, writer.summary_many(ids, envs, tiers, rules, matrix)):
+            results[waiting[k][0]] = summary
 
 
 def _rows(table, rows: list[int]):

@@ -331,23 +331,8 @@ class ResultWriter:
         m = len(ids)
         if not m:
             return []
-        if matrix is None:
-            matrix = np.zeros((m, len(self.rules)), dtype=bool)
-            lengths = np.fromiter(map(len, contributing), dtype=np.intp, count=m)
-            cells = np.fromiter((ri for rules in contributing for ri in rules), dtype=np.intp,
-                                count=int(lengths.sum()))
-            matrix[np.repeat(np.arange(m), lengths), cells] = True
-        requested = np.zeros((m, len(self.item_ids)), dtype=bool)
-        if self.rq:
-            index, rq = self.item_index, self.rq
-            req_lists = [env.get(rq) or () for env in envs]
-            req_lengths = np.fromiter(map(len, req_lists), dtype=np.intp, count=m)
-            req_cells = np.fromiter((index[i] for items in req_lists for i in items), dtype=np.intp,
-                                    count=int(req_lengths.sum()))
-            requested[np.repeat(np.arange(m), req_lengths), req_cells] = True
-        states = self._chunk_states(matrix, requested)
+        matrix, requested, states, sections = self._chunk_sections(envs, contributing, matrix)
         units = self._units()
-        sections = units.sections[states]
         codes, record_of = self._chunk_layout(units, states, sections, requested)
 
         # The chunk's own texts: heads (0..m-1), tails (m..2m-1), request reasons (2m..3m-1), then varying
@@ -373,6 +358,49 @@ class ResultWriter:
         pieces = pieces.tolist()
         bounds = np.cumsum(np.bincount(record_of, minlength=m)).tolist()
         return ["".join(pieces[a:b]) for a, b in zip([0, *bounds[:-1]], bounds)]
+
+    def summary_many(self, ids: list, envs: list[Mapping[str, Any]], tiers: list[str], contributing: list[list[int]],
+                     matrix=None) -> list[dict]:
+        """`summary` for a chunk of records, the item lists found with array operations as in `write_many`."""
+        if not self.packable or len(self.state_ids) >= _CACHE_LIMIT:
+            return [self.summary(*args) for args in zip(ids, envs, tiers, contributing)]
+        import numpy as np
+
+        if not ids:
+            return []
+        _, requested, _, sections = self._chunk_sections(envs, contributing, matrix)
+        labels = np.array(self.item_ids, dtype=object)
+        shown = _row_lists(sections[:, self.rec_items] == RECOMMENDED, labels[self.rec_items])
+        ruled_out = sections >= RULED_OUT  # requested items first, then the others, each by item
+        out = _row_lists(np.concatenate([ruled_out & requested, ruled_out & ~requested], axis=1),
+                         np.concatenate([labels, labels]))
+        rfq, score_ids = self.rfq, self.score_ids
+        return [{"id": rid, "status": "ok", "tier": tier, "scores": {sid: plain(env.get(sid)) for sid in score_ids},
+                 "red_flags": list(env.get(rfq) or []) if rfq else [], "recommended": rec, "not_recommended": against}
+                for rid, env, tier, rec, against in zip(ids, envs, tiers, shown, out)]
+
+    def _chunk_sections(self, envs: list, contributing: list[list[int]], matrix):
+        """For a chunk: the records x rules contributing matrix (`matrix` if given), the records x items
+        requested matrix, each item's state id (`_chunk_states`) and section."""
+        import numpy as np
+
+        m = len(envs)
+        if matrix is None:
+            matrix = np.zeros((m, len(self.rules)), dtype=bool)
+            lengths = np.fromiter(map(len, contributing), dtype=np.intp, count=m)
+            cells = np.fromiter((ri for rules in contributing for ri in rules), dtype=np.intp,
+                                count=int(lengths.sum()))
+            matrix[np.repeat(np.arange(m), lengths), cells] = True
+        requested = np.zeros((m, len(self.item_ids)), dtype=bool)
+        if self.rq:
+            index, rq = self.item_index, self.rq
+            req_lists = [env.get(rq) or () for env in envs]
+            req_lengths = np.fromiter(map(len, req_lists), dtype=np.intp, count=m)
+            req_cells = np.fromiter((index[i] for items in req_lists for i in items), dtype=np.intp,
+                                    count=int(req_lengths.sum()))
+            requested[np.repeat(np.arange(m), req_lengths), req_cells] = True
+        states = self._chunk_states(matrix, requested)
+        return matrix, requested, states, self._units().sections[states]
 
     def _chunk_states(self, contrib, requested):
         """Each record's state of each item (a records x items array of state ids; see `state_id`)."""
@@ -843,6 +871,16 @@ def _row_codes(matrix):
     import numpy as np
 
     return matrix.astype(np.int64) @ (np.int64(1) << np.arange(matrix.shape[1], dtype=np.int64))
+
+
+def _row_lists(mask, labels) -> list[list]:
+    """Per row of a records x k bool array, the `labels` (k of them) of its true columns, in column order."""
+    import numpy as np
+
+    rows, columns = np.nonzero(mask)
+    values = labels[columns].tolist()
+    ends = np.cumsum(np.bincount(rows, minlength=len(mask))).tolist()
+    return [values[a:b] for a, b in zip([0, *ends[:-1]], ends)]
 
 
 def _truths(terms, env: Mapping[str, Any]) -> int:
