@@ -415,14 +415,16 @@ def test_partition_example_in_the_docs_matches_the_cli(runner, tmp_path):
     records = varied_records(50)
     lines = [json.dumps(r) for r in records]
     partitions = [lines[:20], lines[20:]]
-    results = [r for part in partitions for r in namespace["assess_partition"](part, pathway=MINI)]
+    results = [json.loads(r) for part in partitions for r in namespace["assess_partition"](part, pathway=MINI)]
     src = write_jsonl(tmp_path / "in.jsonl", records)
     cli = lines_of(batch(runner, src))
-    # the same results, except that an id-less record is numbered within its partition, and no "source"
+    # the same results, except that an id-less record is numbered within its partition, and a bad line's source
     assert [r["status"] for r in results] == [r["status"] for r in cli]
     assert [r.get("tier") for r in results] == [r.get("tier") for r in cli]
+    assert any(r["status"] == "error" for r in results)
     with_ids = [(a, b) for a, b, rec in zip(results, cli, records) if "id" in rec]
-    assert all(a == {k: v for k, v in b.items() if k != "source"} for a, b in with_ids)
+    assert all({k: v for k, v in a.items() if k != "source"} == {k: v for k, v in b.items() if k != "source"}
+               for a, b in with_ids)
 
 
 def test_the_dask_example_in_the_docs_runs_on_a_local_dask(tmp_path, monkeypatch):
@@ -524,3 +526,75 @@ def test_a_repeated_key_is_an_error_record_not_a_lost_red_flag(runner, tmp_path)
     whole.write_text('[{"answers": {"age": 40, "age": 41}}]')
     result = batch(runner, whole, "--quiet")
     assert result.exit_code == 1 and 'the key "age" appears twice' in json.loads(result.stdout)["errors"][0]["message"]
+
+
+# --- the library: backpath.assess_lines ------------------------------------------------------------
+
+def test_a_line_cut_short_is_reported_where_it_ends_with_or_without_a_newline(runner, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": 1, "answers": {}\n{"id": 1, "answers": {}', "utf-8")
+    out = lines_of(batch(runner, src))
+    assert [r["errors"][0]["message"] for r in out] == \
+        ["the line is not valid JSON: Expecting ',' delimiter at column 24."] * 2
+
+
+def mixed_jsonl(tmp_path, monkeypatch) -> Path:
+    """600 valid records with every kind of bad line among them, blank lines, a line over the (lowered) limit
+    and a line that is not UTF-8: three chunks' worth."""
+    monkeypatch.setattr(batch_io, "MAX_LINE_BYTES", 4000)
+    lines = [json.dumps(r, ensure_ascii=False) for r in varied_records(600)]
+    for k, (bad, _, _) in enumerate(BAD_LINES):
+        lines.insert(7 + 41 * k, bad)
+    lines[300:300] = ["", "   "]
+    lines.insert(400, '{"answers": "' + "x" * 5000 + '"}')
+    src = tmp_path / "mixed.jsonl"
+    src.write_bytes("\n".join(lines).encode() + b'\n{"id": "caf\xe9", "answers": {}}\n')
+    return src
+
+
+def test_assess_lines_gives_what_batch_writes(runner, tmp_path, monkeypatch):
+    """`backpath.assess_lines` (for Dask or PySpark partitions, or any Python caller) gives, line for line, the
+    text `backpath batch` writes: from a file's bytes, and from text lines with or without their newlines."""
+    src = mixed_jsonl(tmp_path, monkeypatch)
+    cli = batch(runner, src).stdout.splitlines()
+    assert len(cli) == 600 + len(BAD_LINES) + 2
+    pathway = backpath.load_pathway(MINI)
+    with open(src, "rb") as fh:
+        assert list(backpath.assess_lines(pathway, fh, source=str(src))) == cli
+    text = src.read_bytes().decode("utf-8", "surrogateescape")  # as a reader that keeps undecodable bytes
+    assert list(backpath.assess_lines(pathway, text.split("\n"), source=str(src))) == cli
+    assert list(backpath.assess_lines(pathway, text.splitlines(keepends=True), source=str(src))) == cli
+
+
+def test_assess_lines_over_partitions_with_their_offsets_is_the_whole_run(runner, tmp_path, monkeypatch):
+    src = mixed_jsonl(tmp_path, monkeypatch)
+    cli = batch(runner, src).stdout.splitlines()
+    pathway = backpath.load_pathway(MINI)
+    lines = src.read_bytes().split(b"\n")
+    out, position = [], 1
+    for start in range(0, len(lines), 170):
+        part = list(backpath.assess_lines(pathway, lines[start:start + 170], source=str(src), first_line=start + 1,
+                                          first_position=position))
+        out += part
+        position += len(part)
+    assert out == cli
+    # Without offsets, a partition counts its own lines and positions from 1.
+    first = len(list(backpath.assess_lines(pathway, lines[:170])))
+    alone = [json.loads(t) for t in backpath.assess_lines(pathway, lines[170:340], source="part-2")]
+    whole = [json.loads(t) for t in cli[first:first + len(alone)]]
+    assert len(alone) == len(whole) > 150
+    for k, (got, want) in enumerate(zip(alone, whole), 1):
+        if "source" in want:
+            assert got.pop("source") == {"file": "part-2", "line": want.pop("source")["line"] - 170}
+        if want["id"] == first + k:  # a record without an id: its position
+            assert got.pop("id") == k and want.pop("id")
+        assert got == want
+
+
+def test_assess_lines_takes_any_text(tmp_path):
+    """A lone surrogate in text (no file has one) gives an error result, not an exception."""
+    pathway = backpath.load_pathway(MINI)
+    out = [json.loads(t) for t in backpath.assess_lines(pathway, ['{"id": "\ud800", "answers": {}}', "", "[]"])]
+    assert [r["status"] for r in out] == ["error", "error"]
+    assert "not UTF-8 text" in out[0]["errors"][0]["message"] and out[0]["source"] == {"file": "<lines>", "line": 1}
+    assert out[1]["source"] == {"file": "<lines>", "line": 3} and out[1]["id"] == 2

@@ -5,20 +5,26 @@ It supports a clinician's judgement; it never diagnoses. The core is pure and us
     import backpath
     pathway = backpath.load_pathway("low-back-pain")        # a bundled id or a path to a YAML file
     result = backpath.assess(pathway, {"age": 52, ...})     # a JSON-ready dict (contract §5)
+    for text in backpath.assess_lines(pathway, open("referrals.jsonl", "rb")):  # JSON text, as `batch` writes
+        ...
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .engine import assess, check
 from .errors import AnswersError, BackpathError, PathwayError, PathwayNotFound
 from .model import Pathway
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
 __version__ = "0.1.0"
 
-__all__ = ["assess", "check", "load_pathway", "Pathway", "BackpathError", "PathwayError", "PathwayNotFound",
-           "AnswersError", "__version__"]
+__all__ = ["assess", "assess_lines", "check", "load_pathway", "Pathway", "BackpathError", "PathwayError",
+           "PathwayNotFound", "AnswersError", "__version__"]
 
 
 def load_pathway(id_or_path: str | Path | None = None) -> Pathway:
@@ -26,3 +32,14 @@ def load_pathway(id_or_path: str | Path | None = None) -> Pathway:
     from .catalog import open_pathway
 
     return open_pathway(str(id_or_path) if id_or_path is not None else None)
+
+
+def assess_lines(pathway: Pathway, lines: Iterable[str | bytes], *, source: str = "<lines>", first_line: int = 1,
+                 first_position: int = 1) -> Iterator[str]:
+    """Assess JSON Lines text (lines as text or bytes) as `backpath batch` does: one result per non-blank line, as
+    the JSON text `batch` writes for it; a bad line gives an error result naming `source` and its line, never an
+    exception. Several times faster than `assess` per record (records are decided in chunks); for a partition of
+    a larger file, pass the line number of its first line and the position of its first record."""
+    from .batch_work import assess_lines as run
+
+    return run(pathway, lines, source=source, first_line=first_line, first_position=first_position)

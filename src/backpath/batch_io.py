@@ -185,15 +185,26 @@ def _read_lines(fh: BinaryIO, name: str) -> Iterator[tuple[Item, int]]:
         if not n:
             return
         line_no += 1
-        if long_line:
-            yield (PROBLEM, name, line_no, ("", f"the line is {n:,} bytes long, over the limit of "
-                                                f"{limit:,} bytes (1 MiB) for one record; it was not read.")), n
-            continue
-        if line_no == 1 and line.startswith(_BOM):
-            line = line[3:]
-        if line.isspace() or not line:
-            continue  # blank lines are not records
-        yield (LINE, name, line_no, line), n
+        item = long_line_item(name, line_no, n - line.endswith(b"\n")) if long_line \
+            else line_item(line, name, line_no)
+        if item is not None:
+            yield item, n
+
+
+def line_item(line: bytes, name: str, line_no: int) -> Item | None:
+    """A JSON Lines line (read whole, within `MAX_LINE_BYTES`) as an item, or None for a blank line (not a
+    record). A UTF-8 byte order mark at the start of line 1 is dropped."""
+    if line_no == 1 and line.startswith(_BOM):
+        line = line[3:]
+    if line.isspace() or not line:
+        return None
+    return (LINE, name, line_no, line)
+
+
+def long_line_item(name: str, line_no: int, length: int) -> Item:
+    """The error item in place of a line of `length` bytes (without its newline), over `MAX_LINE_BYTES`."""
+    return (PROBLEM, name, line_no, ("", f"the line is {length:,} bytes long, over the limit of {MAX_LINE_BYTES:,} "
+                                         "bytes (1 MiB) for one record; it was not read."))
 
 
 def _read_json(fh: BinaryIO, name: str) -> Iterator[tuple[Item, int]]:
