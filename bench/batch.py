@@ -11,6 +11,8 @@ and `ask_when` honoured through the engine), to a temporary JSON Lines file, the
   batch's own output, parsed beforehand, untimed) with `json.dumps`. Each default-pathway result is ~16 KB
   against a ~730-byte record, so this is the least a tool that makes these results with the JSON library must
   spend on reading and writing them: a record rate above it needs an output path faster than `json.dumps`.
+- the library, in this process, on the first 20,000 records: `backpath.assess_lines` (chunks, as batch) and
+  `json.loads` + `backpath.assess` + `json.dumps` a record at a time (on 5,000), for Dask/PySpark users.
 - `backpath batch` with `--jobs 1` and `--jobs 2` (or the values given to `--jobs`), each in its own process
   as a user runs it, output to a file (or discarded with `--discard`): wall time including start-up, records/s,
   ratio to the floor, peak memory (largest total PSS of the batch process and its workers) and minor page
@@ -118,6 +120,30 @@ def results_floor(src: Path, results: Path, limit: int = 20_000) -> tuple[float,
     return seconds, count
 
 
+def library_rates(src: Path, pathway: Pathway, limit: int = 20_000) -> tuple[float, float]:
+    """Records/s of `backpath.assess_lines` over the first `limit` lines and of `loads` + `assess` + `dumps` a
+    record at a time over a quarter of them, in this process, after a warm-up on 1,000 lines of each."""
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+    with open(src, "rb") as fh:
+        lines = [line for _, line in zip(range(limit + 1000), fh)]
+    warm, lines = lines[:1000], lines[1000:]
+
+    def one_by_one(part: list[bytes]) -> None:
+        for line in part:
+            record = json.loads(line)
+            encode(backpath.assess(pathway, record["answers"], record_id=record["id"]))
+
+    for run in (lambda part: list(backpath.assess_lines(pathway, part)), one_by_one):
+        run(warm)
+    started = time.perf_counter()
+    list(backpath.assess_lines(pathway, lines))
+    chunked = len(lines) / (time.perf_counter() - started)
+    quarter = lines[: len(lines) // 4]
+    started = time.perf_counter()
+    one_by_one(quarter)
+    return chunked, len(quarter) / (time.perf_counter() - started)
+
+
 def run_batch(src: Path, dst: Path | None, pathway_ref: str, jobs: int,
               fmt: str = "jsonl") -> tuple[float, float, int]:
     """Run `backpath batch` as a user would, output to `dst` (None: stdout, discarded).
@@ -198,6 +224,10 @@ def main() -> None:
           f"{args.records / floor:,.0f} records/s")
     if args.profile:
         profile(src, pathway, args.profile)
+    if args.format == "jsonl":
+        chunked, single = library_rates(src, pathway)
+        print(f"library, one process: backpath.assess_lines {chunked:,.0f} records/s; json.loads + backpath.assess + "
+              f"json.dumps a record at a time {single:,.0f} records/s")
     rates = {}
     outputs = []
     for jobs in args.jobs:
