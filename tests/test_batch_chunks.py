@@ -240,8 +240,8 @@ def test_a_pathway_whose_rules_read_more_than_64_names(tmp_path):
     doc = load_yaml((FIXTURES / "mini.yaml").read_text(encoding="utf-8"), "mini.yaml").data
     doc["sections"].append({"id": "wide", "title": "Wide", "questions": [
         {"id": f"b{i:02d}", "prompt": f"B{i}", "type": "boolean", "required": False} for i in range(70)]})
-    doc["rules"] += [{"id": f"wide-{i:02d}", "when": f"b{i:02d}", "consider": ["exercise"], "reason": "Wide.",
-                      "sources": [{"id": "SRC", "section": "2"}]} for i in range(64)]
+    doc["rules"] += [{"id": f"wide-{i:02d}", "when": f"b{i:02d}", "consider": [("exercise", "advice")[i % 2]],
+                      "reason": "Wide.", "sources": [{"id": "SRC", "section": "2"}]} for i in range(64)]
     doc["rules"].append({"id": "wide-or", "when": " or ".join(f"b{i}" for i in range(64, 70)),
                          "consider": ["exercise"], "reason": "One of the last six.",
                          "sources": [{"id": "SRC", "section": "2"}]})
@@ -258,7 +258,11 @@ def test_a_pathway_whose_rules_read_more_than_64_names(tmp_path):
         cited = [r["because"] for item in backpath.assess(wide, record["answers"])["recommendations"]
                  for r in item["reasons"] if r["rule"] == "wide-or"]
         assert cited == [{f"b{64 + record['id']}": True}]
-    lines = run_chunk(backpath.load_pathway(str(path)), records)
+    fresh = backpath.load_pathway(str(path))
+    from backpath.engine import _plan
+
+    assert _plan(fresh).writer.packable and len(_plan(fresh).writer.names) > 64  # the chunk path, no presence bits
+    lines = run_chunk(fresh, records)
     for i, line in enumerate(lines):
         assert line == expected_line(wide, records[i], i + 1)
     cited = [r["because"] for item in json.loads(lines[5])["recommendations"] for r in item["reasons"]
