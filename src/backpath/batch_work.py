@@ -121,7 +121,8 @@ def assess_lines(pathway: Pathway, lines: Iterable[str | bytes], *, source: str 
     For a part of a larger file (a Dask or PySpark partition), `first_line` is the line number of its first line
     and `first_position` the run position of its first record (the id of a record that has none); with both,
     the results are byte for byte those of `backpath batch` over the whole file. Records are decided in chunks
-    over columns, as in `backpath batch`: several times faster than `assess` one record at a time."""
+    over columns, as in `backpath batch`: several times faster than `assess` one record at a time. Lines are
+    read as results are taken, a chunk (`CHUNK_RECORDS`) at a time, so memory stays flat however many there are."""
     chunk = Chunk(start=first_position)
     line_no = first_line - 1
     for line in lines:
