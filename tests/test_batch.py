@@ -598,3 +598,13 @@ def test_assess_lines_takes_any_text(tmp_path):
     assert [r["status"] for r in out] == ["error", "error"]
     assert "not UTF-8 text" in out[0]["errors"][0]["message"] and out[0]["source"] == {"file": "<lines>", "line": 1}
     assert out[1]["source"] == {"file": "<lines>", "line": 3} and out[1]["id"] == 2
+
+
+def test_assess_lines_streams():
+    """Results come a chunk at a time as lines are read: an endless source still gives its first results."""
+    import itertools
+
+    pathway = backpath.load_pathway(MINI)
+    endless = (json.dumps({"id": i, "answers": OK}) for i in itertools.count())
+    first = list(itertools.islice(backpath.assess_lines(pathway, endless), 300))
+    assert [json.loads(t)["id"] for t in first] == list(range(300))
