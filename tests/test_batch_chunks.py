@@ -295,3 +295,19 @@ def test_summaries_of_a_chunk_are_those_of_each_record(pathway):
     assert many == [writer.summary(*args) for args in zip(ids, envs, tiers, rules)]
     assert any(s["not_recommended"] for s in many) and any(s["recommended"] for s in many)
     assert writer.summary_many(ids, envs, tiers, rules) == many  # without the column engine's matrix
+
+
+def test_past_the_state_memo_limit_csv_rows_are_made_record_by_record(monkeypatch):
+    """As for full results: once the item-state memo is full, `summary_many` gives each record's `summary`."""
+    from backpath import result_json
+    from backpath.engine import _plan
+
+    writer = _plan(PATHWAY).writer
+    rng = random.Random(9)
+    records = [{"id": i, "answers": random_answers(rng, PATHWAY)} for i in range(40)]
+    before = run_chunk(PATHWAY, records, "csv")
+    monkeypatch.setattr(result_json, "_CACHE_LIMIT", len(writer.state_ids))
+    per_record = []
+    monkeypatch.setattr(writer, "summary", lambda *a: per_record.append(a[0]) or type(writer).summary(writer, *a))
+    assert run_chunk(PATHWAY, records, "csv") == before
+    assert per_record == list(range(40))
