@@ -487,7 +487,7 @@ def test_a_spawned_worker_loads_the_pathway_from_its_file_and_checks_it(monkeypa
     try:
         batch_work.init_worker(MINI, sha)
         chunk = batch_io.Chunk(start=1, items=[(batch_io.LINE, "x.jsonl", 1, json.dumps({"answers": OK}).encode())])
-        out = json.loads(batch_work.worker_assess_chunk(chunk, "jsonl").data)
+        out = json.loads(b"".join(batch_work.worker_assess_chunk(chunk, "jsonl").data))
         assert out["status"] == "ok" and out["pathway"]["sha256"] == sha
         with pytest.raises(RuntimeError, match="changed while the batch was starting"):
             batch_work.init_worker(MINI, "0" * 64)

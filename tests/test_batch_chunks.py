@@ -55,7 +55,7 @@ def run_chunk(pathway, records: list[dict], fmt: str = "jsonl", one_by_one: list
         batch_work._assess_answers = lambda p, answers, rid, *rest: one_by_one.append(rid) or real(p, answers, rid,
                                                                                                    *rest)
     try:
-        data = batch_work.assess_chunk(pathway, batch_io.Chunk(start=1, items=items), fmt).data.decode()
+        data = b"".join(batch_work.assess_chunk(pathway, batch_io.Chunk(start=1, items=items), fmt).data).decode()
     finally:
         batch_work._assess_answers = real
     return data.splitlines()

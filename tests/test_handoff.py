@@ -17,7 +17,7 @@ def test_a_big_output_goes_through_a_private_file_that_is_deleted_when_taken(tmp
     assert folder is not None and folder.startswith(str(tmp_path / f"backpath-{os.getpid()}-"))
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
     data = b"x" * handoff.MIN_BYTES
-    path = handoff.hand_over(data, folder, "1.out")
+    path = handoff.hand_over([data], folder, "1.out")
     assert path is not None and stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert handoff.take_over(path) == data
     assert os.listdir(folder) == []
@@ -27,15 +27,15 @@ def test_a_big_output_goes_through_a_private_file_that_is_deleted_when_taken(tmp
 
 def test_small_outputs_and_no_folder_go_by_pipe(tmp_path):
     folder = handoff.open_folder(str(tmp_path))
-    assert handoff.hand_over(b"x" * (handoff.MIN_BYTES - 1), folder, "1.out") is None
-    assert handoff.hand_over(b"x" * handoff.MIN_BYTES, None, "1.out") is None
+    assert handoff.hand_over([b"x" * (handoff.MIN_BYTES - 1)], folder, "1.out") is None
+    assert handoff.hand_over([b"x" * handoff.MIN_BYTES], None, "1.out") is None
     assert handoff.open_folder(str(tmp_path / "missing")) is None
 
 
 def test_a_chunk_that_cannot_be_written_goes_by_pipe(tmp_path):
     folder = handoff.open_folder(str(tmp_path))
     handoff.close_folder(folder)  # the folder is gone (the run is stopping)
-    assert handoff.hand_over(b"x" * handoff.MIN_BYTES, folder, "1.out") is None
+    assert handoff.hand_over([b"x" * handoff.MIN_BYTES], folder, "1.out") is None
 
 
 def _aged(folder, seconds: float = 2 * handoff.STALE_AFTER):
@@ -101,7 +101,7 @@ def test_a_run_locks_its_folder_until_it_closes_it(tmp_path):
 
 def test_close_removes_what_was_not_taken(tmp_path):
     folder = handoff.open_folder(str(tmp_path))
-    handoff.hand_over(b"x" * handoff.MIN_BYTES, folder, "1.out")
+    handoff.hand_over([b"x" * handoff.MIN_BYTES], folder, "1.out")
     handoff.close_folder(folder)
     assert not os.path.exists(folder)
     handoff.close_folder(None)

@@ -162,7 +162,7 @@ def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk]
 
     def taken(result: ChunkResult) -> ChunkResult:
         if result.handed_over is not None:
-            result.data = handoff.take_over(result.handed_over)
+            result.data = [handoff.take_over(result.handed_over)]
         return result
 
     # Forked workers share the batch process's memory until they write to it; freezing the objects made so far
@@ -225,13 +225,14 @@ class _Framing:
             csv.writer(buf).writerow(csv_header(pathway))
             out.write(buf.getvalue().encode("utf-8"))
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: list[bytes]) -> None:
+        """A chunk's output, in pieces (see `ChunkResult`)."""
         if not data:
             return
         if self.fmt == "json":
             self.out.write(b"\n" if self.first else b",\n")
         self.first = False
-        self.out.write(data)
+        self.out.writelines(data)
         if self.out.tmp is None:
             self.out.flush()  # stdout: pass each chunk on as it is done
 

@@ -284,11 +284,15 @@ class Output:
         self.unsynced = 0
 
     def write(self, data: bytes) -> None:
-        self.fh.write(data)
-        if self.tmp is not None:
-            self.unsynced += len(data)
-            if self.unsynced >= WRITEBACK_BYTES:
-                self._start_writeback()
+        self.writelines((data,))
+
+    def writelines(self, pieces: Iterable[bytes]) -> None:
+        for data in pieces:
+            self.fh.write(data)
+            if self.tmp is not None:
+                self.unsynced += len(data)
+                if self.unsynced >= WRITEBACK_BYTES:
+                    self._start_writeback()
 
     def _start_writeback(self) -> None:
         """Ask the kernel to start writing what is written so far to disk, in the background, so that the

@@ -48,9 +48,11 @@ _JSON_TYPES = {dict: "an object", list: "an array", str: "text", bool: "true/fal
 
 @dataclass
 class ChunkResult:
-    """A chunk's output bytes (already framed for the format) and its counts for the summary."""
+    """A chunk's output (already framed for the format) and its counts for the summary. The output is kept as
+    pieces of bytes, written one after another and never joined: joining would hold the chunk's results twice
+    (a chunk's peak memory)."""
 
-    data: bytes
+    data: list[bytes]
     records: int = 0
     ok: int = 0
     errors: int = 0
@@ -74,7 +76,7 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
     scalar engine, which words its errors and warnings. Either way the bytes are those of `assess` (tested).
     Each result is serialised as soon as it is made, so only its text is kept.
     """
-    out = ChunkResult(b"", nbytes=chunk.nbytes)
+    out = ChunkResult([], nbytes=chunk.nbytes)
     tiers = out.tiers
     as_text = fmt != "csv"
     results = _assess_items(pathway, chunk, as_text)
@@ -99,15 +101,21 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
                 out.error_places.append(place(result["source"]))
         serialise(_encode(result) if as_text else result)
     out.records = len(results)
-    if fmt == "jsonl":
-        parts.append("")
-        text = "\n".join(parts)
-    elif fmt == "json":
-        text = ",\n".join(parts)
-    else:
-        text = buf.getvalue()
+    del results  # each record's text is now held only by `parts`: encoded in place, each text is let go
     # A lone surrogate (from a \ud800 escape in the input) cannot be UTF-8: write it back as the same escape.
-    out.data = text.encode("utf-8", "backslashreplace")
+    if fmt == "csv":
+        out.data = [buf.getvalue().encode("utf-8", "backslashreplace")]
+        buf.close()
+        return out
+    separator = b"\n" if fmt == "jsonl" else b",\n"
+    pieces = out.data
+    parts.reverse()
+    while parts:  # taken off the list one by one, so each text is let go as soon as it is encoded
+        if pieces:
+            pieces.append(separator)
+        pieces.append(parts.pop().encode("utf-8", "backslashreplace"))
+    if fmt == "jsonl" and pieces:
+        pieces.append(separator)
     return out
 
 
@@ -157,7 +165,7 @@ def _utf8(line: str) -> bytes:
 
 
 def _result_lines(result: ChunkResult) -> list[str]:
-    return result.data.decode("utf-8").split("\n")[:-1]
+    return b"".join(result.data).decode("utf-8").split("\n")[:-1]
 
 
 def _assess_items(pathway: Pathway, chunk: Chunk, as_text: bool) -> list:
@@ -400,5 +408,5 @@ def worker_assess_chunk(chunk: Chunk, fmt: str) -> ChunkResult:
         freeze_warm_objects()
     path = handoff.hand_over(result.data, _handoff_folder, f"{chunk.start}.out")
     if path is not None:
-        result.data, result.handed_over = b"", path
+        result.data, result.handed_over = [], path
     return result

@@ -89,9 +89,10 @@ def remove_stale(root: str = SHARED_MEMORY, now: float | None = None) -> None:
             os.close(fd)
 
 
-def hand_over(data: bytes, folder: str | None, name: str) -> str | None:
-    """In a worker: write `data` to `folder/name` and return the file's path, or None to send it by pipe."""
-    if folder is None or len(data) < MIN_BYTES:
+def hand_over(data: list[bytes], folder: str | None, name: str) -> str | None:
+    """In a worker: write `data` (pieces of bytes) to `folder/name` and return the file's path, or None to send
+    it by pipe."""
+    if folder is None or sum(map(len, data)) < MIN_BYTES:
         return None
     path = os.path.join(folder, name)
     try:
@@ -100,7 +101,7 @@ def hand_over(data: bytes, folder: str | None, name: str) -> str | None:
         return None
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            fh.writelines(data)
     except OSError:  # /dev/shm full: send this chunk by pipe
         _unlink(path)
         return None
