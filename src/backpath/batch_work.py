@@ -379,8 +379,8 @@ def init_worker(pathway_path: str, sha256: str, handoff_folder: str | None = Non
     the workers. Chunk outputs are handed over through `handoff_folder` when there is one."""
     global _worker_pathway, _handoff_folder
     _handoff_folder = handoff_folder
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     resume()  # forked while the batch process deferred its signals
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     keep_freed_memory()  # a forked worker has it already; a spawned one has not
     pathway = inherited_pathway
     if pathway is None or pathway.sha256 != sha256:

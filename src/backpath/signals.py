@@ -6,6 +6,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 @contextmanager
@@ -28,26 +29,56 @@ def raise_on_termination(make_exception: Callable[[int], BaseException]) -> Iter
 
 
 _STOPPING = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+_outside: dict[int, Any] = {}  # while deferring: the handlers in force outside `deferred`
 
 
 @contextmanager
 def deferred() -> Iterator[None]:
-    """While inside, Ctrl-C, SIGTERM and SIGHUP wait; one that arrived is delivered as it ends.
+    """While inside, Ctrl-C, SIGTERM and SIGHUP wait; the first that arrived is delivered (to the handler in force
+    outside) as it ends.
 
-    For starting worker processes: Python runs its fork handlers in the parent right after `fork`, and an
-    exception raised by a signal handler inside one of them is printed and dropped, so a Ctrl-C at that moment
-    was lost and the run went on to the end. A forked worker inherits the blocked signals: it calls `resume`."""
-    if not hasattr(signal, "pthread_sigmask"):
+    For code that must not be cut in the middle: the process pool's own (starting worker processes, waiting for a
+    result, shutting down). An exception raised there can leave the pool without the thread that would stop its
+    workers (the batch process then exits and a worker waits forever), or a future's lock held; and one raised
+    inside Python's fork handlers is printed and dropped (the run went on to the end). The signals are held by
+    handlers that only note them. Blocking them (`pthread_sigmask`) is not enough: the mask is the main thread's,
+    and the kernel hands a process's signal to any thread that does not block it (numpy's BLAS threads, started
+    earlier), whose note makes the main thread raise at its next step all the same (seen once in about 40 runs
+    interrupted at the start: a worker left waiting for work after the batch process had gone).
+    A forked worker inherits the holding handlers: it calls `resume`."""
+    if threading.current_thread() is not threading.main_thread() or _outside:  # not settable here / nested
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+    held: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        held.append(signum)
+
+    previous: dict[int, Any] = {}
     try:
+        for s in _STOPPING:  # one by one inside the try: whatever was set is put back
+            previous[s] = signal.signal(s, hold)
+        _outside.update(previous)
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s, old in previous.items():
+            signal.signal(s, old)
+        _outside.clear()
+        if held:
+            _deliver(held[0], previous[held[0]])
+
+
+def _deliver(signum: int, handler: Any) -> None:
+    """What would have happened had `signum` not waited: its handler runs (Ctrl-C raises KeyboardInterrupt), the
+    default action is taken, or nothing if it is ignored."""
+    if callable(handler):
+        handler(signum, None)
+    elif handler == signal.SIG_DFL:
+        signal.raise_signal(signum)
 
 
 def resume() -> None:
-    """In a forked worker: no longer block the signals `deferred` blocked in the process that forked it."""
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
+    """In a forked worker: the handlers in force outside `deferred` in the process that forked it."""
+    for s, old in _outside.items():
+        signal.signal(s, old)
+    _outside.clear()
