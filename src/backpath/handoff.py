@@ -1,6 +1,6 @@
 """How a `--jobs` worker hands a chunk's output to the batch process.
 
-A chunk of default-pathway results is about 4 MB. Through the process pool's pipe it is copied into the pipe,
+A chunk of default-pathway results is about 8 MB. Through the process pool's pipe it is copied into the pipe,
 out of it, into a buffer and out of the pickle, and the batch process spends as much CPU on that as on writing
 the output. So where the machine has a RAM-backed `/dev/shm` (Linux), each worker writes its chunk's bytes to a
 file in a private folder there (mode 0700, files 0600) and passes only the file's name; the batch process reads
