@@ -1,4 +1,4 @@
-"""`signals.deferred`: Ctrl-C, SIGTERM and SIGHUP wait until the block ends, whichever thread the kernel gave them to."""
+"""`signals.deferred`: Ctrl-C, SIGTERM and SIGHUP wait until the block ends, whichever thread receives them."""
 
 from __future__ import annotations
 
