@@ -12,17 +12,25 @@ from typing import Any
 @contextmanager
 def raise_on_termination(make_exception: Callable[[int], BaseException]) -> Iterator[None]:
     """While inside, SIGTERM and SIGHUP raise `make_exception(signum)`; the previous handlers come back after."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set from the main thread
-        return
-
     def handler(signum, frame):
         raise make_exception(signum)
 
-    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
-    previous = {s: signal.signal(s, handler) for s in wanted}
-    try:
+    with _handling([getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)], handler):
         yield
+
+
+@contextmanager
+def _handling(signals: list[int], handler: Callable) -> Iterator[dict[int, Any]]:
+    """While inside, `handler` handles `signals`; gives the handlers it replaced, which come back after. Nothing is
+    set outside the main thread (the only one that may set handlers)."""
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        yield previous
+        return
+    try:
+        for s in signals:  # one by one inside the try: whatever was set is put back
+            previous[s] = signal.signal(s, handler)
+        yield previous
     finally:
         for s, old in previous.items():
             signal.signal(s, old)
@@ -46,7 +54,7 @@ def deferred() -> Iterator[None]:
     earlier), whose note makes the main thread raise at its next step all the same (seen once in about 40 runs
     interrupted at the start: a worker left waiting for work after the batch process had gone).
     A forked worker inherits the holding handlers: it calls `resume`."""
-    if threading.current_thread() is not threading.main_thread() or _outside:  # not settable here / nested
+    if _outside:  # nested: the outer block holds them
         yield
         return
     held: list[int] = []
@@ -56,14 +64,13 @@ def deferred() -> Iterator[None]:
 
     previous: dict[int, Any] = {}
     try:
-        for s in _STOPPING:  # one by one inside the try: whatever was set is put back
-            previous[s] = signal.signal(s, hold)
-        _outside.update(previous)
-        yield
-    finally:
-        for s, old in previous.items():
-            signal.signal(s, old)
-        _outside.clear()
+        with _handling(list(_STOPPING), hold) as previous:
+            _outside.update(previous)
+            try:
+                yield
+            finally:
+                _outside.clear()
+    finally:  # delivered even if the block failed, as it would have been had it not waited
         if held:
             _deliver(held[0], previous[held[0]])
 
