@@ -280,11 +280,11 @@ def test_jobs_2_gives_byte_identical_output_in_order(runner, tmp_path, monkeypat
     from backpath import handoff
 
     taken = []
-    real_take_over = handoff.take_over
-    monkeypatch.setattr(handoff, "take_over", lambda path: taken.append(path) or real_take_over(path))
+    real_copy_over = handoff.copy_over
+    monkeypatch.setattr(handoff, "copy_over", lambda path, fd: taken.append(path) or real_copy_over(path, fd))
     records = varied_records(2500)  # ten chunks
     src = write_jsonl(tmp_path / "in.jsonl", records)
-    for fmt in ("jsonl", "csv"):
+    for fmt in ("jsonl", "csv", "json"):
         one, two = tmp_path / f"one.{fmt}", tmp_path / f"two.{fmt}"
         r1 = batch(runner, src, "--format", fmt, "-o", one, "--jobs", "1")
         r2 = batch(runner, src, "--format", fmt, "-o", two, "--jobs", "2", "--quiet")
@@ -298,6 +298,24 @@ def test_jobs_2_gives_byte_identical_output_in_order(runner, tmp_path, monkeypat
     assert not glob.glob(f"/dev/shm/backpath-{os.getpid()}-*")
     if os.path.isdir("/dev/shm"):
         assert taken  # the results did come through the hand-off folder
+
+
+def test_jobs_2_writes_to_a_pipe_in_order_and_stops_quietly_when_it_closes(tmp_path):
+    """Through a real pipe (the workers' outputs are copied into it by the kernel): the same bytes as one job;
+    and a reader that goes away early (`| head`) ends the run with exit code 1, without a traceback."""
+    src = write_jsonl(tmp_path / "in.jsonl", varied_records(2500))
+    command = [sys.executable, "-m", "backpath", "batch", str(src), "-p", MINI, "--quiet", "--jobs"]
+    one = subprocess.run([*command, "1"], capture_output=True, timeout=120)
+    two = subprocess.run([*command, "2"], capture_output=True, timeout=120)
+    assert one.returncode == two.returncode == 1 and two.stderr == b""
+    assert two.stdout == one.stdout and len(one.stdout.splitlines()) == 2500
+    proc = subprocess.Popen([*command, "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline().startswith(b'{"format_version":1')
+    proc.stdout.close()
+    with proc.stderr:
+        stderr = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1 and b"Traceback" not in stderr
+    assert not glob.glob(f"/dev/shm/backpath-{proc.pid}-*")
 
 
 def test_jobs_0_means_one_per_core(runner, tmp_path):

@@ -105,3 +105,74 @@ def test_close_removes_what_was_not_taken(tmp_path):
     handoff.close_folder(folder)
     assert not os.path.exists(folder)
     handoff.close_folder(None)
+
+
+def _handed_over(tmp_path, data: bytes) -> tuple[str, str]:
+    folder = handoff.open_folder(str(tmp_path))
+    path = handoff.hand_over([data[: len(data) // 2], data[len(data) // 2:]], folder, "1.out")
+    assert path is not None
+    return folder, path
+
+
+def test_a_handed_over_file_is_copied_inside_the_kernel_and_deleted(tmp_path):
+    data = bytes(range(256)) * (handoff.MIN_BYTES // 64)
+    folder, path = _handed_over(tmp_path, data)
+    with open(tmp_path / "out", "wb") as out:
+        out.write(b"before:")
+        out.flush()
+        assert handoff.copy_over(path, out.fileno()) == len(data)
+    assert (tmp_path / "out").read_bytes() == b"before:" + data
+    assert os.listdir(folder) == []
+
+
+def test_where_the_kernel_cannot_copy_the_file_is_kept_for_take_over(tmp_path, monkeypatch):
+    import errno
+
+    def refuse(*args):
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    data = b"y" * handoff.MIN_BYTES
+    folder, path = _handed_over(tmp_path, data)
+    monkeypatch.setattr(os, "sendfile", refuse)
+    with open(tmp_path / "out", "wb") as out:
+        assert handoff.copy_over(path, out.fileno()) is None
+    assert handoff.take_over(path) == data
+    assert os.listdir(folder) == []
+
+
+def test_a_copy_that_fails_half_way_raises_and_deletes_the_file(tmp_path, monkeypatch):
+    import errno
+
+    real_sendfile = os.sendfile
+    calls = []
+
+    def full_disk(out_fd, in_fd, offset, count):
+        calls.append(offset)
+        if len(calls) == 1:
+            return real_sendfile(out_fd, in_fd, offset, 1000)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    folder, path = _handed_over(tmp_path, b"z" * handoff.MIN_BYTES)
+    monkeypatch.setattr(os, "sendfile", full_disk)
+    with open(tmp_path / "out", "wb") as out, pytest.raises(OSError, match="No space left"):
+        handoff.copy_over(path, out.fileno())
+    assert calls == [0, 1000]  # went on from where the first call stopped
+    assert os.listdir(folder) == []
+
+
+def test_the_output_file_appends_a_handed_over_file_after_what_it_buffered(tmp_path, monkeypatch):
+    from backpath.batch_io import Output
+
+    data = b"r" * handoff.MIN_BYTES
+    for kernel_copies in (True, False):
+        if not kernel_copies:
+            monkeypatch.setattr(handoff, "copy_over", lambda path, fd: None)
+        folder, path = _handed_over(tmp_path, data)
+        out = Output(str(tmp_path / "results.jsonl"))
+        out.write(b"[")
+        out.copy_over(path)
+        out.write(b"]")
+        out.commit()
+        assert (tmp_path / "results.jsonl").read_bytes() == b"[" + data + b"]"
+        assert os.listdir(folder) == []
+        handoff.close_folder(folder)

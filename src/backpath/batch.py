@@ -95,7 +95,7 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
             framing = _Framing(out, fmt, pathway)
 
             def take(result: ChunkResult) -> None:
-                framing.write(result.data)
+                framing.write(result.data, result.handed_over)
                 stats.add(result)
                 advance(result.nbytes, stats.records)
 
@@ -160,11 +160,6 @@ def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk]
     batch_work.inherited_pathway = pathway  # reused by workers started with fork (Linux), saving a reload
     limit = jobs * IN_FLIGHT_PER_JOB
 
-    def taken(result: ChunkResult) -> ChunkResult:
-        if result.handed_over is not None:
-            result.data = [handoff.take_over(result.handed_over)]
-        return result
-
     # Forked workers share the batch process's memory until they write to it; freezing the objects made so far
     # keeps the garbage collector from touching (and so copying) those pages in every worker.
     gc.freeze()
@@ -178,9 +173,9 @@ def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk]
             with deferred():  # a submit may fork the workers: a Ctrl-C during a fork would be lost
                 pending.append(pool.submit(worker_assess_chunk, chunk, fmt))
             if len(pending) >= limit:
-                take(taken(_result(pending.popleft())))
+                take(_result(pending.popleft()))
         while pending:
-            take(taken(_result(pending.popleft())))
+            take(_result(pending.popleft()))
     finally:
         gc.unfreeze()
         try:
@@ -225,14 +220,17 @@ class _Framing:
             csv.writer(buf).writerow(csv_header(pathway))
             out.write(buf.getvalue().encode("utf-8"))
 
-    def write(self, data: list[bytes]) -> None:
-        """A chunk's output, in pieces (see `ChunkResult`)."""
-        if not data:
+    def write(self, data: list[bytes], handed_over: str | None = None) -> None:
+        """A chunk's output, in pieces (see `ChunkResult`), or in the file a worker `handed_over`."""
+        if not data and handed_over is None:
             return
         if self.fmt == "json":
             self.out.write(b"\n" if self.first else b",\n")
         self.first = False
-        self.out.writelines(data)
+        if handed_over is None:
+            self.out.writelines(data)
+        else:
+            self.out.copy_over(handed_over)
         if self.out.tmp is None:
             self.out.flush()  # stdout: pass each chunk on as it is done
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from . import handoff
 from .errors import BackpathError
 from .fileio import umask
 from .jsontext import loads, unreadable
@@ -293,6 +294,17 @@ class Output:
                 self.unsynced += len(data)
                 if self.unsynced >= WRITEBACK_BYTES:
                     self._start_writeback()
+
+    def copy_over(self, path: str) -> None:
+        """Append a worker's hand-off file (see `handoff`), copied inside the kernel where it can be, and delete it."""
+        self.fh.flush()
+        copied = handoff.copy_over(path, self.fh.fileno())
+        if copied is None:
+            self.write(handoff.take_over(path))
+        elif self.tmp is not None:
+            self.unsynced += copied
+            if self.unsynced >= WRITEBACK_BYTES:
+                self._start_writeback()
 
     def _start_writeback(self) -> None:
         """Ask the kernel to start writing what is written so far to disk, in the background, so that the

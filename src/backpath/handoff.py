@@ -3,8 +3,9 @@
 A chunk of default-pathway results is about 8 MB. Through the process pool's pipe it is copied into the pipe,
 out of it, into a buffer and out of the pickle, and the batch process spends as much CPU on that as on writing
 the output. So where the machine has a RAM-backed `/dev/shm` (Linux), each worker writes its chunk's bytes to a
-file in a private folder there (mode 0700, files 0600) and passes only the file's name; the batch process reads
-the file, deletes it at once and writes the bytes out. Elsewhere the bytes go through the pipe as before.
+file in a private folder there (mode 0700, files 0600) and passes only the file's name; the batch process has
+the kernel copy the file into the output (`sendfile`, so the bytes never pass through its own memory) and deletes
+it at once, or reads and writes it where the kernel cannot. Elsewhere the bytes go through the pipe as before.
 
 The results hold patient data, so the folder lives in RAM, never on disk; it is removed when the run ends,
 however it ends (Ctrl-C, SIGTERM, an error). A run killed with SIGKILL cannot clean up: a later batch run
@@ -17,6 +18,7 @@ live process here, and it is over a minute old (a folder is made a moment before
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -31,6 +33,9 @@ SHARED_MEMORY = "/dev/shm"
 PREFIX = "backpath-"
 MIN_BYTES = 1 << 16  # smaller outputs (CSV rows, short chunks) are cheaper through the pipe
 STALE_AFTER = 60.0  # seconds: a younger unlocked folder may be one whose run has not locked it yet
+
+# sendfile cannot write to this descriptor (old kernels, some file systems): read and write instead
+_NO_SENDFILE = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV, errno.EBADF}
 
 _locks: dict[str, int] = {}  # folder -> the open descriptor holding its lock, in the batch process
 
@@ -115,6 +120,34 @@ def take_over(path: str) -> bytes:
             return fh.read()
     finally:
         _unlink(path)
+
+
+def copy_over(path: str, out_fd: int) -> int | None:
+    """In the batch process: copy the bytes a worker handed over in `path` to the file descriptor `out_fd` inside
+    the kernel (`sendfile`: they never pass through this process's memory) and delete the file. Returns the
+    number of bytes copied, or None, with nothing copied and the file kept, where the kernel cannot copy to
+    `out_fd` (then `take_over` reads it)."""
+    if not hasattr(os, "sendfile"):
+        return None
+    done = 0
+    try:
+        with open(path, "rb", buffering=0) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            while done < size:
+                try:
+                    sent = os.sendfile(out_fd, fh.fileno(), done, size - done)
+                except OSError as exc:
+                    if done == 0 and exc.errno in _NO_SENDFILE:
+                        return None
+                    raise
+                if sent == 0:  # cannot happen to a hand-off file, which only its worker wrote and is done with
+                    raise OSError(errno.EIO, f"the hand-off file ended after {done} of {size} bytes")
+                done += sent
+    except BaseException:
+        _unlink(path)
+        raise
+    _unlink(path)
+    return done
 
 
 def _lock(folder: str) -> int | None:
