@@ -144,20 +144,39 @@ def library_rates(src: Path, pathway: Pathway, limit: int = 20_000) -> tuple[flo
     return chunked, len(quarter) / (time.perf_counter() - started)
 
 
+# `python -m backpath`, and when it ends the CPU seconds of the batch process alone (not its workers) to a file.
+_OWN_CPU = """
+import atexit, os, resource, runpy, sys
+
+def _own_cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    with open(os.environ["BENCH_OWN_CPU"], "w") as fh:
+        fh.write(str(usage.ru_utime + usage.ru_stime))
+
+atexit.register(_own_cpu)
+sys.argv[0] = "backpath"
+runpy.run_module("backpath", run_name="__main__", alter_sys=True)
+"""
+
+
 def run_batch(src: Path, dst: Path | None, pathway_ref: str, jobs: int,
-              fmt: str = "jsonl") -> tuple[float, float, int]:
+              fmt: str = "jsonl") -> tuple[float, float, int, float]:
     """Run `backpath batch` as a user would, output to `dst` (None: stdout, discarded).
 
-    Returns (seconds, peak MB, minor page faults of the batch process and its workers). Peak memory is the
+    Returns (seconds, peak MB, minor page faults of the batch process and its workers, CPU seconds of the batch
+    process alone: with --jobs, what it spends reading input, handing chunks out and writing results, a
+    ceiling on the rate however many cores the workers get). Peak memory is the
     largest total PSS (proportional set size: shared pages counted once) of the batch process and its workers,
     sampled from /proc (every 0.1 s at first, then up to every 1 s); where /proc is missing, the max RSS of the
     batch process plus that of the largest worker per worker (an upper bound).
     """
-    cmd = [sys.executable, "-m", "backpath", "batch", str(src), "--output", "-" if dst is None else str(dst),
+    cmd = [sys.executable, "-c", _OWN_CPU, "batch", str(src), "--output", "-" if dst is None else str(dst),
            "--pathway", pathway_ref, "--jobs", str(jobs), "--format", fmt, "--quiet"]
+    own_cpu = src.with_name(f"own-cpu-{jobs}.txt")
     faults_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "BENCH_OWN_CPU": str(own_cpu)})
     peak_kb = 0
     while proc.poll() is None:
         peak_kb = max(peak_kb, tree_pss_kb(proc.pid))
@@ -169,7 +188,9 @@ def run_batch(src: Path, dst: Path | None, pathway_ref: str, jobs: int,
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     if not peak_kb:
         peak_kb = usage.ru_maxrss * (jobs + 1 if jobs > 1 else 1)  # KiB on Linux
-    return seconds, peak_kb / 1024, usage.ru_minflt - faults_before
+    cpu = float(own_cpu.read_text())
+    own_cpu.unlink()
+    return seconds, peak_kb / 1024, usage.ru_minflt - faults_before, cpu
 
 
 def tree_pss_kb(pid: int) -> int:
@@ -228,17 +249,26 @@ def main() -> None:
         chunked, single = library_rates(src, pathway)
         print(f"library, one process: backpath.assess_lines {chunked:,.0f} records/s; json.loads + backpath.assess + "
               f"json.dumps a record at a time {single:,.0f} records/s")
+    empty = folder / "empty.jsonl"
+    empty.write_bytes(b"")
+    start_up = min(run_batch(empty, None, args.pathway, 2)[3] for _ in range(3))  # CPU of a run with no records
+    empty.unlink()
     rates = {}
     outputs = []
     for jobs in args.jobs:
         dst = None if args.discard else folder / f"out-jobs{jobs}.{args.format}"
-        seconds, peak, faults = run_batch(src, dst, args.pathway, jobs, args.format)
+        seconds, peak, faults, own = run_batch(src, dst, args.pathway, jobs, args.format)
         rates[jobs] = args.records / seconds
         written = "discarded" if dst is None else \
             f"{dst.stat().st_size / 1e6:,.0f} MB written ({dst.stat().st_size / args.records:,.0f} bytes/record)"
         print(f"--format {args.format} --jobs {jobs}: {seconds:.2f} s, {rates[jobs]:,.0f} records/s, "
               f"{seconds / floor:.1f}x the floor, peak memory {peak:.0f} MB, {faults / args.records:.1f} page faults a "
               f"record, output {written}")
+        if jobs != 1:
+            per_record = max(own - start_up, 1e-9) / args.records
+            print(f"  the batch process itself (reading, handing out chunks, writing results): {own:.2f} s CPU, "
+                  f"{start_up:.2f} s of it starting; {per_record * 1e6:.0f} us a record, a ceiling of "
+                  f"{1 / per_record:,.0f} records/s however many cores the workers have")
         if dst is not None:
             outputs.append(dst)
     if args.format == "jsonl":  # the floor of writing full results (CSV rows carry no reasons)
