@@ -276,13 +276,23 @@ def test_output_file(runner, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]  # no temporary file left
 
 
-def test_jobs_2_gives_byte_identical_output_in_order(runner, tmp_path, monkeypatch):
+@pytest.mark.parametrize("direct", [True, False], ids=["workers-write-in-turn", "all-handed-over"])
+def test_jobs_2_gives_byte_identical_output_in_order(runner, tmp_path, monkeypatch, direct):
+    """Forked workers write their chunks into the output in turn, and hand the others to the batch process
+    (`turns`); where workers cannot inherit the output, every chunk is handed over. Same bytes either way."""
+    from backpath import batch as batch_module
     from backpath import handoff
 
-    taken = []
+    taken, written = [], []
     real_copy_over = handoff.copy_over
     monkeypatch.setattr(handoff, "copy_over", lambda path, fd: taken.append(path) or real_copy_over(path, fd))
-    records = varied_records(2500)  # ten chunks
+    real_write = batch_module._Framing.write
+    monkeypatch.setattr(batch_module._Framing, "write", lambda self, data, handed_over=None, done=False:
+                        written.append(done) or real_write(self, data, handed_over, done))
+    if not direct:
+        monkeypatch.setattr(batch_module, "_workers_inherit_output", lambda: False)
+    records = varied_records(2500)
+    chunks = len(records) // batch_io.CHUNK_RECORDS
     src = write_jsonl(tmp_path / "in.jsonl", records)
     for fmt in ("jsonl", "csv", "json"):
         one, two = tmp_path / f"one.{fmt}", tmp_path / f"two.{fmt}"
@@ -296,8 +306,13 @@ def test_jobs_2_gives_byte_identical_output_in_order(runner, tmp_path, monkeypat
     assert [r["id"] for r in out] == [rec.get("id", i) for i, rec in enumerate(records, 1)]
     assert sum(r["status"] == "error" for r in out) == sum(rec["answers"]["age"] == 200 for rec in records)
     assert not glob.glob(f"/dev/shm/backpath-{os.getpid()}-*")
-    if os.path.isdir("/dev/shm"):
-        assert taken  # the results did come through the hand-off folder
+    assert len(written) == 3 * 2 * chunks  # two runs, three formats
+    if direct:
+        assert sum(written) >= 3  # at least each run's first chunk (its turn from the start) by its worker
+    else:
+        assert not any(written)
+        if os.path.isdir("/dev/shm"):
+            assert taken  # the results did come through the hand-off folder
 
 
 def test_jobs_2_writes_to_a_pipe_in_order_and_stops_quietly_when_it_closes(tmp_path):
@@ -358,6 +373,30 @@ def test_interrupted_run_leaves_the_previous_output_intact(tmp_path, jobs, sig, 
     assert dst.read_text() == "previous results\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
     assert not glob.glob(f"/dev/shm/backpath-{proc.pid}-*")  # no handed-over results left in memory
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_run_stopped_while_writing_to_stdout_reports_exactly_the_records_it_wrote(tmp_path, jobs):
+    """Results on stdout stay when a run is stopped; the count it reports is theirs, every line whole (chunks are
+    written whole, by the batch process or by a worker in its turn, and counted as they are written)."""
+    src = tmp_path / "in.jsonl"
+    src.write_text((json.dumps({"answers": OK}) + "\n") * 400_000)
+    out = tmp_path / "stdout.jsonl"
+    with open(out, "wb") as stdout:
+        proc = subprocess.Popen([sys.executable, "-m", "backpath", "batch", str(src), "-p", MINI, "--jobs", str(jobs)],
+                                stdout=stdout, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while out.stat().st_size == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)
+        assert proc.poll() is None, "the batch finished before it could be stopped"
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 143, stderr
+    reported = int(re.search(r"stopped after ([\d,]+) records", stderr).group(1).replace(",", ""))
+    lines = out.read_bytes().split(b"\n")
+    assert lines[-1] == b"" and len(lines) - 1 == reported > 0
+    assert all(json.loads(line)["status"] == "ok" for line in lines[:-1])
 
 
 # --- usage errors --------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ stderr: the summary gives counts and the places of the first errors only.
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
 import time
 from collections import Counter, deque
@@ -34,6 +35,7 @@ from .batch_work import (
 from .heap import keep_freed_memory
 from .model import Pathway
 from .signals import deferred, raise_on_termination
+from .turns import Turns
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 IN_FLIGHT_PER_JOB = 2  # chunks queued or running per worker: enough to keep workers busy, few enough for memory
@@ -95,8 +97,9 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
             framing = _Framing(out, fmt, pathway)
 
             def take(result: ChunkResult) -> None:
-                framing.write(result.data, result.handed_over)
-                stats.add(result)
+                with deferred():  # a chunk is written and counted whole: a stopped run's count is what it wrote
+                    framing.write(result.data, result.handed_over, result.written)
+                    stats.add(result)
                 advance(result.nbytes, stats.records)
 
             chunks = read_chunks(specs)
@@ -106,7 +109,7 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
                     if n == 0:
                         freeze_warm_objects()
             else:
-                _run_pool(pathway, options.pathway_ref, chunks, fmt, jobs, take)
+                _run_pool(pathway, options.pathway_ref, chunks, fmt, jobs, take, out)
             framing.close()
         out.commit()
     except (KeyboardInterrupt, _Stopped) as exc:
@@ -147,11 +150,12 @@ class _Stopped(BaseException):
 
 
 def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk], fmt: str, jobs: int,
-              take: Callable[[ChunkResult], None]) -> None:
+              take: Callable[[ChunkResult], None], out: Output) -> None:
     """Assess chunks in `jobs` worker processes; hand the results to `take` in input order.
 
     Chunks are submitted as results are taken, never more than IN_FLIGHT_PER_JOB per worker ahead, so a
-    slow writer or a huge input does not pile chunks up in memory.
+    slow writer or a huge input does not pile chunks up in memory. Forked workers write a chunk into `out`
+    themselves when it is its turn (`turns`); the others' outputs are written by `take`, in turn too.
     """
     from . import batch_work
     from .catalog import resolve
@@ -159,34 +163,66 @@ def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk]
     path = str(resolve(pathway_ref))
     batch_work.inherited_pathway = pathway  # reused by workers started with fork (Linux), saving a reload
     limit = jobs * IN_FLIGHT_PER_JOB
+    turns = None
+    fd = out.fileno()
+    if fd is not None and _workers_inherit_output():
+        out.flush()  # the `[` or the CSV header first
+        turns = Turns(fd, *((b"\n", b",\n") if fmt == "json" else (b"", b"")))
+
+    def take_in_turn(seq: int, result: ChunkResult) -> None:
+        with deferred():
+            take(result)
+            if turns is not None and not result.written:
+                out.flush()
+                turns.passed(seq)
 
     # Forked workers share the batch process's memory until they write to it; freezing the objects made so far
     # keeps the garbage collector from touching (and so copying) those pages in every worker.
     gc.freeze()
     folder = pool = None
+    pending: deque[tuple[int, Future]] = deque()
     try:
         folder = handoff.open_folder()
         pool = ProcessPoolExecutor(max_workers=jobs, initializer=init_worker,
-                                   initargs=(path, pathway.sha256, folder))
-        pending: deque = deque()
-        for chunk in chunks:
+                                   initargs=(path, pathway.sha256, folder, turns))
+        for seq, chunk in enumerate(chunks):
             with deferred():  # a submit may fork the workers: a Ctrl-C during a fork would be lost
-                pending.append(pool.submit(worker_assess_chunk, chunk, fmt))
+                pending.append((seq, pool.submit(worker_assess_chunk, chunk, fmt, seq)))
             if len(pending) >= limit:
-                take(_result(pending.popleft()))
+                take_in_turn(*_next_result(pending))
         while pending:
-            take(_result(pending.popleft()))
+            take_in_turn(*_next_result(pending))
     finally:
         gc.unfreeze()
         try:
+            if turns is not None:
+                turns.stop()  # no worker writes into the output any more
             if pool is not None:  # cancel what has not started and wait for the workers, so that none is still
                 # writing into the folder when it is removed (a shutdown without waiting, first, would make
                 # this one return at once: the pool forgets its manager thread). A second Ctrl-C waits until
                 # the workers have finished their chunks, for the reason `_result` gives.
                 with deferred():
                     pool.shutdown(wait=True, cancel_futures=True)
+            if turns is not None:  # a stopped run: count the chunks workers wrote that were not taken yet
+                for seq, future in pending:
+                    if seq < turns.written and not future.cancelled() and future.exception() is None:
+                        take(future.result())
         finally:  # whatever happened: no results left in memory files
             handoff.close_folder(folder)
+
+
+def _workers_inherit_output() -> bool:
+    """Whether the pool's workers are forked (Linux up to Python 3.13), so they inherit the output's descriptor."""
+    return multiprocessing.get_start_method() == "fork"
+
+
+def _next_result(pending: deque[tuple[int, Future]]) -> tuple[int, ChunkResult]:
+    """The first pending chunk's number and result, taken off `pending` once there is a result (so that a chunk
+    is never counted twice, nor missed if the run stops while waiting for it)."""
+    seq, future = pending[0]
+    result = _result(future)
+    pending.popleft()
+    return seq, result
 
 
 def _result(future: Future) -> ChunkResult:
@@ -220,8 +256,12 @@ class _Framing:
             csv.writer(buf).writerow(csv_header(pathway))
             out.write(buf.getvalue().encode("utf-8"))
 
-    def write(self, data: list[bytes], handed_over: str | None = None) -> None:
-        """A chunk's output, in pieces (see `ChunkResult`), or in the file a worker `handed_over`."""
+    def write(self, data: list[bytes], handed_over: str | None = None, written: bool = False) -> None:
+        """A chunk's output, in pieces (see `ChunkResult`), or in the file a worker `handed_over`; nothing when
+        its worker has `written` it (with the separator before it)."""
+        if written:
+            self.first = False
+            return
         if not data and handed_over is None:
             return
         if self.fmt == "json":

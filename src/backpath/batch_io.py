@@ -320,6 +320,13 @@ class Output:
     def flush(self) -> None:
         self.fh.flush()
 
+    def fileno(self) -> int | None:
+        """The descriptor the output is written to, or None where it has none (a stream in memory)."""
+        try:
+            return self.fh.fileno()
+        except (OSError, ValueError):  # io.UnsupportedOperation is both
+            return None
+
     def commit(self) -> None:
         """Finish: flush stdout, or move the complete temporary file into place."""
         if self.tmp is None:

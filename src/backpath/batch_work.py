@@ -35,6 +35,7 @@ from .heap import keep_freed_memory
 from .jsontext import loads, unreadable
 from .model import Pathway
 from .signals import resume
+from .turns import Turns
 
 FORMATS = ("jsonl", "json", "csv")
 MAX_ERROR_PLACES = 3  # error places kept per chunk for the summary
@@ -60,6 +61,7 @@ class ChunkResult:
     error_places: list[str] = field(default_factory=list)
     nbytes: int = 0
     handed_over: str | None = None  # from a worker: the file holding `data` instead (see `handoff`)
+    written: bool = False  # from a worker: `data` is already in the output, written in its turn (see `turns`)
 
 
 def csv_header(pathway: Pathway) -> list[str]:
@@ -369,16 +371,18 @@ def _cell(value: Any) -> Any:
 
 _worker_pathway: Pathway | None = None
 _handoff_folder: str | None = None
+_turns: Turns | None = None
 _worker_chunks = 0
 inherited_pathway: Pathway | None = None  # set by the batch process before it starts workers
 
 
-def init_worker(pathway_path: str, sha256: str, handoff_folder: str | None = None) -> None:
+def init_worker(pathway_path: str, sha256: str, handoff_folder: str | None = None, turns: Turns | None = None) -> None:
     """Get the pathway once in a worker process: a forked worker reuses the batch process's (already loaded,
     same sha256); a spawned one loads it from its file. Ctrl-C is left to the batch process, which stops
-    the workers. Chunk outputs are handed over through `handoff_folder` when there is one."""
-    global _worker_pathway, _handoff_folder
-    _handoff_folder = handoff_folder
+    the workers. A chunk is written straight into the output when it is its turn (`turns`, forked workers
+    only), else handed over through `handoff_folder` when there is one."""
+    global _worker_pathway, _handoff_folder, _turns
+    _handoff_folder, _turns = handoff_folder, turns
     resume()  # forked while the batch process deferred its signals
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     keep_freed_memory()  # a forked worker has it already; a spawned one has not
@@ -399,13 +403,19 @@ def freeze_warm_objects() -> None:
     gc.freeze()
 
 
-def worker_assess_chunk(chunk: Chunk, fmt: str) -> ChunkResult:
+def worker_assess_chunk(chunk: Chunk, fmt: str, seq: int | None = None) -> ChunkResult:
+    """Assess chunk number `seq` of the run in a worker; write it into the output if it is its turn, else return
+    its output (in a hand-off file where there is a folder for them)."""
     global _worker_chunks
     assert _worker_pathway is not None, "init_worker was not called"
     result = assess_chunk(_worker_pathway, chunk, fmt)
     _worker_chunks += 1
     if _worker_chunks == 1:
         freeze_warm_objects()
+    if _turns is not None and seq is not None and _turns.mine(seq):
+        _turns.write(seq, result.data)
+        result.data, result.written = [], True
+        return result
     path = handoff.hand_over(result.data, _handoff_folder, f"{chunk.start}.out")
     if path is not None:
         result.data, result.handed_over = [], path
