@@ -311,11 +311,7 @@ class Output:
         `fsync` before the rename has little left to wait for (a run writes gigabytes)."""
         self.fh.flush()
         self.unsynced = 0
-        if hasattr(os, "posix_fadvise"):
-            try:
-                os.posix_fadvise(self.fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-            except OSError:
-                pass
+        start_writeback(self.fh.fileno())
 
     def flush(self) -> None:
         self.fh.flush()
@@ -358,6 +354,15 @@ class Output:
         except OSError:
             pass
         self.tmp = None
+
+
+def start_writeback(fd: int) -> None:
+    """Ask the kernel to start writing the file's dirty pages to disk now, and to drop those already written."""
+    if hasattr(os, "posix_fadvise"):
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        except OSError:
+            pass
 
 
 def same_file(a: str, b: str) -> bool:

@@ -25,8 +25,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 
+from .batch_io import WRITEBACK_BYTES, start_writeback
+
 IOV_BATCH = 512  # buffers a writev call is given (the system's limit is at least 1,024)
-WRITEBACK_BYTES = 64 << 20  # as `batch_io.WRITEBACK_BYTES`: after this much, ask the kernel to write it out
 
 
 class Turns:
@@ -53,7 +54,7 @@ class Turns:
             self.unsynced += sum(map(len, pieces))
             if self.unsynced >= WRITEBACK_BYTES:
                 self.unsynced = 0
-                _start_writeback(self.fd)
+                start_writeback(self.fd)
         self.passed(seq)
 
     def passed(self, seq: int) -> None:
@@ -95,11 +96,3 @@ def _is_regular(fd: int) -> bool:
         return stat.S_ISREG(os.fstat(fd).st_mode)
     except OSError:
         return False
-
-
-def _start_writeback(fd: int) -> None:
-    if hasattr(os, "posix_fadvise"):
-        try:
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        except OSError:
-            pass
