@@ -399,6 +399,39 @@ def test_a_run_stopped_while_writing_to_stdout_reports_exactly_the_records_it_wr
     assert all(json.loads(line)["status"] == "ok" for line in lines[:-1])
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_output_that_cannot_be_written_is_a_clear_error_not_a_traceback(tmp_path, jobs):
+    """/dev/full fails every write with 'No space left on device', like a full disk: as --output, and as stdout
+    (with --jobs 2 the first chunk is written by a worker, whose error comes back to the batch process)."""
+    src = write_jsonl(tmp_path / "in.jsonl", varied_records(600))
+    command = [sys.executable, "-m", "backpath", "batch", str(src), "-p", MINI, "--quiet", "--jobs", jobs]
+    with open("/dev/full", "wb") as full:
+        for args, stdout, name in ((["-o", "/dev/full"], subprocess.DEVNULL, "/dev/full"), ([], full, "stdout")):
+            proc = subprocess.run([*command, *args], stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120)
+            assert proc.returncode == 1, proc.stderr
+            assert proc.stderr == (f"error: cannot write the results to {name}: No space left on device; stopped "
+                                   "after 0 records.\n")
+
+
+def test_a_failed_write_to_a_file_removes_the_temporary_file(runner, tmp_path, monkeypatch):
+    import errno
+
+    from backpath.batch_io import Output
+
+    def full_disk(self, pieces):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Output, "writelines", full_disk)
+    src = write_jsonl(tmp_path / "in.jsonl", [{"answers": OK}])
+    dst = tmp_path / "out.jsonl"
+    result = batch(runner, src, "-o", dst, "--quiet")
+    assert result.exit_code == 1
+    assert f"cannot write the results to {dst}: No space left on device; stopped after 0 records and {dst} was " \
+           "not written." in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
 # --- usage errors --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -124,6 +124,15 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
         out.abort()
         _silence_stdout()
         return EXIT_INVALID
+    except OSError as exc:  # writing the results failed (a full disk...); input errors are error records
+        out.abort()
+        if out.name == "stdout":
+            _silence_stdout()
+        kept = "" if out.name == "stdout" or out.special else f" and {out.name} was not written"
+        console.print(f"error: cannot write the results to {out.name}: {(exc.strerror or str(exc)).rstrip('.')}; "
+                      f"stopped after {stats.records:,} records{kept}.", markup=False, highlight=False,
+                      soft_wrap=True)
+        return EXIT_INVALID
     except BrokenProcessPool:
         out.abort()
         kept = "" if out.name == "stdout" or out.special else f" and {out.name} was not written"
