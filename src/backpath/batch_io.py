@@ -290,10 +290,7 @@ class Output:
     def writelines(self, pieces: Iterable[bytes]) -> None:
         for data in pieces:
             self.fh.write(data)
-            if self.tmp is not None:
-                self.unsynced += len(data)
-                if self.unsynced >= WRITEBACK_BYTES:
-                    self._start_writeback()
+            self._written(len(data))
 
     def copy_over(self, path: str) -> None:
         """Append a worker's hand-off file (see `handoff`), copied inside the kernel where it can be, and delete it."""
@@ -301,17 +298,19 @@ class Output:
         copied = handoff.copy_over(path, self.fh.fileno())
         if copied is None:
             self.write(handoff.take_over(path))
-        elif self.tmp is not None:
-            self.unsynced += copied
-            if self.unsynced >= WRITEBACK_BYTES:
-                self._start_writeback()
+        else:
+            self._written(copied)
 
-    def _start_writeback(self) -> None:
-        """Ask the kernel to start writing what is written so far to disk, in the background, so that the
-        `fsync` before the rename has little left to wait for (a run writes gigabytes)."""
-        self.fh.flush()
-        self.unsynced = 0
-        start_writeback(self.fh.fileno())
+    def _written(self, nbytes: int) -> None:
+        """After every `WRITEBACK_BYTES` of a file, ask the kernel to start writing it to disk, in the background,
+        so that the `fsync` before the rename has little left to wait for (a run writes gigabytes)."""
+        if self.tmp is None:
+            return
+        self.unsynced += nbytes
+        if self.unsynced >= WRITEBACK_BYTES:
+            self.fh.flush()
+            self.unsynced = 0
+            start_writeback(self.fh.fileno())
 
     def flush(self) -> None:
         self.fh.flush()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import stat
 
 from .batch_io import WRITEBACK_BYTES, start_writeback
 
@@ -90,8 +91,6 @@ def write_all(fd: int, pieces: list[bytes]) -> None:
 
 
 def _is_regular(fd: int) -> bool:
-    import stat
-
     try:
         return stat.S_ISREG(os.fstat(fd).st_mode)
     except OSError:
