@@ -25,6 +25,7 @@ import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from . import batch_io, handoff
@@ -215,7 +216,9 @@ def _write_clean(pathway: Pathway, waiting: list, run, clean: list[int], results
         presence = None if run.presence is None else [run.presence[k] for k in clean]
         matrix = None if run.matrix is None else run.matrix[clean]
         truths = None if run.truths is None else (lambda text: _rows(run.truths(text), clean))
-        for k, tier, text in zip(clean, tiers, writer.write_many(ids, envs, tiers, rules, presence, matrix, truths)):
+        values = None if run.values is None else _column_rows(run.values, clean, len(run.clean))
+        for k, tier, text in zip(clean, tiers, writer.write_many(ids, envs, tiers, rules, presence, matrix, truths,
+                                                                 values)):
             results[waiting[k][0]] = (tier, text)
     else:
         matrix = None if run.matrix is None else run.matrix[clean]
@@ -225,6 +228,19 @@ def _write_clean(pathway: Pathway, waiting: list, run, clean: list[int], results
 
 def _rows(table, rows: list[int]):
     return None if table is None else table[rows]
+
+
+def _column_rows(values: dict, rows: list[int], n: int):
+    """A function giving the `rows` of column `name` of `values` (all of them when `rows` is every row), or None
+    for a name it does not have."""
+    if len(rows) == n:
+        return values.get
+    if not rows:
+        return lambda name: [] if name in values else None
+    take = itemgetter(*rows)
+    if len(rows) == 1:
+        return lambda name: [take(values[name])] if name in values else None
+    return lambda name: list(take(values[name])) if name in values else None
 
 
 def _presence_names(pathway: Pathway) -> tuple[str, ...]:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import chain, compress, repeat
@@ -69,6 +69,10 @@ class ColumnRun:
     # truths(text): for the condition `text` of a rule or derived fact, a records x operands bool array: whether
     # each operand of its `or`s is true, in `Compiled.or_terms` order (None for any other text)
     truths: Callable[[str], Any] | None = None
+    # values[name]: for every question, derived fact and score, each record's value as in its env (None where
+    # it has none), in record order; taken from the columns the envs are made of, so reading a name for the
+    # whole chunk costs no lookups
+    values: Mapping[str, Sequence] | None = None
 
 
 @dataclass
@@ -912,21 +916,25 @@ class ColumnEngine:
         ctx = _Ctx(n, self.compiler.slots)
         with np.errstate(all="ignore"):
             dicts = self._dicts(recs, ctx.bad)
-            present = self._read(dicts, ctx)
+            table = self._table(dicts, ctx.bad)
+            present = self._read(table, ctx)
             whole = self._check_keys(dicts, ctx.bad, present)
             for fid, node in self.facts:
                 ctx.cols[fid] = node.fn(ctx)
             self._check_asked(ctx, present)
             tiers, contributing, matrix = self._decide(ctx)
-            envs = self._envs(dicts, ctx, whole)
+            fact_columns = self._fact_columns(ctx)
+            envs = self._envs(dicts, ctx, whole, fact_columns)
             presence = self._presence(ctx, present, presence_of) if presence_of else None
         truths = partial(self._truths, ctx)
+        values = dict(zip(self.qids, table)) if n else {}
+        values.update(zip(self.fact_ids, fact_columns))
         if not ctx.bad.any():
-            return ColumnRun([True] * n, envs, tiers, contributing, presence, matrix, truths)
+            return ColumnRun([True] * n, envs, tiers, contributing, presence, matrix, truths, values)
         clean = (~ctx.bad).tolist()
         matrix[ctx.bad] = False
         return ColumnRun(clean, envs, [t if ok else None for t, ok in zip(tiers, clean)],
-                         [c if ok else None for c, ok in zip(contributing, clean)], presence, matrix, truths)
+                         [c if ok else None for c, ok in zip(contributing, clean)], presence, matrix, truths, values)
 
     def _truths(self, ctx: _Ctx, text: str) -> np.ndarray | None:
         """`ColumnRun.truths`: records x operands, true where the operand is true (not false or unknown)."""
@@ -986,11 +994,12 @@ class ColumnEngine:
                 bad[i] = True
         return whole
 
-    def _read(self, dicts: list[dict], ctx: _Ctx) -> dict[str, np.ndarray]:
-        """Every question's column (its value and whether answered); a value that is not valid marks its record."""
+    def _read(self, table: list[tuple], ctx: _Ctx) -> dict[str, np.ndarray]:
+        """Every question's column (its value and whether answered) from the answers transposed (`_table`); a
+        value that is not valid marks its record."""
         present = {}
         bad, cols = ctx.bad, ctx.cols
-        for q, col in zip(self.questions, self._table(dicts, bad)):
+        for q, col in zip(self.questions, table):
             if q.type == "boolean":
                 cols[q.id], present[q.id] = _read_boolean(col, bad)
             elif q.type in ("integer", "number"):
@@ -1048,8 +1057,8 @@ class ColumnEngine:
         contributing = [flat[s:e] for s, e in zip([0, *ends[:-1]], ends)]
         return self.tier_ids[rank].tolist(), contributing, contrib
 
-    def _fact_rows(self, ctx: _Ctx):
-        """Per record, the tuple of its facts (in `fact_ids` order) as the engine's Python values."""
+    def _fact_columns(self, ctx: _Ctx) -> list[list]:
+        """Each fact's column (in `fact_ids` order) as the engine's Python values."""
         n = ctx.n
         t = np.empty((len(self.boolean_facts), n), dtype=bool)
         f = np.empty_like(t)
@@ -1062,12 +1071,12 @@ class ColumnEngine:
                 columns[j][i] = None
         columns += [_python_list(node.kind, node.options, ctx.cols[fid], n) for fid, node in self.facts
                     if node.kind != "boolean"]
-        return zip(*columns) if columns else repeat(())
+        return columns
 
-    def _envs(self, dicts: list[dict], ctx: _Ctx, whole: np.ndarray) -> list[dict | None]:
+    def _envs(self, dicts: list[dict], ctx: _Ctx, whole: np.ndarray, fact_columns: list[list]) -> list[dict | None]:
         """Each clean record's env: its present answers (the given objects) plus every fact and score."""
         fact_ids = self.fact_ids
-        rows = self._fact_rows(ctx)
+        rows = zip(*fact_columns) if fact_columns else repeat(())
         envs: list[dict | None] = []
         if whole.all() and not ctx.bad.any():  # the usual chunk
             for a, row in zip(dicts, rows):

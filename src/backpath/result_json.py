@@ -20,8 +20,10 @@ import ast
 import json
 import math
 import string
-from collections.abc import Mapping
-from functools import cached_property
+from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property, partial
+from itertools import repeat
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from .report import (
@@ -132,6 +134,10 @@ class ResultWriter:
         self.reason_scalars = [tuple(n for n in names if n not in multi) for names in reads]
         self.reason_lists = [tuple(n for n in names if n in multi) for names in reads]
         self.reason_cache: list[dict | None] = [{} for _ in p.rules]
+        self.multi = multi
+        # Per name, memos of its values' texts for `write_many` (see `_column_texts`): `because` pieces, displays.
+        self.piece_memo: dict[str, tuple[dict, dict]] = {}
+        self.shown_memo: dict[str, tuple[dict, dict]] = {}
         self.reason_lookups = [0] * len(p.rules)
         self.reason_hits = [0] * len(p.rules)
         # Per item, the rules that mention it (offer, consider or advise against), in rule order; per rule, the
@@ -312,7 +318,8 @@ class ResultWriter:
                          self.tail(tier, contributing, roles, follow_up_code, warning_code, answer_warnings))
 
     def write_many(self, ids: list, envs: list[Mapping[str, Any]], tiers: list[str], contributing: list[list[int]],
-                   presence: list[int] | None = None, matrix=None, truths=None) -> list[str]:
+                   presence: list[int] | None = None, matrix=None, truths=None,
+                   values: Callable[[str], Sequence | None] | None = None) -> list[str]:
         """`write` for a chunk of records (no answer warnings), assembled with array operations.
 
         Each record's result is a sequence of *units*: its head (id, tier, scores, red flags), the frames of its
@@ -323,7 +330,8 @@ class ResultWriter:
         resolved, and each record's pieces joined. Only the varying reasons are made record by record.
         `presence`, when given, is each record's `_RecordMemo.presence()` (bit i: `names[i]` has a value),
         computed with the columns; `matrix`, when given, is `contributing` as a records x rules bool array;
-        `truths`, when given, is `ColumnRun.truths` for these records."""
+        `truths`, when given, is `ColumnRun.truths` for these records; `values`, when given, is a function that
+        gives a name's value for each of these records (`ColumnRun.values`), or None to read it from `envs`."""
         if not self.packable or len(self.state_ids) >= _CACHE_LIMIT:
             return [self.write(*args) for args in zip(ids, envs, tiers, contributing)]
         import numpy as np  # only batch runs need it; single assessments start faster without
@@ -349,7 +357,7 @@ class ResultWriter:
             keys = record_of[varying] * len(self.rules) + (_FIRST_RULE - codes[varying])
             needed, inverse = np.unique(keys, return_inverse=True)
             where[varying] = len(texts) + inverse
-            texts += self._reasons(needed, envs, presence, truths)
+            texts += self._reasons(needed, envs, presence, truths, values)
         chunk_texts = np.empty(len(texts), dtype=object)
         chunk_texts[:] = texts
         pieces = np.empty(len(codes), dtype=object)
@@ -465,10 +473,10 @@ class ResultWriter:
                     _row_codes(contrib[:, self.follow_up_rules]).tolist(),
                     _row_codes(contrib[:, self.warning_rules]).tolist())]
 
-    def _reasons(self, needed, envs: list, presence: list[int] | None, truths) -> list[str]:
-        """The varying reason of each `needed` (record * rules + rule, in order), made rule by rule: a rule's
-        records are looked up in its reason memo together, and the misses made from their `because` names
-        (the `or` operand bits of the rule's memo key read for the whole chunk at once)."""
+    def _reasons(self, needed, envs: list, presence: list[int] | None, truths, values=None) -> list[str]:
+        """The varying reason of each `needed` (record * rules + rule, in order), made rule by rule from the
+        chunk's columns of value texts (`_ValueTexts`; the `or` operand bits of each rule's `because` memo key
+        read for the whole chunk at once)."""
         import numpy as np
 
         records, rules = np.divmod(needed, len(self.rules))
@@ -476,45 +484,65 @@ class ResultWriter:
             presence = [_presence(self.name_bits, env) for env in envs]
         out: list = [None] * len(needed)
         tables: dict = {}
+        columns = _ValueTexts(self, envs, values)
         order = np.argsort(rules, kind="stable")
         for group in np.split(order, np.flatnonzero(np.diff(rules[order])) + 1):
             ri = int(rules[group[0]])
             bits = self._truth_bits(ri, envs, truths, tables) if self.rule_conditions[ri] else None
             for position, text in zip(group.tolist(), self._rule_reasons(ri, records[group].tolist(), envs,
-                                                                          presence, bits)):
+                                                                          presence, bits, columns)):
                 out[position] = text
         return out
 
-    def _rule_reasons(self, ri: int, ks: list[int], envs: list, presence: list[int], bits: list[int] | None):
-        """Rule `ri`'s reason for each record `ks` of the chunk (see `_RecordMemo.reason`, the same text)."""
-        cache = self.reason_cache[ri]
-        if cache is None:
-            texts, keys = [None] * len(ks), None
+    def _rule_reasons(self, ri: int, ks: list[int], envs: list, presence: list[int], bits: list[int] | None,
+                      values: _ValueTexts) -> list[str]:
+        """Rule `ri`'s reason for each record `ks` of the chunk (the text `_RecordMemo.reason` makes), made
+        together: the records are grouped by their `because` memo key (a group's `because` lists the same
+        names), and each group's texts are joined from the chunk's columns of value texts. (A memo of whole
+        reasons, keyed on every value a rule reads, cost more in keys than it saved: most reasons differ.)"""
+        mask = self.rule_mask[ri]
+        if bits is None:
+            keys = [presence[k] & mask for k in ks]
         else:
-            scalars, lists = self.reason_scalars[ri], self.reason_lists[ri]
-            if lists:
-                keys = [tuple(map(envs[k].get, scalars)) + tuple(map(_tuple_or_none, map(envs[k].get, lists)))
-                        for k in ks]
+            shift = self.presence_bits
+            keys = [presence[k] & mask | bits[k] << shift for k in ks]
+        groups: dict[int, list[int]] = {}
+        for k, key in zip(ks, keys):
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [k]
             else:
-                keys = [tuple(map(envs[k].get, scalars)) for k in ks]
-            texts = list(map(cache.get, keys))
-            self._count_lookups(ri, len(keys), len(keys) - texts.count(None))
-        if None not in texts:
-            return texts
-        prefix, rule_text, mask = self.rule_prefix[ri], self.rule_text[ri], self.rule_mask[ri]
-        shapes, piece = self.because_shapes[ri], self.piece
-        for j, k in enumerate(ks):
-            if texts[j] is not None:
-                continue
-            env = envs[k]
-            key = presence[k] & mask if bits is None else presence[k] & mask | bits[k] << self.presence_bits
+                group.append(k)
+        made: dict[int, str] = {}
+        prefix, rule_text, shapes = self.rule_prefix[ri], self.rule_text[ri], self.because_shapes[ri]
+        for key, rows in groups.items():
             names = shapes.get(key)
             if names is None:
-                names = _remember(shapes, key, _RULE_CACHE, tuple(self.because_names(ri, env, {})))
-            text = "".join((prefix, self.reason_text(ri, env) if rule_text is None else rule_text, ',"because":{',
-                            ",".join([piece(name, env[name]) for name in names]), "}"))
-            texts[j] = text if keys is None else _remember(cache, keys[j], _REASON_CACHE, text)
-        return texts
+                names = _remember(shapes, key, _RULE_CACHE, tuple(self.because_names(ri, envs[rows[0]], {})))
+            take = _taker(rows)
+            because = list(map(",".join, zip(*[take(values.pieces(name)) for name in names]))) if names \
+                else [""] * len(rows)
+            if rule_text is None:
+                columns: list = []
+                literal = prefix + '"'
+                for part, name in self.templates[ri]:
+                    literal += part
+                    if name is not None:
+                        columns += [repeat(literal), take(values.shown(name))]
+                        literal = ""
+                columns += [repeat(literal + '","because":{'), because, repeat("}")]
+                texts = map("".join, zip(*columns))
+            else:
+                head = prefix + rule_text + ',"because":{'
+                texts = [head + tail + "}" for tail in because]
+            made.update(zip(rows, texts))
+        return list(map(made.__getitem__, ks))
+
+    def shown_text(self, name: str, value: Any) -> str:
+        """A value's display in a reason (`show_value`), JSON-escaped."""
+        if type(value) is bool:
+            return "yes" if value else "no"
+        return encode(show_value(self.p, name, value))[1:-1]
 
     def _count_lookups(self, ri: int, lookups: int, hits: int) -> None:
         """Count a rule's reason memo lookups and hits; a rule found less than half of the time over its first
@@ -691,9 +719,16 @@ class ResultWriter:
         key = (name, tuple(value)) if kind is list else (name, value)
         text = self.pieces.get(key)
         if text is None:
-            text = self.name_json[name] + encode(plain(value))
-            _remember(self.pieces, key, _CACHE_LIMIT, text)
+            text = _remember(self.pieces, key, _CACHE_LIMIT, self.piece_text(name, value))
         return text
+
+    def piece_text(self, name: str, value: Any) -> str:
+        """`"name":value` as `because` shows it, numbers through `plain` (not memoised)."""
+        if type(value) is float:
+            value = plain(value)
+            if type(value) is float:
+                return self.name_json[name] + (float.__repr__(value) if math.isfinite(value) else encode(value))
+        return self.name_json[name] + encode(plain(value))
 
     def list_text(self, values: list) -> str:
         key = tuple(values)
@@ -891,6 +926,76 @@ def _truths(terms, env: Mapping[str, Any]) -> int:
             out |= bit
         bit <<= 1
     return out
+
+
+class _ValueTexts:
+    """A chunk's columns of value texts for its reasons, each made when first needed: per name, every record's
+    `because` piece (`ResultWriter.piece_text`) and its display in a reason (`ResultWriter.shown_text`),
+    looked up by value in memos that outlive the chunk."""
+
+    __slots__ = ("w", "envs", "values", "piece_columns", "shown_columns")
+
+    def __init__(self, writer: ResultWriter, envs: list, values: Callable[[str], Sequence | None] | None):
+        self.w = writer
+        self.envs = envs
+        self.values = values
+        self.piece_columns: dict[str, list[str]] = {}
+        self.shown_columns: dict[str, list[str]] = {}
+
+    def pieces(self, name: str) -> list[str]:
+        column = self.piece_columns.get(name)
+        if column is None:
+            w = self.w
+            column = self.piece_columns[name] = _column_texts(w.piece_memo, name, w.multi, self.column(name),
+                                                              partial(w.piece_text, name))
+        return column
+
+    def shown(self, name: str) -> list[str]:
+        column = self.shown_columns.get(name)
+        if column is None:
+            w = self.w
+            column = self.shown_columns[name] = _column_texts(w.shown_memo, name, w.multi, self.column(name),
+                                                              partial(w.shown_text, name))
+        return column
+
+    def column(self, name: str) -> Sequence:
+        """Each record's value of `name`: from the column engine's columns when given, else from the envs."""
+        column = None if self.values is None else self.values(name)
+        return [env.get(name) for env in self.envs] if column is None else column
+
+
+def _taker(rows: list[int]):
+    """A function that takes the items at `rows` of a list, as a tuple."""
+    if len(rows) == 1:
+        row = rows[0]
+        return lambda column: (column[row],)
+    return itemgetter(*rows)
+
+
+def _column_texts(memos: dict, name: str, multi: set, values: list, make) -> list[str]:
+    """`make(value)` for each of `values` (all of name `name`), memoised in `memos[name]`: a pair of memos keyed
+    by value (a list's as a tuple), one for yes/no values and one for the rest, since True == 1 yet they show
+    differently. A column mixing yes/no values with numbers or text is made value by value."""
+    pair = memos.get(name)
+    if pair is None:
+        pair = memos[name] = ({}, {})
+    types = set(map(type, values))
+    if bool in types:
+        if types - _BOOL_TYPES:
+            return list(map(make, values))
+        memo = pair[1]
+    else:
+        memo = pair[0]
+    keys = values if name not in multi else list(map(_tuple_or_none, values))
+    texts = list(map(memo.get, keys))
+    if None in texts:
+        for j, text in enumerate(texts):
+            if text is None:
+                texts[j] = _remember(memo, keys[j], _SMALL_CACHE, make(values[j]))
+    return texts
+
+
+_BOOL_TYPES = {bool, type(None)}
 
 
 def _tuple_or_none(value: Any) -> Any:
