@@ -295,6 +295,79 @@ def test_summaries_of_a_chunk_are_those_of_each_record(pathway):
     assert many == [writer.summary(*args) for args in zip(ids, envs, tiers, rules)]
     assert any(s["not_recommended"] for s in many) and any(s["recommended"] for s in many)
     assert writer.summary_many(ids, envs, tiers, rules) == many  # without the column engine's matrix
+    values = batch_work._column_rows(run.values, clean, len(run.clean))
+    assert writer.summary_many(ids, envs, tiers, rules, None, values) == many  # values read off the columns
+
+
+@pytest.mark.parametrize("pathway", [PATHWAY, MINI], ids=["default", "mini"])
+def test_results_of_a_chunk_are_the_same_from_the_columns_or_from_the_envs(pathway):
+    """`write_many` reads names' values off the column engine's columns (`ColumnRun.values`, only the clean
+    records' rows when some are not clean) or, without them, from each record's env: the same texts, and
+    with the columns the envs are hardly made (`columns.Envs` makes one when it is read)."""
+    from backpath.columns import ColumnEngine
+    from backpath.engine import _plan
+
+    rng = random.Random(12)
+    answers = [random_answers(rng, pathway) for _ in range(300)]
+    for k in range(0, 300, 7):
+        answers[k] = {**answers[k], "no_such_question": 1}  # not clean: the columns' rows are taken
+    writer = _plan(pathway).writer
+    names = batch_work._presence_names(pathway)
+
+    def write(use_values: bool) -> tuple[list[str], int]:
+        run = ColumnEngine(pathway).run(answers, names)
+        clean = [k for k, ok in enumerate(run.clean) if ok]
+        assert 150 < len(clean) < 300
+        envs = batch_work._Rows(run.envs, clean)
+        values = batch_work._column_rows(run.values, clean, len(run.clean)) if use_values else None
+        texts = writer.write_many([f"r{k}" for k in clean], envs, [run.tiers[k] for k in clean],
+                                  [run.contributing[k] for k in clean], [run.presence[k] for k in clean],
+                                  run.matrix[clean], lambda text: batch_work._rows(run.truths(text), clean), values)
+        return texts, len(run.envs.made)
+
+    from_columns, _ = write(True)
+    from_envs, _ = write(False)
+    assert from_columns == from_envs
+    again, made = write(True)  # the writer's memos warm: an env is read for little more than a request's reason
+    assert again == from_columns and made < 30
+
+
+def test_column_texts_keep_yes_no_apart_from_numbers():
+    """Value texts are memoised by value, and True == 1: yes/no values have their own memo, and a column that
+    mixes them with numbers is made value by value."""
+    from backpath.result_json import _column_texts
+
+    memos: dict = {}
+
+    def make(name, value):
+        return f"{name}={json.dumps(value)}"
+
+    assert _column_texts(memos, "x", set(), [1, 2, 1], make) == ["x=1", "x=2", "x=1"]
+    assert _column_texts(memos, "x", set(), [2.0], make) == ["x=2"]  # equal values: one text (as `plain` shows)
+    assert _column_texts(memos, "x", set(), [True, None, False], make) == ["x=true", "x=null", "x=false"]
+    assert _column_texts(memos, "x", set(), [1, True, 0, False], make) == ["x=1", "x=true", "x=0", "x=false"]
+    assert _column_texts(memos, "l", {"l"}, [["a"], None, ["a"]], make) == ['l=["a"]', "l=null", 'l=["a"]']
+    assert _column_texts(memos, "x", set(), (True, 1), make) == ["x=true", "x=1"]
+
+
+def test_envs_are_made_when_read():
+    """`columns.Envs` makes a record's env when it is first read, the same object every time after; negative
+    indexes and slices read as a list's would, and a record that is not clean has None."""
+    from backpath.columns import ColumnEngine
+
+    rng = random.Random(13)
+    answers = [random_answers(rng, PATHWAY) for _ in range(20)]
+    answers[3] = {**answers[3], "no_such_question": 1}
+    run = ColumnEngine(PATHWAY).run(answers)
+    envs = run.envs
+    assert len(envs) == 20 and envs.made == {}
+    first = envs[0]
+    assert envs[0] is first and envs[-20] is first and envs.made.keys() == {0}
+    assert envs[3] is None
+    assert envs[18:] == [envs[18], envs[19]]
+    assert list(envs) == [envs[k] for k in range(20)]
+    with pytest.raises(IndexError):
+        envs[20]
 
 
 def test_past_the_state_memo_limit_csv_rows_are_made_record_by_record(monkeypatch):

@@ -438,7 +438,7 @@ def messy_answers(draw, pathway: Pathway):
 
 def test_an_empty_chunk(default_pathway):
     run = column_engine(default_pathway).run([])
-    assert (run.clean, run.envs, run.tiers, run.contributing) == ([], [], [], [])
+    assert (run.clean, list(run.envs), run.tiers, run.contributing) == ([], [], [], [])
 
 
 def test_any_iterable_of_answers(mini_pathway):

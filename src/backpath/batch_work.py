@@ -23,7 +23,7 @@ import json
 import signal
 import weakref
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -209,21 +209,38 @@ def _write_clean(pathway: Pathway, waiting: list, run, clean: list[int], results
     """Put the results of the records the column engine decided into their slots."""
     writer = _plan(pathway).writer
     ids = [waiting[k][1] for k in clean]
-    envs = [run.envs[k] for k in clean]
+    envs = run.envs if len(clean) == len(run.clean) else _Rows(run.envs, clean)
     tiers = [run.tiers[k] for k in clean]
     rules = [run.contributing[k] for k in clean]
+    matrix = None if run.matrix is None else run.matrix[clean]
+    values = None if run.values is None else _column_rows(run.values, clean, len(run.clean))
     if as_text:
         presence = None if run.presence is None else [run.presence[k] for k in clean]
-        matrix = None if run.matrix is None else run.matrix[clean]
         truths = None if run.truths is None else (lambda text: _rows(run.truths(text), clean))
-        values = None if run.values is None else _column_rows(run.values, clean, len(run.clean))
         for k, tier, text in zip(clean, tiers, writer.write_many(ids, envs, tiers, rules, presence, matrix, truths,
                                                                  values)):
             results[waiting[k][0]] = (tier, text)
     else:
-        matrix = None if run.matrix is None else run.matrix[clean]
-        for k, summary in zip(clean, writer.summary_many(ids, envs, tiers, rules, matrix)):
+        for k, summary in zip(clean, writer.summary_many(ids, envs, tiers, rules, matrix, values)):
             results[waiting[k][0]] = summary
+
+
+class _Rows(Sequence):
+    """The items at `rows` of a sequence, read through it when asked for (the column engine's envs are made
+    only when read)."""
+
+    __slots__ = ("items", "rows")
+
+    def __init__(self, items: Sequence, rows: list[int]):
+        self.items, self.rows = items, rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self.items[row] for row in self.rows[k]]
+        return self.items[self.rows[k]]
 
 
 def _rows(table, rows: list[int]):

@@ -61,7 +61,7 @@ class ColumnRun:
     """One chunk: per input record, whether it was evaluated here, and if so its env, tier and rules."""
 
     clean: list[bool]
-    envs: list[dict | None]
+    envs: Sequence[dict | None]  # `Envs`: each made when first read
     tiers: list[str | None]
     contributing: list[list[int] | None]
     presence: list[int] | None = None  # with `run(..., presence_of=names)`: bit i set when names[i] has a value
@@ -73,6 +73,40 @@ class ColumnRun:
     # it has none), in record order; taken from the columns the envs are made of, so reading a name for the
     # whole chunk costs no lookups
     values: Mapping[str, Sequence] | None = None
+
+
+class Envs(Sequence):
+    """Each record's env, as the scalar engine makes it (its present answers, the given objects, plus every fact
+    and score), or None for a record that is not clean; made when first asked for, since the batch writer reads
+    `ColumnRun.values` instead and needs few."""
+
+    __slots__ = ("dicts", "whole", "bad", "fact_ids", "fact_columns", "made")
+
+    def __init__(self, dicts: list[dict], whole: list[bool], bad: list[bool], fact_ids: list[str],
+                 fact_columns: list[list]):
+        self.dicts, self.whole, self.bad = dicts, whole, bad
+        self.fact_ids, self.fact_columns = fact_ids, fact_columns
+        self.made: dict[int, dict | None] = {}
+
+    def __len__(self) -> int:
+        return len(self.dicts)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(len(self))[k]]
+        k = range(len(self.dicts))[k]  # a negative index counts from the end; out of range raises IndexError
+        env = self.made.get(k, False)
+        if env is False:
+            env = self.made[k] = self._make(k)
+        return env
+
+    def _make(self, k: int) -> dict | None:
+        if self.bad[k]:
+            return None
+        answers = self.dicts[k]
+        env = dict(answers) if self.whole[k] else {key: v for key, v in answers.items() if v is not None}
+        env.update(zip(self.fact_ids, [column[k] for column in self.fact_columns]))
+        return env
 
 
 @dataclass
@@ -1073,22 +1107,6 @@ class ColumnEngine:
                     if node.kind != "boolean"]
         return columns
 
-    def _envs(self, dicts: list[dict], ctx: _Ctx, whole: np.ndarray, fact_columns: list[list]) -> list[dict | None]:
+    def _envs(self, dicts: list[dict], ctx: _Ctx, whole: np.ndarray, fact_columns: list[list]) -> Envs:
         """Each clean record's env: its present answers (the given objects) plus every fact and score."""
-        fact_ids = self.fact_ids
-        rows = zip(*fact_columns) if fact_columns else repeat(())
-        envs: list[dict | None] = []
-        if whole.all() and not ctx.bad.any():  # the usual chunk
-            for a, row in zip(dicts, rows):
-                env = dict(a)
-                env.update(zip(fact_ids, row))
-                envs.append(env)
-            return envs
-        for a, row, ok, bad in zip(dicts, rows, whole.tolist(), ctx.bad.tolist()):
-            if bad:
-                envs.append(None)
-                continue
-            env = dict(a) if ok else {k: v for k, v in a.items() if v is not None}
-            env.update(zip(fact_ids, row))
-            envs.append(env)
-        return envs
+        return Envs(dicts, whole.tolist(), ctx.bad.tolist(), self.fact_ids, fact_columns)

@@ -21,7 +21,7 @@ import json
 import math
 import string
 from collections.abc import Callable, Mapping, Sequence
-from functools import cached_property, partial
+from functools import cached_property
 from itertools import repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -339,13 +339,14 @@ class ResultWriter:
         m = len(ids)
         if not m:
             return []
-        matrix, requested, states, sections = self._chunk_sections(envs, contributing, matrix)
+        matrix, requested, states, sections = self._chunk_sections(envs, contributing, matrix, values)
         units = self._units()
         codes, record_of = self._chunk_layout(units, states, sections, requested)
 
         # The chunk's own texts: heads (0..m-1), tails (m..2m-1), request reasons (2m..3m-1), then varying
         # reasons, one per (record, rule) that needs one.
-        texts = self._heads(ids, envs, tiers) + self._tails(tiers, contributing, matrix, sections == RECOMMENDED)
+        texts = self._heads(ids, envs, tiers, values)
+        texts += self._tails(tiers, contributing, matrix, sections == RECOMMENDED)
         texts += [None] * m
         placeholders = codes < 0
         where = np.where(codes == _HEAD, record_of, np.where(codes == _TAIL, m + record_of, 2 * m + record_of))
@@ -367,29 +368,33 @@ class ResultWriter:
         bounds = np.cumsum(np.bincount(record_of, minlength=m)).tolist()
         return ["".join(pieces[a:b]) for a, b in zip([0, *bounds[:-1]], bounds)]
 
-    def summary_many(self, ids: list, envs: list[Mapping[str, Any]], tiers: list[str], contributing: list[list[int]],
-                     matrix=None) -> list[dict]:
-        """`summary` for a chunk of records, the item lists found with array operations as in `write_many`."""
+    def summary_many(self, ids: list, envs: Sequence[Mapping[str, Any]], tiers: list[str],
+                     contributing: list[list[int]], matrix=None,
+                     values: Callable[[str], Sequence | None] | None = None) -> list[dict]:
+        """`summary` for a chunk of records, the item lists found with array operations as in `write_many`
+        (`values` as there)."""
         if not self.packable or len(self.state_ids) >= _CACHE_LIMIT:
             return [self.summary(*args) for args in zip(ids, envs, tiers, contributing)]
         import numpy as np
 
         if not ids:
             return []
-        _, requested, _, sections = self._chunk_sections(envs, contributing, matrix)
+        _, requested, _, sections = self._chunk_sections(envs, contributing, matrix, values)
         labels = np.array(self.item_ids, dtype=object)
         shown = _row_lists(sections[:, self.rec_items] == RECOMMENDED, labels[self.rec_items])
         ruled_out = sections >= RULED_OUT  # requested items first, then the others, each by item
         out = _row_lists(np.concatenate([ruled_out & requested, ruled_out & ~requested], axis=1),
                          np.concatenate([labels, labels]))
-        rfq, score_ids = self.rfq, self.score_ids
-        return [{"id": rid, "status": "ok", "tier": tier, "scores": {sid: plain(env.get(sid)) for sid in score_ids},
-                 "red_flags": list(env.get(rfq) or []) if rfq else [], "recommended": rec, "not_recommended": against}
-                for rid, env, tier, rec, against in zip(ids, envs, tiers, shown, out)]
+        score_ids = self.score_ids
+        scores = zip(*[_column(values, envs, sid) for sid in score_ids]) if score_ids else repeat(())
+        flags = _column(values, envs, self.rfq) if self.rfq else repeat(None)
+        return [{"id": rid, "status": "ok", "tier": tier, "scores": dict(zip(score_ids, map(plain, score_values))),
+                 "red_flags": list(red_flags or []), "recommended": rec, "not_recommended": against}
+                for rid, tier, score_values, red_flags, rec, against in zip(ids, tiers, scores, flags, shown, out)]
 
-    def _chunk_sections(self, envs: list, contributing: list[list[int]], matrix):
+    def _chunk_sections(self, envs: list, contributing: list[list[int]], matrix, values=None):
         """For a chunk: the records x rules contributing matrix (`matrix` if given), the records x items
-        requested matrix, each item's state id (`_chunk_states`) and section."""
+        requested matrix, each item's state id (`_chunk_states`) and section. `values` as in `write_many`."""
         import numpy as np
 
         m = len(envs)
@@ -402,7 +407,8 @@ class ResultWriter:
         requested = np.zeros((m, len(self.item_ids)), dtype=bool)
         if self.rq:
             index, rq = self.item_index, self.rq
-            req_lists = [env.get(rq) or () for env in envs]
+            requests = _column(values, envs, rq)
+            req_lists = [items or () for items in requests]
             req_lengths = np.fromiter(map(len, req_lists), dtype=np.intp, count=m)
             req_cells = np.fromiter((index[i] for items in req_lists for i in items), dtype=np.intp,
                                     count=int(req_lengths.sum()))
@@ -453,10 +459,13 @@ class ResultWriter:
                            + np.repeat(units.starts[unit_ids], lens)]
         return codes, np.repeat(rows, lens)
 
-    def _heads(self, ids: list, envs: list, tiers: list[str]) -> list[str]:
-        """Each record's result up to its recommendations (`head`)."""
-        head = self.head
-        return [head(rid, env, tier) for rid, env, tier in zip(ids, envs, tiers)]
+    def _heads(self, ids: list, envs: list, tiers: list[str], values=None) -> list[str]:
+        """Each record's result up to its recommendations (`head`). `values` as in `write_many`."""
+        scores = zip(*[_column(values, envs, sid) for sid in self.score_ids]) if self.score_ids else repeat(())
+        flags = _column(values, envs, self.rfq) if self.rfq else repeat(None)
+        head = self.head_of
+        return [head(rid, tier, score_values, red_flags)
+                for rid, tier, score_values, red_flags in zip(ids, tiers, scores, flags)]
 
     def _tails(self, tiers: list[str], contributing: list[list[int]], contrib, recommended) -> list[str]:
         """Each record's result after its items: care team, follow-up, warnings, rules fired, disclaimer."""
@@ -515,20 +524,25 @@ class ResultWriter:
                 group.append(k)
         made: dict[int, str] = {}
         prefix, rule_text, shapes = self.rule_prefix[ri], self.rule_text[ri], self.because_shapes[ri]
+        whole = values.columns  # the names whose texts are made for the whole chunk: taken without a call
         for key, rows in groups.items():
             names = shapes.get(key)
             if names is None:
                 names = _remember(shapes, key, _RULE_CACHE, tuple(self.because_names(ri, envs[rows[0]], {})))
-            take = _taker(rows)
-            because = list(map(",".join, zip(*[take(values.pieces(name)) for name in names]))) if names \
-                else [""] * len(rows)
+            take, count = _taker(rows), len(rows)
+            if names:
+                because = list(map(",".join, zip(*[
+                    values.pieces(name, take, count) if (column := whole.get((name, _PIECE))) is None else take(column)
+                    for name in names])))
+            else:
+                because = [""] * count
             if rule_text is None:
                 columns: list = []
                 literal = prefix + '"'
                 for part, name in self.templates[ri]:
                     literal += part
                     if name is not None:
-                        columns += [repeat(literal), take(values.shown(name))]
+                        columns += [repeat(literal), values.shown(name, take, count)]
                         literal = ""
                 columns += [repeat(literal + '","because":{'), because, repeat("}")]
                 texts = map("".join, zip(*columns))
@@ -633,9 +647,14 @@ class ResultWriter:
 
     def head(self, record_id: Any, env: Mapping[str, Any], tier: str) -> str:
         """A result up to its recommendations: id, pathway, tier, scores, red flags, `"recommendations":[`."""
+        return self.head_of(record_id, tier, tuple(map(env.get, self.score_ids)), env.get(self.rfq) if self.rfq
+                            else None)
+
+    def head_of(self, record_id: Any, tier: str, score_values: tuple, red_flags: list | None) -> str:
+        """`head` from a record's id, tier, score values (in `score_ids` order) and red flags answer."""
         return "".join((self.head_text, encode(record_id), self.pathway_text, self.tier_text[tier],
-                        self.scores_text(tuple(map(env.get, self.score_ids))), '},"red_flags":',
-                        self.list_text(env.get(self.rfq) or [] if self.rfq else []), ',"recommendations":['))
+                        self.scores_text(score_values), '},"red_flags":', self.list_text(red_flags or []),
+                        ',"recommendations":['))
 
     def tail(self, tier: str, contributing: list[int], roles: int, follow_up_code: int, warning_code: int,
              answer_warnings=()) -> str:
@@ -929,39 +948,56 @@ def _truths(terms, env: Mapping[str, Any]) -> int:
 
 
 class _ValueTexts:
-    """A chunk's columns of value texts for its reasons, each made when first needed: per name, every record's
-    `because` piece (`ResultWriter.piece_text`) and its display in a reason (`ResultWriter.shown_text`),
-    looked up by value in memos that outlive the chunk."""
+    """A chunk's value texts for its reasons: per name, a record's `because` piece (`ResultWriter.piece_text`) and
+    its display in a reason (`ResultWriter.shown_text`), looked up by value in memos that outlive the chunk. A
+    name's texts are made for the records asked for, or for the whole chunk at once when more than half of its
+    records have been asked for (the names that many reasons show)."""
 
-    __slots__ = ("w", "envs", "values", "piece_columns", "shown_columns")
+    __slots__ = ("w", "envs", "values", "raw", "asked", "columns")
 
     def __init__(self, writer: ResultWriter, envs: list, values: Callable[[str], Sequence | None] | None):
         self.w = writer
         self.envs = envs
         self.values = values
-        self.piece_columns: dict[str, list[str]] = {}
-        self.shown_columns: dict[str, list[str]] = {}
+        self.raw: dict[str, Sequence] = {}  # name -> every record's value
+        self.asked: dict[tuple[str, int], int] = {}  # (name, PIECE or SHOWN) -> records asked for so far
+        self.columns: dict[tuple[str, int], list[str]] = {}  # (name, PIECE or SHOWN) -> every record's text
 
-    def pieces(self, name: str) -> list[str]:
-        column = self.piece_columns.get(name)
-        if column is None:
-            w = self.w
-            column = self.piece_columns[name] = _column_texts(w.piece_memo, name, w.multi, self.column(name),
-                                                              partial(w.piece_text, name))
-        return column
+    def pieces(self, name: str, take: Callable, count: int) -> Sequence[str]:
+        """The `because` pieces of `name` for the records `take` takes (`count` of them)."""
+        return self._texts(name, _PIECE, take, count, self.w.piece_memo, self.w.piece_text)
 
-    def shown(self, name: str) -> list[str]:
-        column = self.shown_columns.get(name)
+    def shown(self, name: str, take: Callable, count: int) -> Sequence[str]:
+        """The displays in a reason of `name`'s values for the records `take` takes (`count` of them)."""
+        return self._texts(name, _SHOWN, take, count, self.w.shown_memo, self.w.shown_text)
+
+    def _texts(self, name: str, kind: int, take: Callable, count: int, memos: dict, make) -> Sequence[str]:
+        key = (name, kind)
+        column = self.columns.get(key)
         if column is None:
-            w = self.w
-            column = self.shown_columns[name] = _column_texts(w.shown_memo, name, w.multi, self.column(name),
-                                                              partial(w.shown_text, name))
-        return column
+            values = self.column(name)
+            asked = self.asked[key] = self.asked.get(key, 0) + count
+            if asked * 2 <= len(values):
+                return _column_texts(memos, name, self.w.multi, take(values), make)
+            column = self.columns[key] = _column_texts(memos, name, self.w.multi, values, make)
+        return take(column)
 
     def column(self, name: str) -> Sequence:
-        """Each record's value of `name`: from the column engine's columns when given, else from the envs."""
-        column = None if self.values is None else self.values(name)
-        return [env.get(name) for env in self.envs] if column is None else column
+        """Each record's value of `name` (see `_column`)."""
+        values = self.raw.get(name)
+        if values is None:
+            values = self.raw[name] = _column(self.values, self.envs, name)
+        return values
+
+
+_PIECE, _SHOWN = 0, 1
+
+
+def _column(values: Callable[[str], Sequence | None] | None, envs: Sequence[Mapping[str, Any]],
+            name: str) -> Sequence:
+    """Each record's value of `name`: from `values` (see `write_many`) when it has the name, else from `envs`."""
+    column = None if values is None else values(name)
+    return [env.get(name) for env in envs] if column is None else column
 
 
 def _taker(rows: list[int]):
@@ -972,8 +1008,8 @@ def _taker(rows: list[int]):
     return itemgetter(*rows)
 
 
-def _column_texts(memos: dict, name: str, multi: set, values: list, make) -> list[str]:
-    """`make(value)` for each of `values` (all of name `name`), memoised in `memos[name]`: a pair of memos keyed
+def _column_texts(memos: dict, name: str, multi: set, values: Sequence, make) -> list[str]:
+    """`make(name, value)` for each of `values` (all of name `name`), memoised in `memos[name]`: a pair of memos keyed
     by value (a list's as a tuple), one for yes/no values and one for the rest, since True == 1 yet they show
     differently. A column mixing yes/no values with numbers or text is made value by value."""
     pair = memos.get(name)
@@ -982,7 +1018,7 @@ def _column_texts(memos: dict, name: str, multi: set, values: list, make) -> lis
     types = set(map(type, values))
     if bool in types:
         if types - _BOOL_TYPES:
-            return list(map(make, values))
+            return list(map(make, repeat(name), values))
         memo = pair[1]
     else:
         memo = pair[0]
@@ -991,7 +1027,7 @@ def _column_texts(memos: dict, name: str, multi: set, values: list, make) -> lis
     if None in texts:
         for j, text in enumerate(texts):
             if text is None:
-                texts[j] = _remember(memo, keys[j], _SMALL_CACHE, make(values[j]))
+                texts[j] = _remember(memo, keys[j], _SMALL_CACHE, make(name, values[j]))
     return texts
 
 
