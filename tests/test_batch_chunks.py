@@ -332,22 +332,25 @@ def test_results_of_a_chunk_are_the_same_from_the_columns_or_from_the_envs(pathw
     assert again == from_columns and made < 30
 
 
-def test_column_texts_keep_yes_no_apart_from_numbers():
-    """Value texts are memoised by value, and True == 1: yes/no values have their own memo, and a column that
-    mixes them with numbers is made value by value."""
+def test_column_texts_are_memoised_by_value():
+    """A name's value texts are memoised by value (equal values share one text, lists by their items), so each
+    value's text is made once."""
     from backpath.result_json import _column_texts
 
     memos: dict = {}
+    made = []
 
     def make(name, value):
+        made.append(value)
         return f"{name}={json.dumps(value)}"
 
     assert _column_texts(memos, "x", set(), [1, 2, 1], make) == ["x=1", "x=2", "x=1"]
-    assert _column_texts(memos, "x", set(), [2.0], make) == ["x=2"]  # equal values: one text (as `plain` shows)
-    assert _column_texts(memos, "x", set(), [True, None, False], make) == ["x=true", "x=null", "x=false"]
-    assert _column_texts(memos, "x", set(), [1, True, 0, False], make) == ["x=1", "x=true", "x=0", "x=false"]
+    assert _column_texts(memos, "x", set(), (2.0, None), make) == ["x=2", "x=null"]  # equal values: one text
+    assert _column_texts(memos, "b", set(), [True, None, False, True], make) == ["b=true", "b=null", "b=false",
+                                                                                "b=true"]
     assert _column_texts(memos, "l", {"l"}, [["a"], None, ["a"]], make) == ['l=["a"]', "l=null", 'l=["a"]']
-    assert _column_texts(memos, "x", set(), (True, 1), make) == ["x=true", "x=1"]
+    assert made == [1, 2, 1, None, True, None, False, True, ["a"], None, ["a"]]  # the first column's misses
+    assert _column_texts(memos, "l", {"l"}, [["a"]], make) == ['l=["a"]'] and len(made) == 11
 
 
 def test_envs_are_made_when_read():

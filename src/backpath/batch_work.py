@@ -216,7 +216,8 @@ def _write_clean(pathway: Pathway, waiting: list, run, clean: list[int], results
     values = None if run.values is None else _column_rows(run.values, clean, len(run.clean))
     if as_text:
         presence = None if run.presence is None else [run.presence[k] for k in clean]
-        truths = None if run.truths is None else (lambda text: _rows(run.truths(text), clean))
+        truths = run.truths if run.truths is None or len(clean) == len(run.clean) else (
+            lambda text: _rows(run.truths(text), clean))
         for k, tier, text in zip(clean, tiers, writer.write_many(ids, envs, tiers, rules, presence, matrix, truths,
                                                                  values)):
             results[waiting[k][0]] = (tier, text)

@@ -135,9 +135,12 @@ class ResultWriter:
         self.reason_lists = [tuple(n for n in names if n in multi) for names in reads]
         self.reason_cache: list[dict | None] = [{} for _ in p.rules]
         self.multi = multi
+        # Names of few values (yes/no, choices, lists of options): `_ValueTexts` makes their texts for a whole chunk
+        # at once, from memos that keep hitting; numbers' texts are made for the records that need them.
+        self.few_values = {n for n, t in p.symbols.items() if t.kind != "number"}
         # Per name, memos of its values' texts for `write_many` (see `_column_texts`): `because` pieces, displays.
-        self.piece_memo: dict[str, tuple[dict, dict]] = {}
-        self.shown_memo: dict[str, tuple[dict, dict]] = {}
+        self.piece_memo: dict[str, dict] = {}
+        self.shown_memo: dict[str, dict] = {}
         self.reason_lookups = [0] * len(p.rules)
         self.reason_hits = [0] * len(p.rules)
         # Per item, the rules that mention it (offer, consider or advise against), in rule order; per rule, the
@@ -574,17 +577,20 @@ class ResultWriter:
 
     def _truth_bits(self, ri: int, envs: list, truths, tables: dict) -> list[int]:
         """Per record of the chunk, which of rule `ri`'s `or` operands are true, as bits (see `rule_conditions`):
-        from the column engine's `truths` (each condition's table read once a chunk, kept in `tables`) where
-        given, else evaluated record by record."""
+        from the column engine's `truths` where given (each condition's operands read once a chunk, as a bit set a
+        record, kept in `tables`), else evaluated record by record."""
+        conditions = self.rule_conditions[ri]
         bits = None
-        for when, offset in self.rule_conditions[ri]:
-            table = tables.get(when.text, False)
-            if table is False:
-                table = tables[when.text] = None if truths is None else truths(when.text)
-            if table is None or offset + len(when.or_terms) > 62:
-                return [sum(_truths(when.or_terms, env) << offset for when, offset in self.rule_conditions[ri])
-                        for env in envs]
-            part = _row_codes(table) << offset
+        for when, offset in conditions:
+            codes = tables.get(when.text, False)
+            if codes is False:
+                table = None if truths is None or len(when.or_terms) > 62 else truths(when.text)
+                codes = tables[when.text] = None if table is None else _row_codes(table)
+            if codes is None or offset + len(when.or_terms) > 62:
+                return [sum(_truths(when.or_terms, env) << offset for when, offset in conditions) for env in envs]
+            if len(conditions) == 1:
+                return _listed(tables, when.text, codes)  # offset 0
+            part = codes << offset
             bits = part if bits is None else bits | part
         return bits.tolist()
 
@@ -977,7 +983,7 @@ class _ValueTexts:
         if column is None:
             values = self.column(name)
             asked = self.asked[key] = self.asked.get(key, 0) + count
-            if asked * 2 <= len(values):
+            if asked * 2 <= len(values) and name not in self.w.few_values:
                 return _column_texts(memos, name, self.w.multi, take(values), make)
             column = self.columns[key] = _column_texts(memos, name, self.w.multi, values, make)
         return take(column)
@@ -1000,6 +1006,15 @@ def _column(values: Callable[[str], Sequence | None] | None, envs: Sequence[Mapp
     return [env.get(name) for env in envs] if column is None else column
 
 
+def _listed(tables: dict, text: str, codes) -> list[int]:
+    """`codes.tolist()`, kept in `tables` beside the codes of condition `text` (several rules read one fact's)."""
+    key = (text, list)
+    listed = tables.get(key)
+    if listed is None:
+        listed = tables[key] = codes.tolist()
+    return listed
+
+
 def _taker(rows: list[int]):
     """A function that takes the items at `rows` of a list, as a tuple."""
     if len(rows) == 1:
@@ -1009,19 +1024,12 @@ def _taker(rows: list[int]):
 
 
 def _column_texts(memos: dict, name: str, multi: set, values: Sequence, make) -> list[str]:
-    """`make(name, value)` for each of `values` (all of name `name`), memoised in `memos[name]`: a pair of memos keyed
-    by value (a list's as a tuple), one for yes/no values and one for the rest, since True == 1 yet they show
-    differently. A column mixing yes/no values with numbers or text is made value by value."""
-    pair = memos.get(name)
-    if pair is None:
-        pair = memos[name] = ({}, {})
-    types = set(map(type, values))
-    if bool in types:
-        if types - _BOOL_TYPES:
-            return list(map(make, repeat(name), values))
-        memo = pair[1]
-    else:
-        memo = pair[0]
+    """`make(name, value)` for each of `values` (all of name `name`), memoised in `memos[name]` by value (a list's
+    as a tuple). A name's values are all of its kind (answers are checked, facts typed), so yes/no values, which
+    show unlike the numbers they equal (True == 1), never meet numbers in one memo."""
+    memo = memos.get(name)
+    if memo is None:
+        memo = memos[name] = {}
     keys = values if name not in multi else list(map(_tuple_or_none, values))
     texts = list(map(memo.get, keys))
     if None in texts:
@@ -1029,9 +1037,6 @@ def _column_texts(memos: dict, name: str, multi: set, values: Sequence, make) ->
             if text is None:
                 texts[j] = _remember(memo, keys[j], _SMALL_CACHE, make(name, values[j]))
     return texts
-
-
-_BOOL_TYPES = {bool, type(None)}
 
 
 def _tuple_or_none(value: Any) -> Any:
