@@ -58,6 +58,7 @@ NONE, RECOMMENDED, RULED_OUT, UNREQUESTED = 0, 1, 2, 3
 REQUEST_REASON = -1  # in a frame: the reason of a requested item no rule covers (it lists the record's requests)
 _GIVE_UP_LOOKUPS = 4096  # a rule whose reasons were found in its memo less than half of this many times stops using it
 _MAX_BITS = 62  # rules mentioning one item, for its state to be an int64 in `write_many`
+_LOOKUP_BITS = 12  # rules mentioning one item, for `write_many` to look its states up in an array (8,192 codes)
 # A `because` memo key (`ResultWriter.because_shapes`): which names have a value in the low bits, which `or`
 # operands are true from bit `ResultWriter.presence_bits` up (64, or one a name when more names are read).
 _PRESENCE_BITS = 64
@@ -158,6 +159,8 @@ class ResultWriter:
         self.rec_items = order
         # For `write_many`: state ids, each state's units as piece codes, and the texts those codes name.
         self.state_ids: dict[tuple, int] = {}
+        # Per item with at most _LOOKUP_BITS rules, its state ids by code (bits * 2 + requested), -1 where not met.
+        self.state_lookups: list = [None] * len(items)
         self.unit_sections: list[int] = []
         self.table: list[str] = ['],"not_recommended":[']
         self.unit_codes: list[tuple[int, ...]] = [(_HEAD,), (0,), (_TAIL,)]  # _HEAD_UNIT, _MIDDLE_UNIT, _TAIL_UNIT
@@ -425,10 +428,22 @@ class ResultWriter:
 
         m, n_items = requested.shape
         states = np.empty((m, n_items), dtype=np.int64)
+        lookups = self.state_lookups
         for item in range(n_items):
             rules = self.item_rules[item]
             codes = _row_codes(contrib[:, rules])
             codes = codes * 2 + requested[:, item]
+            lookup = lookups[item]
+            if lookup is None and len(rules) <= _LOOKUP_BITS:
+                lookup = lookups[item] = np.full(2 << len(rules), -1, dtype=np.int64)
+            if lookup is not None:  # state ids by code, filled as codes are met
+                found = lookup[codes]
+                if found.min() < 0:
+                    for code in np.unique(codes[found < 0]).tolist():
+                        lookup[code] = self.state_id(item, code >> 1, bool(code & 1))
+                    found = lookup[codes]
+                states[:, item] = found
+                continue
             uniques, inverse = np.unique(codes, return_inverse=True)
             found = [self.state_id(item, code >> 1, bool(code & 1)) for code in uniques.tolist()]
             states[:, item] = np.array(found, dtype=np.int64)[inverse]
@@ -1030,7 +1045,7 @@ def _column_texts(memos: dict, name: str, multi: set, values: Sequence, make) ->
     memo = memos.get(name)
     if memo is None:
         memo = memos[name] = {}
-    keys = values if name not in multi else list(map(_tuple_or_none, values))
+    keys = values if name not in multi else [None if v is None else tuple(v) for v in values]
     texts = list(map(memo.get, keys))
     if None in texts:
         for j, text in enumerate(texts):
