@@ -853,7 +853,6 @@ class ColumnEngine:
         self.questions = pathway.question_list()
         self.qids = [q.id for q in self.questions]
         self.qset = frozenset(self.qids)
-        self.blank = dict.fromkeys(self.qids)
         compiler = self.compiler = _Compiler()
         self.indexes = {q.id: {**{o: i for i, o in enumerate(q.option_ids)}, None: len(q.option_ids)}
                         for q in self.questions}
@@ -1045,17 +1044,16 @@ class ColumnEngine:
         return present
 
     def _table(self, dicts: list[dict], bad: np.ndarray) -> list[tuple]:
-        """The answers transposed to one tuple per question (None where not answered), in one pass: each record
-        merged over {question id: None} in question order, whose values then come in question order (any other
-        key comes after them, and zip stops at the shortest)."""
+        """The answers transposed to one tuple per question (None where not answered), in question order: each
+        question's answers looked up in every record (keys that are not questions are never read here)."""
+        get = dict.get
         try:
-            table = list(zip(*map(dict.values, map(dict.__or__, repeat(self.blank), dicts))))
+            return [tuple(map(get, dicts, repeat(qid))) for qid in self.qids]
         except Exception:  # a key whose comparison with a question id fails: such records are read as {}
             text_keys = [all(type(k) is str for k in a) for a in dicts]
             bad |= ~np.array(text_keys, dtype=bool)
             dicts = [a if ok else {} for a, ok in zip(dicts, text_keys)]
-            table = list(zip(*map(dict.values, map(dict.__or__, repeat(self.blank), dicts))))
-        return table or [()] * len(self.qids)
+            return [tuple(map(get, dicts, repeat(qid))) for qid in self.qids]
 
     def _check_asked(self, ctx: _Ctx, present: dict[str, np.ndarray]) -> None:
         """An answer to a question that is not asked is a warning; a missing required answer is a problem."""
