@@ -181,6 +181,7 @@ class ResultWriter:
         self.warning_json = [encode({"rule": r.id, "message": r.warning}) if r.warning else None for r in p.rules]
         self.follow_up_texts: dict[tuple, str] = {}
         self.warnings_texts: dict[int, str] = {}
+        self.tail_heads: dict[tuple, str] = {}  # (tier, roles, follow-up code, warning code) -> `tail_head`
         # `write_many` packs an item's state, the care team and those rule sets into int64 bit sets.
         self.packable = (max(map(len, self.item_rules), default=0) <= _MAX_BITS and len(roles) <= _MAX_BITS
                          and len(self.follow_up_rules) <= _MAX_BITS and len(self.warning_rules) <= _MAX_BITS)
@@ -493,12 +494,17 @@ class ResultWriter:
         roles = np.zeros((len(both), len(self.role_columns)), dtype=bool)
         for role, columns in enumerate(self.role_columns):
             roles[:, role] = both[:, columns].any(axis=1)
-        tail = self.tail
-        return [tail(tier, fired, role_code, follow_up_code, warning_code)
-                for tier, fired, role_code, follow_up_code, warning_code in zip(
-                    tiers, contributing, _row_codes(roles).tolist(),
-                    _row_codes(contrib[:, self.follow_up_rules]).tolist(),
-                    _row_codes(contrib[:, self.warning_rules]).tolist())]
+        memo, make = self.tail_heads, self.tail_head
+        rule_json, end = self.rule_id_json.__getitem__, "]" + self.disclaimer_text
+        out = []
+        keys = zip(tiers, _row_codes(roles).tolist(), _row_codes(contrib[:, self.follow_up_rules]).tolist(),
+                   _row_codes(contrib[:, self.warning_rules]).tolist())
+        for key, fired in zip(keys, contributing):
+            head = memo.get(key)
+            if head is None:
+                head = _remember(memo, key, _SMALL_CACHE, make(*key))
+            out.append(head + ",".join(map(rule_json, fired)) + end)
+        return out
 
     def _reasons(self, needed, envs: list, presence: list[int] | None, truths, values=None) -> list[str]:
         """The varying reason of each `needed` (record * rules + rule, in order), made rule by rule from the
@@ -681,13 +687,18 @@ class ResultWriter:
              answer_warnings=()) -> str:
         """A result after its items: `]`, care team (`roles`), follow-up and warnings (the codes of the rules that
         carry them), rules fired, disclaimer. Answer warnings come before the rules' warnings."""
+        return (self.tail_head(tier, roles, follow_up_code, warning_code, answer_warnings)
+                + ",".join([self.rule_id_json[ri] for ri in contributing]) + "]" + self.disclaimer_text)
+
+    def tail_head(self, tier: str, roles: int, follow_up_code: int, warning_code: int, answer_warnings=()) -> str:
+        """`tail` up to the rules fired (`"rules_fired":[`), which depends on these codes alone (`write_many`
+        memoises it in `tail_heads`; records with answer warnings are not written there)."""
         warnings = self.warnings_for_code(warning_code)
         if answer_warnings:
             listed = [encode(dict(w)) for w in answer_warnings] + ([warnings[1:-1]] if warnings != "[]" else [])
             warnings = "[" + ",".join(listed) + "]"
         return "".join(('],"care_team":', self.care_team_text(roles), ',"follow_up":',
-                        self.follow_up_for_code(tier, follow_up_code), ',"warnings":', warnings, ',"rules_fired":[',
-                        ",".join([self.rule_id_json[ri] for ri in contributing]), "]", self.disclaimer_text))
+                        self.follow_up_for_code(tier, follow_up_code), ',"warnings":', warnings, ',"rules_fired":['))
 
     def request_reason(self, tier: str, env: Mapping[str, Any]) -> str:
         return ('{"rule":' + encode(REQUEST_RULE) + ',"text":' + self.request_texts[tier] + ',"because":{'
