@@ -324,7 +324,7 @@ def profile(src: Path, pathway: Pathway, n: int) -> None:
             spent["columns"] += time.process_time() - t
             t = time.process_time()
             writer.write_many([r["id"] for r in records], run.envs, run.tiers, run.contributing, run.presence,
-                              run.matrix, run.truths)
+                              run.matrix, run.truths, run.values.get)
             spent["write"] += time.process_time() - t
         best = {k: min(best[k], spent[k]) for k in best}
     print("per record, best of 4 (CPU time, warm memos): " + ", ".join(f"{k} {v / len(lines) * 1e6:,.0f} us"
