@@ -48,10 +48,10 @@ _EFFECT_TAIL = {"offer": ',"effect":"offer"}', "consider": ',"effect":"consider"
                 "advise_against": ',"effect":"advise_against"}'}
 # Every memo is bounded (a full one keeps what it has and the rest is computed afresh), so memory stays flat however
 # varied the answers.
-_CACHE_LIMIT = 1 << 16  # pathway-wide memos (item states, value texts)
-_SMALL_CACHE = 1 << 12  # memos of a few fragments (scores, red flags, care team, follow-up and warnings)
+_CACHE_LIMIT = 1 << 16  # pathway-wide memos (item states)
+_SMALL_CACHE = 1 << 12  # memos of fragments (scores, red flags, care team, follow-up, warnings, a name's value texts)
 _RULE_CACHE = 1 << 10  # memos per rule of its `because` names
-_REASON_CACHE = 1 << 8  # memos per rule of whole reasons (a few hundred bytes each)
+_REASON_CACHE = 1 << 8  # memos per rule of whole reasons, for one record at a time (a few hundred bytes each)
 # An item's section in the result: not shown, recommended, not recommended (ruled out, or requested but
 # indicated by no rule).
 NONE, RECOMMENDED, RULED_OUT, UNREQUESTED = 0, 1, 2, 3
@@ -91,7 +91,6 @@ class ResultWriter:
         self.templates = [None if not r.reason_names else
                           [(encode(literal)[1:-1], name) for literal, name, _, _ in string.Formatter().parse(r.reason)]
                           for r in p.rules]
-        self.shown: dict[str, dict] = {n: {} for r in p.rules for n in r.reason_names}
         self.rule_id_json = [encode(r.id) for r in p.rules]
         # A rule whose reason cannot vary: no placeholders, and `because` either empty (`when: true`) or naming
         # only answers that the condition pins to one value whenever it is true (`sciatica`, `not smoker`,
@@ -194,7 +193,6 @@ class ResultWriter:
         self.score_ids = [s.id for s in p.scores]
         self.score_keys = [("" if i == 0 else ",") + encode(s.id) + ":" for i, s in enumerate(p.scores)]
         self.scores: dict[tuple, str] = {}  # score values -> the inside of `scores`
-        self.pieces: dict[tuple, str] = {}  # (name, value or tuple of a list's values) -> `"name":value`
         self.lists: dict[tuple, str] = {}
         self.rfq = p.red_flag_question
         self.rq = p.request_question
@@ -740,38 +738,18 @@ class ResultWriter:
 
     def reason_text(self, ri: int, env: Mapping[str, Any]) -> str:
         """Rule `ri`'s reason with its placeholders filled in from `env`, as JSON text (`report.reason_text`,
-        encoded). Each value's display is memoised per name."""
+        encoded). Each value's display is memoised per name (`_remembered`)."""
         parts = ['"']
         for literal, name in self.templates[ri]:
             parts.append(literal)
-            if name is None:
-                continue
-            value = env.get(name)
-            if type(value) is bool:  # not a memo key: True == 1
-                parts.append("yes" if value else "no")
-                continue
-            shown = self.shown[name]
-            key = tuple(value) if type(value) is list else value
-            text = shown.get(key)
-            if text is None:
-                text = _remember(shown, key, _SMALL_CACHE, encode(show_value(self.p, name, value))[1:-1])
-            parts.append(text)
+            if name is not None:
+                parts.append(_remembered(self.shown_memo, name, env.get(name), self.shown_text))
         parts.append('"')
         return "".join(parts)
 
     def piece(self, name: str, value: Any) -> str:
-        """`"name":value` as `because` shows it (numbers through `plain`), cached but for fractions."""
-        kind = type(value)
-        if kind is float:
-            value = plain(value)
-            if type(value) is float:
-                return self.name_json[name] + (float.__repr__(value) if math.isfinite(value) else encode(value))
-            kind = int
-        key = (name, tuple(value)) if kind is list else (name, value)
-        text = self.pieces.get(key)
-        if text is None:
-            text = _remember(self.pieces, key, _CACHE_LIMIT, self.piece_text(name, value))
-        return text
+        """`"name":value` as `because` shows it (`piece_text`), memoised per name (`_remembered`)."""
+        return _remembered(self.piece_memo, name, value, self.piece_text)
 
     def piece_text(self, name: str, value: Any) -> str:
         """`"name":value` as `because` shows it, numbers through `plain` (not memoised)."""
@@ -1047,6 +1025,18 @@ def _taker(rows: list[int]):
         row = rows[0]
         return lambda column: (column[row],)
     return itemgetter(*rows)
+
+
+def _remembered(memos: dict, name: str, value: Any, make) -> str:
+    """`make(name, value)`, memoised in `memos[name]` by value as `_column_texts` does, for one value."""
+    memo = memos.get(name)
+    if memo is None:
+        memo = memos[name] = {}
+    key = tuple(value) if type(value) is list else value
+    text = memo.get(key)
+    if text is None:
+        text = _remember(memo, key, _SMALL_CACHE, make(name, value))
+    return text
 
 
 def _column_texts(memos: dict, name: str, multi: set, values: Sequence, make) -> list[str]:
