@@ -432,6 +432,31 @@ def test_a_failed_write_to_a_file_removes_the_temporary_file(runner, tmp_path, m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
 
 
+@pytest.mark.parametrize(("sig", "code", "word"), [(signal.SIGINT, 130, "interrupted"),
+                                                     (signal.SIGTERM, 143, "stopped")])
+def test_a_signal_while_the_output_file_is_made_removes_it(runner, tmp_path, monkeypatch, sig, code, word):
+    """Ctrl-C or SIGTERM the moment the temporary output file exists (seen in CI: the interrupt came before the
+    run could remove the file, so the file stayed and typer exited 130 without a word): the run reports it and
+    removes the file, the previous output kept."""
+    from backpath.batch_io import Output
+
+    made = Output.__init__
+
+    def made_then_signalled(self, *args, **kwargs):
+        made(self, *args, **kwargs)
+        os.kill(os.getpid(), sig)  # as the signal arrives: between two steps of the batch process
+
+    monkeypatch.setattr(Output, "__init__", made_then_signalled)
+    src = write_jsonl(tmp_path / "in.jsonl", [{"answers": OK}])
+    dst = tmp_path / "out.jsonl"
+    dst.write_text("previous results\n")
+    result = batch(runner, src, "-o", dst)
+    assert result.exit_code == code
+    assert f"{word} after 0 records (0 ok, 0 errors); {dst} was not written." in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
+    assert dst.read_text() == "previous results\n"
+
+
 # --- usage errors --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -70,6 +70,15 @@ class BatchStats:
             self.error_places.extend(r.error_places[: 3 - len(self.error_places)])
 
 
+def _abort(out: Output | None, phrase: str) -> str:
+    """Abandon `out` (its temporary file removed, a previous file kept), if it was made; `phrase` with its name
+    ("; {} was not written") when it is a file, else ""."""
+    if out is None:
+        return ""
+    out.abort()
+    return "" if out.name == "stdout" or out.special else phrase.format(out.name)
+
+
 def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
     """Run a batch; return the exit code (0 all ok, 1 some records invalid, 130 interrupted by Ctrl-C,
     143/129 stopped by SIGTERM/SIGHUP).
@@ -88,60 +97,62 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
             if spec.arg != "-" and same_file(spec.arg, options.output):
                 raise BatchUsageError(f"--output {options.output} is also an input; write the results elsewhere.")
     keep_freed_memory()  # before workers fork, so they inherit it; before the output file exists (Ctrl-C)
-    out = Output(options.output)
     stats = BatchStats()
     show_progress = not options.quiet and console.is_terminal
     started = time.perf_counter()
+    out: Output | None = None
     try:
-        with raise_on_termination(_Stopped), _progress(console, total_size(specs), show_progress) as advance:
-            framing = _Framing(out, fmt, pathway)
+        with raise_on_termination(_Stopped):
+            with deferred():  # Ctrl-C or SIGTERM while the temporary file is made waits until `out` can remove it
+                out = Output(options.output)
+            with _progress(console, total_size(specs), show_progress) as advance:
+                framing = _Framing(out, fmt, pathway)
 
-            def take(result: ChunkResult) -> None:
-                with deferred():  # a chunk is written and counted whole: a stopped run's count is what it wrote
-                    framing.write(result.data, result.handed_over, result.written)
-                    stats.add(result)
-                advance(result.nbytes, stats.records)
+                def take(result: ChunkResult) -> None:
+                    with deferred():  # a chunk is written and counted whole: a stopped run's count is what it wrote
+                        framing.write(result.data, result.handed_over, result.written)
+                        stats.add(result)
+                    advance(result.nbytes, stats.records)
 
-            chunks = read_chunks(specs)
-            if jobs == 1:
-                for n, chunk in enumerate(chunks):
-                    take(assess_chunk(pathway, chunk, fmt))
-                    if n == 0:
-                        freeze_warm_objects()
-            else:
-                _run_pool(pathway, options.pathway_ref, chunks, fmt, jobs, take, out)
-            framing.close()
+                chunks = read_chunks(specs)
+                if jobs == 1:
+                    for n, chunk in enumerate(chunks):
+                        take(assess_chunk(pathway, chunk, fmt))
+                        if n == 0:
+                            freeze_warm_objects()
+                else:
+                    _run_pool(pathway, options.pathway_ref, chunks, fmt, jobs, take, out)
+                framing.close()
         out.commit()
     except (KeyboardInterrupt, _Stopped) as exc:
-        out.abort()
+        where = _abort(out, "; {} was not written")
         interrupted = isinstance(exc, KeyboardInterrupt)
-        where = "" if out.name == "stdout" or out.special else f"; {out.name} was not written"
         console.print(f"{'interrupted' if interrupted else 'stopped'} after {stats.records:,} records "
                       f"({stats.ok:,} ok, {stats.errors:,} errors){where}.", markup=False, highlight=False,
                       soft_wrap=True)
         return EXIT_INTERRUPTED if interrupted else 128 + exc.signum
     except BrokenPipeError:
-        out.abort()
+        _abort(out, "")
         _silence_stdout()
         return EXIT_INVALID
     except OSError as exc:  # writing the results failed (a full disk...); input errors are error records
-        out.abort()
+        if out is None:  # not a write: Output reports what it can foresee as usage errors
+            raise
+        kept = _abort(out, " and {} was not written")
         if out.name == "stdout":
             _silence_stdout()
-        kept = "" if out.name == "stdout" or out.special else f" and {out.name} was not written"
         console.print(f"error: cannot write the results to {out.name}: {(exc.strerror or str(exc)).rstrip('.')}; "
                       f"stopped after {stats.records:,} records{kept}.", markup=False, highlight=False,
                       soft_wrap=True)
         return EXIT_INVALID
     except BrokenProcessPool:
-        out.abort()
-        kept = "" if out.name == "stdout" or out.special else f" and {out.name} was not written"
+        kept = _abort(out, " and {} was not written")
         console.print(f"error: a worker process died after {stats.records:,} records; nothing more was written"
                       f"{kept}. Try --jobs 1.",
                       markup=False, highlight=False, soft_wrap=True)
         return EXIT_INVALID
     except BaseException:
-        out.abort()
+        _abort(out, "")
         raise
     finally:
         gc.unfreeze()
