@@ -22,9 +22,13 @@ Workers can inherit a descriptor only when they are forked (Linux); elsewhere ev
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import stat
+
+# Imported with this module, not when a run makes its first RawValue: the import runs `exec`, and a Ctrl-C that
+# lands inside an `exec` makes CPython end the process by SIGINT at exit even when the run caught it (seen: the
+# right "interrupted after ..." message, then exit status -2 instead of 130).
+from multiprocessing.sharedctypes import RawValue
 
 from .batch_io import WRITEBACK_BYTES, start_writeback
 
@@ -39,8 +43,8 @@ class Turns:
         # Written before each chunk of a `json` array (after the `[` the batch process writes): the chunks'
         # records are joined by `,\n` within a chunk but not across chunks.
         self.first_separator, self.separator = first_separator, separator
-        self.next = multiprocessing.RawValue("q", 0)
-        self.stopped = multiprocessing.RawValue("b", 0)
+        self.next = RawValue("q", 0)
+        self.stopped = RawValue("b", 0)
         self.regular = _is_regular(fd)
         self.unsynced = 0  # per process: bytes this process wrote since it last asked for write-back
 
