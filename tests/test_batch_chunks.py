@@ -353,6 +353,18 @@ def test_column_texts_are_memoised_by_value():
     assert _column_texts(memos, "l", {"l"}, [["a"]], make) == ['l=["a"]'] and len(made) == 11
 
 
+def test_column_rows_take_the_clean_records_rows():
+    """`_column_rows` gives the writer the clean records' rows of each column: all of them as they are, one, or
+    several; None for a name the columns do not have (the writer then reads the envs)."""
+    values = {"a": (10, 11, 12), "b": (None, True, False)}
+    every = batch_work._column_rows(values, [0, 1, 2], 3)
+    assert every("a") == (10, 11, 12) and every("zz") is None
+    assert batch_work._column_rows(values, [1], 3)("b") == [True]
+    some = batch_work._column_rows(values, [0, 2], 3)
+    assert some("a") == [10, 12] and some("b") == [None, False] and some("zz") is None
+    assert batch_work._column_rows(values, [], 3)("a") == []
+
+
 def test_envs_are_made_when_read():
     """`columns.Envs` makes a record's env when it is first read, the same object every time after; negative
     indexes and slices read as a list's would, and a record that is not clean has None."""

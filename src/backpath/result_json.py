@@ -959,9 +959,10 @@ def _truths(terms, env: Mapping[str, Any]) -> int:
 
 class _ValueTexts:
     """A chunk's value texts for its reasons: per name, a record's `because` piece (`ResultWriter.piece_text`) and
-    its display in a reason (`ResultWriter.shown_text`), looked up by value in memos that outlive the chunk. A
-    name's texts are made for the records asked for, or for the whole chunk at once when more than half of its
-    records have been asked for (the names that many reasons show)."""
+    its display in a reason (`ResultWriter.shown_text`), looked up by value in memos that outlive the chunk. The
+    texts of a name of few values (`ResultWriter.few_values`) are made for the whole chunk at once, when first
+    asked for; a number's for the records asked for, until more than half of them have been (the memo of a
+    number misses often, so making texts nobody reads costs)."""
 
     __slots__ = ("w", "envs", "values", "raw", "asked", "columns")
 
