@@ -230,3 +230,54 @@ def test_an_answers_file_with_a_byte_order_mark_is_read(runner, tmp_path):
     path = tmp_path / "bom.json"
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps(ANSWERS).encode())
     assert runner.invoke(app, ["assess", "-p", MINI, "-a", str(path), "-f", "json"]).exit_code == 0
+
+
+@pytest.mark.parametrize("raised, said", [(KeyboardInterrupt, "interrupted\n"), (None, "")])
+def test_a_ctrl_c_no_command_handles_ends_with_one_line_and_130(monkeypatch, capsys, raised, said):
+    """Typer turns a KeyboardInterrupt that escapes a command into a silent exit 130; `main` says so in one line.
+    A command that exits 130 itself (having reported its own interrupt) gets no second line."""
+    import typer
+
+    import backpath.cli as cli
+
+    def open_pathway(*args, **kwargs):
+        if raised:
+            raise raised()
+        raise typer.Exit(130)
+
+    monkeypatch.setattr(cli, "open_pathway", open_pathway)
+    monkeypatch.setattr("sys.argv", ["backpath", "questions", "--pathway", MINI])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 130
+    assert capsys.readouterr().err == said
+
+
+def test_a_ctrl_c_while_the_command_line_loads_ends_with_one_line_and_130(monkeypatch, capsys):
+    """The entry point imports the command line (typer, rich, the engine) inside its guard."""
+    import sys
+    import types
+
+    from backpath import entry
+
+    class Loading(types.ModuleType):
+        def __getattr__(self, name):
+            raise KeyboardInterrupt
+
+    monkeypatch.setitem(sys.modules, "backpath.cli", Loading("backpath.cli"))
+    with pytest.raises(SystemExit) as exc:
+        entry.main()
+    assert exc.value.code == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_importing_the_package_imports_nothing_else_until_a_name_is_used():
+    """So the entry point's guard covers nearly all of start-up; the public names still come from the package."""
+    import subprocess
+    import sys
+
+    code = ("import sys, backpath; before = sorted(m for m in sys.modules if m.startswith('backpath')); "
+            "from backpath import assess, Pathway, PathwayError; import backpath.engine as e; "
+            "print(before, assess is e.assess, Pathway.__module__, PathwayError.__module__, 'check' in dir(backpath))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["['backpath']", "True", "backpath.model", "backpath.errors", "True"]

@@ -11,15 +11,15 @@ It supports a clinician's judgement; it never diagnoses. The core is pure and us
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
-
-from .engine import assess, check
-from .errors import AnswersError, BackpathError, PathwayError, PathwayNotFound
-from .model import Pathway
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
+    from pathlib import Path
+
+    from .engine import assess, check
+    from .errors import AnswersError, BackpathError, PathwayError, PathwayNotFound
+    from .model import Pathway
 
 __version__ = "0.1.0"
 
@@ -43,3 +43,25 @@ def assess_lines(pathway: Pathway, lines: Iterable[str | bytes], *, source: str 
     from .batch_work import assess_lines as run
 
     return run(pathway, lines, source=source, first_line=first_line, first_position=first_position)
+
+
+
+# The public names defined elsewhere, imported when first asked for, so that importing the package costs
+# nothing: the `backpath` command's entry point imports it before it can catch a Ctrl-C (see `entry`).
+_LAZY = {"assess": "engine", "check": "engine", "Pathway": "model", "BackpathError": "errors",
+         "PathwayError": "errors", "PathwayNotFound": "errors", "AnswersError": "errors"}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'backpath' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

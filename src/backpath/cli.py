@@ -443,6 +443,18 @@ def main() -> None:
     """Entry point of the `backpath` command."""
     try:
         app()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before or after typer's command (imports, start-up)
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except SystemExit as exc:
+        if _silent_interrupt(exc):
+            print("interrupted", file=sys.stderr)
+        raise
+
+
+def _silent_interrupt(exc: SystemExit) -> bool:
+    """Whether `exc` is typer's exit after a Ctrl-C that no command handled (typer turns the KeyboardInterrupt
+    into `Exit(130)` and exits without a word; a command that reports its own interrupt exits otherwise)."""
+    context = exc.__context__  # typer.Exit: typer's own class, or click's in releases that use click
+    return (exc.code == 130 and isinstance(context, typer.Exit)
+            and isinstance(context.__cause__, KeyboardInterrupt))
