@@ -399,3 +399,17 @@ def test_past_the_state_memo_limit_csv_rows_are_made_record_by_record(monkeypatc
     monkeypatch.setattr(writer, "summary", lambda *a: per_record.append(a[0]) or type(writer).summary(writer, *a))
     assert run_chunk(PATHWAY, records, "csv") == before
     assert per_record == list(range(40))
+
+
+def test_a_batch_process_collects_young_objects_less_often_and_gives_the_settings_back():
+    import gc
+
+    before = gc.get_threshold()
+    batch_work.freeze_warm_objects()
+    try:
+        assert gc.get_threshold() == (batch_work._YOUNG_THRESHOLD, *before[1:])
+        batch_work.freeze_warm_objects()  # a second call (a worker's later chunk) keeps the saved settings
+    finally:
+        batch_work.thaw_warm_objects()
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

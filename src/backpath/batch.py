@@ -30,6 +30,7 @@ from .batch_work import (
     csv_header,
     freeze_warm_objects,
     init_worker,
+    thaw_warm_objects,
     worker_assess_chunk,
 )
 from .heap import keep_freed_memory
@@ -155,7 +156,7 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
         _abort(out, "")
         raise
     finally:
-        gc.unfreeze()
+        thaw_warm_objects()
     if not options.quiet:
         _summary(console, pathway, stats, out.name, time.perf_counter() - started)
     return EXIT_OK if stats.errors == 0 else EXIT_INVALID
