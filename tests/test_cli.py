@@ -41,6 +41,19 @@ def test_every_command_has_help(runner, command):
     assert result.exit_code == 0
     text = ANSI.sub("", result.stdout)
     assert "Usage:" in text and len(text.splitlines()) > 5
+    # Each paragraph of the docstring flows at the terminal's width (80 here): no line of prose is cut short
+    # where the docstring's own line ended, so only a paragraph's last line is much shorter than the width.
+    body = text.split("Usage:")[1].split("╭")[0]
+    for paragraph in [p for p in re.split(r"\n\s*\n", body)[1:] if p.strip()]:
+        lines = [line.rstrip() for line in paragraph.strip("\n").splitlines()]
+        if not lines[0].startswith("   "):  # an example, one per paragraph
+            assert all(len(line) > 60 for line in lines[:-1]), paragraph
+
+
+def test_help_shows_the_default_pathway(runner):
+    """Help texts are rich markup: a "[default: ...]" in them would be taken for a style tag and vanish."""
+    text = ANSI.sub("", runner.invoke(app, ["assess", "--help"], env={"COLUMNS": "200"}).stdout)
+    assert "(default: low-back-pain)" in text
 
 
 def test_assess_json(runner, answers_file):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import shlex
 import sys
@@ -34,8 +35,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-PATHWAY_HELP = (f"A bundled pathway id (see `backpath pathways`) or a path to a pathway YAML file. "
-                f"[default: {DEFAULT_PATHWAY}]")
+# Help texts are rich markup: "[...]" would be read as a style tag and vanish, so defaults go in parentheses.
+PATHWAY_HELP = (f"A bundled pathway id (see `backpath pathways`) or a path to a pathway YAML file (default: "
+                f"{DEFAULT_PATHWAY}).")
 
 
 class AssessFormat(str, Enum):
@@ -324,9 +326,16 @@ def batch(
     A record is {"id": ..., "answers": {...}}; records without an id get their 1-based position. An invalid
     record gives an error result naming it and the problem, and the rest go on.
 
-    Exit codes: 0 all records ok, 1 some records invalid (all valid ones still written), 2 usage error.
+    Exit codes: 0 all records ok, 1 some records invalid (all valid ones still written), 2 usage error, 130
+    interrupted (Ctrl-C; a --output file is then not written).
 
-    Example: backpath batch referrals.jsonl --format csv --output audit.csv --jobs 0
+    Examples:
+
+      backpath batch referrals.jsonl --output results.jsonl
+
+      backpath batch referrals.jsonl --format csv --output audit.csv --jobs 0
+
+      cat records.jsonl | backpath batch - --quiet > results.jsonl
     """
     from .batch import BatchOptions, run_batch
 
@@ -437,6 +446,20 @@ def schema(
     from .loader import pathway_schema
 
     sys.stdout.write(json.dumps(cases_schema() if cases else pathway_schema(), indent=2) + "\n")
+
+
+def _flowing(doc: str) -> str:
+    """A command's docstring as its help: the lines of each paragraph joined, so the terminal wraps them at its
+    own width (typer keeps a docstring's line breaks after the first paragraph, which left ragged lines on an
+    80-column terminal). Paragraphs with an indented line (examples) are kept as written."""
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(p if any(line[:1].isspace() for line in p.splitlines()) else " ".join(p.splitlines())
+                       for p in paragraphs)
+
+
+for _command in app.registered_commands:
+    if _command.help is None and _command.callback is not None and _command.callback.__doc__:
+        _command.help = _flowing(_command.callback.__doc__)
 
 
 def main() -> None:
