@@ -45,7 +45,6 @@ def assess_lines(pathway: Pathway, lines: Iterable[str | bytes], *, source: str 
     return run(pathway, lines, source=source, first_line=first_line, first_position=first_position)
 
 
-
 # The public names defined elsewhere, imported when first asked for, so that importing the package costs
 # nothing: the `backpath` command's entry point imports it before it can catch a Ctrl-C (see `entry`).
 _LAZY = {"assess": "engine", "check": "engine", "Pathway": "model", "BackpathError": "errors",

@@ -435,6 +435,7 @@ def init_worker(pathway_path: str, sha256: str, handoff_folder: str | None = Non
 # chunk is written, so collecting every 700 scanned the same survivors again and again: 2.4% of the instructions
 # a record (callgrind, default pathway, 431,700 -> 421,200). The memory this lets wait is a few MB at most.
 _YOUNG_THRESHOLD = 20_000
+_thresholds: tuple[int, ...] | None = None  # the collector's thresholds before `freeze_warm_objects`
 
 
 def freeze_warm_objects() -> None:
@@ -456,9 +457,6 @@ def thaw_warm_objects() -> None:
     if _thresholds is not None:
         gc.set_threshold(*_thresholds)
         _thresholds = None
-
-
-_thresholds: tuple[int, ...] | None = None  # the collector's thresholds before `freeze_warm_objects`
 
 
 def worker_assess_chunk(chunk: Chunk, fmt: str, seq: int | None = None) -> ChunkResult:

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from . import __version__
 from .catalog import DEFAULT_PATHWAY, bundled, open_pathway
+from .entry import interrupted
 from .errors import BackpathError, PathwayError, PathwayNotFound
 from .jsontext import loads, unreadable
 from .model import Pathway
@@ -466,12 +467,11 @@ def main() -> None:
     """Entry point of the `backpath` command."""
     try:
         app()
-    except KeyboardInterrupt:  # before or after typer's command (imports, start-up)
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+    except KeyboardInterrupt:  # one that typer did not catch (raised while it set up, before the command)
+        interrupted()
     except SystemExit as exc:
         if _silent_interrupt(exc):
-            print("interrupted", file=sys.stderr)
+            interrupted()
         raise
 
 
