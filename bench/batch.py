@@ -311,7 +311,7 @@ def profile(src: Path, pathway: Pathway, n: int) -> None:
     from backpath.heap import keep_freed_memory
 
     keep_freed_memory()  # as a batch run does
-    engine, writer, names = _columns(pathway), _plan(pathway).writer, _presence_names(pathway)
+    engine, writer, names = _columns(pathway), _plan(pathway).chunk_writer, _presence_names(pathway)
     best = {"parse": 1e9, "columns": 1e9, "write": 1e9}
     for _ in range(4):
         spent = dict.fromkeys(best, 0.0)

@@ -1,7 +1,7 @@
 """A batch chunk gives, record by record, exactly what `assess` gives, whichever engine decided each record.
 
-Valid records of a chunk are decided together over columns and written by `ResultWriter`; the others go
-through the scalar engine. These tests mix both kinds in one chunk and compare every output line with the
+Valid records of a chunk are decided together over columns and written by `result_chunks.ChunkWriter`; the
+others go through the scalar engine. These tests mix both kinds in one chunk and compare every output line with the
 encoded result of `backpath.assess` for the same record.
 """
 
@@ -189,7 +189,7 @@ def test_a_pathway_the_column_engine_cannot_take_is_assessed_record_by_record(mo
 def test_an_engine_bug_costs_only_its_record(monkeypatch):
     """If writing a chunk failed, its records are assessed one by one; one that fails there too becomes an error
     record that asks for a report, and the others are unaffected."""
-    from backpath.result_json import ResultWriter
+    from backpath.result_chunks import ChunkWriter
 
     def broken_writer(*args, **kwargs):
         raise RuntimeError("writer bug")
@@ -201,7 +201,7 @@ def test_an_engine_bug_costs_only_its_record(monkeypatch):
             raise KeyError("engine bug")
         return real(pathway, answers, record_id=record_id)
 
-    monkeypatch.setattr(ResultWriter, "write_many", broken_writer)
+    monkeypatch.setattr(ChunkWriter, "write_many", broken_writer)
     monkeypatch.setattr(batch_work, "assess_json", flaky)
     rng = random.Random(9)
     records = [{"id": f"r{i}", "answers": random_answers(rng, PATHWAY)} for i in range(20)]
@@ -218,13 +218,13 @@ def test_an_engine_bug_costs_only_its_record(monkeypatch):
 def test_past_the_state_memo_limit_a_chunk_is_written_record_by_record(monkeypatch):
     """`write_many` numbers item states for its arrays; once the pathway-wide memo is full it writes each record
     with `write` instead (memory stays flat), and the bytes are the same."""
-    from backpath import result_json
+    from backpath import result_chunks
     from backpath.engine import _plan
 
     writer = _plan(PATHWAY).writer
     rng = random.Random(9)
     records = [{"id": i, "answers": random_answers(rng, PATHWAY)} for i in range(40)]
-    monkeypatch.setattr(result_json, "_CACHE_LIMIT", len(writer.state_ids))
+    monkeypatch.setattr(result_chunks, "_STATE_LIMIT", len(_plan(PATHWAY).chunk_writer.state_ids))
     per_record = []
     monkeypatch.setattr(writer, "write", lambda *a: per_record.append(a[0]) or type(writer).write(writer, *a))
     for i, line in enumerate(run_chunk(PATHWAY, records)):
@@ -261,7 +261,8 @@ def test_a_pathway_whose_rules_read_more_than_64_names(tmp_path):
     fresh = backpath.load_pathway(str(path))
     from backpath.engine import _plan
 
-    assert _plan(fresh).writer.packable and len(_plan(fresh).writer.names) > 64  # the chunk path, no presence bits
+    plan = _plan(fresh)
+    assert plan.chunk_writer.packable and len(plan.writer.names) > 64  # the chunk path, no presence bits
     lines = run_chunk(fresh, records)
     for i, line in enumerate(lines):
         assert line == expected_line(wide, records[i], i + 1)
@@ -287,16 +288,16 @@ def test_summaries_of_a_chunk_are_those_of_each_record(pathway):
     run = ColumnEngine(pathway).run(answers, ())
     clean = [k for k, ok in enumerate(run.clean) if ok]
     assert len(clean) > 150
-    writer = _plan(pathway).writer
+    writer, chunks = _plan(pathway).writer, _plan(pathway).chunk_writer
     ids = [f"r{k}" for k in clean]
     envs, tiers = [run.envs[k] for k in clean], [run.tiers[k] for k in clean]
     rules = [run.contributing[k] for k in clean]
-    many = writer.summary_many(ids, envs, tiers, rules, run.matrix[clean])
+    many = chunks.summary_many(ids, envs, tiers, rules, run.matrix[clean])
     assert many == [writer.summary(*args) for args in zip(ids, envs, tiers, rules)]
     assert any(s["not_recommended"] for s in many) and any(s["recommended"] for s in many)
-    assert writer.summary_many(ids, envs, tiers, rules) == many  # without the column engine's matrix
+    assert chunks.summary_many(ids, envs, tiers, rules) == many  # without the column engine's matrix
     values = batch_work._column_rows(run.values, clean, len(run.clean))
-    assert writer.summary_many(ids, envs, tiers, rules, None, values) == many  # values read off the columns
+    assert chunks.summary_many(ids, envs, tiers, rules, None, values) == many  # values read off the columns
 
 
 @pytest.mark.parametrize("pathway", [PATHWAY, MINI], ids=["default", "mini"])
@@ -311,7 +312,7 @@ def test_results_of_a_chunk_are_the_same_from_the_columns_or_from_the_envs(pathw
     answers = [random_answers(rng, pathway) for _ in range(300)]
     for k in range(0, 300, 7):
         answers[k] = {**answers[k], "no_such_question": 1}  # not clean: the columns' rows are taken
-    writer = _plan(pathway).writer
+    writer = _plan(pathway).chunk_writer
     names = batch_work._presence_names(pathway)
 
     def write(use_values: bool) -> tuple[list[str], int]:
@@ -335,7 +336,7 @@ def test_results_of_a_chunk_are_the_same_from_the_columns_or_from_the_envs(pathw
 def test_column_texts_are_memoised_by_value():
     """A name's value texts are memoised by value (equal values share one text, lists by their items), so each
     value's text is made once."""
-    from backpath.result_json import _column_texts
+    from backpath.result_chunks import _column_texts
 
     memos: dict = {}
     made = []
@@ -387,14 +388,14 @@ def test_envs_are_made_when_read():
 
 def test_past_the_state_memo_limit_csv_rows_are_made_record_by_record(monkeypatch):
     """As for full results: once the item-state memo is full, `summary_many` gives each record's `summary`."""
-    from backpath import result_json
+    from backpath import result_chunks
     from backpath.engine import _plan
 
     writer = _plan(PATHWAY).writer
     rng = random.Random(9)
     records = [{"id": i, "answers": random_answers(rng, PATHWAY)} for i in range(40)]
     before = run_chunk(PATHWAY, records, "csv")
-    monkeypatch.setattr(result_json, "_CACHE_LIMIT", len(writer.state_ids))
+    monkeypatch.setattr(result_chunks, "_STATE_LIMIT", len(_plan(PATHWAY).chunk_writer.state_ids))
     per_record = []
     monkeypatch.setattr(writer, "summary", lambda *a: per_record.append(a[0]) or type(writer).summary(writer, *a))
     assert run_chunk(PATHWAY, records, "csv") == before

@@ -75,7 +75,7 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
     """Assess every item of `chunk` in order; frame the results for `fmt` (jsonl, json or csv).
 
     The chunk's valid records are decided together over columns (`columns.ColumnEngine`) and written by
-    `result_json.ResultWriter`; a record that is not clean (an invalid or ignored answer) goes through the
+    `result_chunks.ChunkWriter`; a record that is not clean (an invalid or ignored answer) goes through the
     scalar engine, which words its errors and warnings. Either way the bytes are those of `assess` (tested).
     Each result is serialised as soon as it is made, so only its text is kept.
     """
@@ -207,7 +207,7 @@ def _assess_items(pathway: Pathway, chunk: Chunk, as_text: bool) -> list:
 
 def _write_clean(pathway: Pathway, waiting: list, run, clean: list[int], results: list, as_text: bool) -> None:
     """Put the results of the records the column engine decided into their slots."""
-    writer = _plan(pathway).writer
+    writer = _plan(pathway).chunk_writer
     ids = [waiting[k][1] for k in clean]
     envs = run.envs if len(clean) == len(run.clean) else _Rows(run.envs, clean)
     tiers = [run.tiers[k] for k in clean]

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from .answers import CheckedAnswers, check_answers
 from .model import Derived, Pathway, Question, Rule, Score
 from .report import FORMAT_VERSION, Report, reason_text, show_value  # noqa: F401 (re-exported)
 from .result_json import ResultWriter
+
+if TYPE_CHECKING:
+    from .result_chunks import ChunkWriter
 
 
 class _Plan:
@@ -43,6 +47,13 @@ class _Plan:
         self._merged_sources: dict[tuple, list[dict]] = {}
         self.rule_position = {id(r): i for i, r in enumerate(pathway.rules)}
         self.writer = ResultWriter(self)
+
+    @cached_property
+    def chunk_writer(self) -> ChunkWriter:
+        """The writer of a chunk's results at once, through `writer` (batch runs only: it needs numpy)."""
+        from .result_chunks import ChunkWriter
+
+        return ChunkWriter(self.writer)
 
     def sources(self, item_id: str, rules: list[Rule], unrequested: bool) -> list[dict]:
         """The item's own citations, then those of the rules that produced it, without repeats (memoised)."""
