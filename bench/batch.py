@@ -11,6 +11,9 @@ and `ask_when` honoured through the engine), to a temporary JSON Lines file, the
   batch's own output, parsed beforehand, untimed) with `json.dumps`. Each default-pathway result is ~16 KB
   against a ~730-byte record, so this is the least a tool that makes these results with the JSON library must
   spend on reading and writing them: a record rate above it needs an output path faster than `json.dumps`.
+- the disk floor (JSON Lines results written to a file): writing the first run's output again with `fsync`,
+  as batch does before its rename; where a run's time comes close to it, the disk bounds the run (the
+  results are ~16 KB each, so 12,000 records/s is ~200 MB/s).
 - the library, in this process, on the first 20,000 records: `backpath.assess_lines` (chunks, as batch) and
   `json.loads` + `backpath.assess` + `json.dumps` a record at a time (on 5,000), for Dask/PySpark users.
 - `backpath batch` with `--jobs 1` and `--jobs 2` (or the values given to `--jobs`), each in its own process
@@ -90,6 +93,21 @@ def json_floor(src: Path, dst: Path) -> float:
         for line in fin:
             fout.write((encode(decode(line.decode("utf-8"))) + "\n").encode("utf-8"))
     return time.perf_counter() - started
+
+
+def disk_floor(output: Path, folder: Path) -> float:
+    """Seconds to write `output`'s bytes again beside it in 8 MB blocks and `fsync` them, as batch does before
+    its rename: the least any run that writes this output to this disk must spend (the read is from the page
+    cache). Where it is close to a run's time, the run is bounded by the disk, not by the assessment."""
+    copy = folder / "disk-floor.tmp"
+    started = time.perf_counter()
+    with open(output, "rb") as fin, open(copy, "wb", buffering=0) as fout:
+        while block := fin.read(8 << 20):
+            fout.write(block)
+        os.fsync(fout.fileno())
+    seconds = time.perf_counter() - started
+    copy.unlink()
+    return seconds
 
 
 def results_floor(src: Path, results: Path, limit: int = 20_000) -> tuple[float, int]:
@@ -281,6 +299,12 @@ def main() -> None:
         seconds, count = results_floor(src, results)
         print(f"results floor (read + loads each record, dumps + write its result; first {count:,} records): "
               f"{count / seconds:,.0f} records/s")
+    if outputs and args.format == "jsonl":
+        seconds = disk_floor(outputs[0], folder)
+        size = outputs[0].stat().st_size
+        print(f"disk floor (write the {size / 1e6:,.0f} MB of results again and fsync, no assessment): "
+              f"{seconds:.2f} s, {size / seconds / 1e6:,.0f} MB/s, a ceiling of {args.records / seconds:,.0f} "
+              "records/s for this disk")
     if 1 in rates and 2 in rates:
         print(f"--jobs 2 / --jobs 1: {rates[2] / rates[1]:.2f}x")
     if len(outputs) > 1:
