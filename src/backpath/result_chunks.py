@@ -48,6 +48,12 @@ class ChunkWriter:
 
     def __init__(self, writer: ResultWriter):
         self.w = writer
+        p = writer.p
+        self.rec_items = sorted(range(len(writer.item_ids)), key=writer.rec_order.__getitem__)  # in result order
+        self.multi = {n for n, t in p.symbols.items() if t.kind == "multi"}
+        # Names of few values (yes/no, choices, lists of options): `_ValueTexts` makes their texts for a whole chunk
+        # at once, from memos that keep hitting; numbers' texts are made for the records that need them.
+        self.few_values = {n for n, t in p.symbols.items() if t.kind != "number"}
         # State ids, each state's units as piece codes, and the texts those codes name.
         self.state_ids: dict[tuple, int] = {}
         # Per item with at most _LOOKUP_BITS rules, its state ids by code (bits * 2 + requested), -1 where not met.
@@ -133,7 +139,7 @@ class ChunkWriter:
             return []
         _, requested, _, sections = self._chunk_sections(envs, contributing, matrix, values)
         labels = np.array(w.item_ids, dtype=object)
-        shown = _row_lists(sections[:, w.rec_items] == RECOMMENDED, labels[w.rec_items])
+        shown = _row_lists(sections[:, self.rec_items] == RECOMMENDED, labels[self.rec_items])
         ruled_out = sections >= RULED_OUT  # requested items first, then the others, each by item
         out = _row_lists(np.concatenate([ruled_out & requested, ruled_out & ~requested], axis=1),
                          np.concatenate([labels, labels]))
@@ -199,7 +205,7 @@ class ChunkWriter:
         A record's units in order: head, recommended items (by `ResultWriter.rec_order`), the not_recommended opening,
         requested items ruled out, other items ruled out (by item), tail. The first item of each list has the
         unit without the leading comma."""
-        w = self.w
+
         def item_units(block):
             present = block >= 0
             first = present & (np.cumsum(present, axis=1) == 1)
@@ -208,7 +214,7 @@ class ChunkWriter:
         ruled_out = sections >= RULED_OUT
         column = np.ones((len(states), 1), dtype=np.int64)
         grid = np.concatenate([
-            column * _HEAD_UNIT, item_units(np.where(sections == RECOMMENDED, states, -1)[:, w.rec_items]),
+            column * _HEAD_UNIT, item_units(np.where(sections == RECOMMENDED, states, -1)[:, self.rec_items]),
             column * _MIDDLE_UNIT, item_units(np.concatenate([np.where(ruled_out & requested, states, -1),
                                                               np.where(ruled_out & ~requested, states, -1)], axis=1)),
             column * _TAIL_UNIT], axis=1)
@@ -258,7 +264,7 @@ class ChunkWriter:
             presence = [_presence(w.name_bits, env) for env in envs]
         out: list = [None] * len(needed)
         tables: dict = {}
-        columns = _ValueTexts(w, envs, values)
+        columns = _ValueTexts(self, envs, values)
         order = np.argsort(rules, kind="stable")
         for group in np.split(order, np.flatnonzero(np.diff(rules[order])) + 1):
             ri = int(rules[group[0]])
@@ -419,14 +425,15 @@ def _row_lists(mask, labels) -> list[list]:
 class _ValueTexts:
     """A chunk's value texts for its reasons: per name, a record's `because` piece (`ResultWriter.piece_text`) and
     its display in a reason (`ResultWriter.shown_text`), looked up by value in memos that outlive the chunk. The
-    texts of a name of few values (`ResultWriter.few_values`) are made for the whole chunk at once, when first
+    texts of a name of few values (`ChunkWriter.few_values`) are made for the whole chunk at once, when first
     asked for; a number's for the records asked for, until more than half of them have been (the memo of a
     number misses often, so making texts nobody reads costs)."""
 
-    __slots__ = ("w", "envs", "values", "raw", "asked", "columns")
+    __slots__ = ("w", "few_values", "multi", "envs", "values", "raw", "asked", "columns")
 
-    def __init__(self, writer: ResultWriter, envs: list, values: Callable[[str], Sequence | None] | None):
-        self.w = writer
+    def __init__(self, chunks: ChunkWriter, envs: list, values: Callable[[str], Sequence | None] | None):
+        self.w = chunks.w
+        self.few_values, self.multi = chunks.few_values, chunks.multi
         self.envs = envs
         self.values = values
         self.raw: dict[str, Sequence] = {}  # name -> every record's value
@@ -447,9 +454,9 @@ class _ValueTexts:
         if column is None:
             values = self.column(name)
             asked = self.asked[key] = self.asked.get(key, 0) + count
-            if asked * 2 <= len(values) and name not in self.w.few_values:
-                return _column_texts(memos, name, self.w.multi, take(values), make)
-            column = self.columns[key] = _column_texts(memos, name, self.w.multi, values, make)
+            if asked * 2 <= len(values) and name not in self.few_values:
+                return _column_texts(memos, name, self.multi, take(values), make)
+            column = self.columns[key] = _column_texts(memos, name, self.multi, values, make)
         return take(column)
 
     def column(self, name: str) -> Sequence:

@@ -124,10 +124,6 @@ class ResultWriter:
         self.reason_scalars = [tuple(n for n in names if n not in multi) for names in reads]
         self.reason_lists = [tuple(n for n in names if n in multi) for names in reads]
         self.reason_cache: list[dict | None] = [{} for _ in p.rules]
-        self.multi = multi
-        # Names of few values (yes/no, choices, lists of options): the chunk writer makes their texts for a whole
-        # chunk at once, from memos that keep hitting; numbers' texts are made for the records that need them.
-        self.few_values = {n for n, t in p.symbols.items() if t.kind != "number"}
         # Per name, memos of its values' texts (`_remembered`; the chunk writer's `_column_texts`): `because`
         # pieces, displays.
         self.piece_memo: dict[str, dict] = {}
@@ -145,8 +141,6 @@ class ResultWriter:
         self.rule_item_bits = [[(item, 1 << self.item_rules[item].index(ri)) for item in its] for ri, its in
                                enumerate(mentioned)]
         self.states: dict[tuple, tuple[int, Any]] = {}
-        order = sorted(range(len(items)), key=self.rec_order.__getitem__)
-        self.rec_items = order
         self.notes = [',"advisory_notes":' + encode(plan.notes[item]) if item in plan.notes else "" for item in items]
         roles = plan.role_index
         self.item_roles = [_bits(roles[c] for c in p.catalogue[item].care_team) for item in items]
