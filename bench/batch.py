@@ -318,15 +318,15 @@ def main() -> None:
 
 def profile(src: Path, pathway: Pathway, n: int) -> None:
     """Where one process spends its time on `n` records, in microseconds per record: the batch's own steps
-    (parse each line, decide the chunk over columns, write the results) in chunks of CHUNK_RECORDS, after one
-    warm-up pass over the same records (so the writer's memos are warm: an upper bound on what a long run
-    gains from them), then the top of a cProfile run of `assess_chunk` on fresh records."""
+    (parse each line; check the answers and decide through the compiled pathway; write the result's JSON text),
+    after one warm-up pass over the same records (so the writer's memos are warm: an upper bound on what a long
+    run gains from them), then the top of a cProfile run of `assess_chunk` on fresh records."""
     import cProfile
     import pstats
 
-    from backpath.batch_io import CHUNK_RECORDS, LINE, Chunk
-    from backpath.batch_work import _columns, _presence_names, assess_chunk
-    from backpath.engine import _plan
+    from backpath.batch_io import LINE, Chunk
+    from backpath.batch_work import assess_chunk
+    from backpath.engine import _decided
 
     with open(src, "rb") as fh:
         lines = [fh.readline() for _ in range(2 * n)]
@@ -335,21 +335,21 @@ def profile(src: Path, pathway: Pathway, n: int) -> None:
     from backpath.heap import keep_freed_memory
 
     keep_freed_memory()  # as a batch run does
-    engine, writer, names = _columns(pathway), _plan(pathway).chunk_writer, _presence_names(pathway)
-    best = {"parse": 1e9, "columns": 1e9, "write": 1e9}
+    best = {"parse": 1e9, "check+decide": 1e9, "write": 1e9}
     for _ in range(4):
         spent = dict.fromkeys(best, 0.0)
-        for start in range(0, len(lines), CHUNK_RECORDS):
-            t = time.process_time()
-            records = [json.loads(line) for line in lines[start:start + CHUNK_RECORDS]]
-            spent["parse"] += time.process_time() - t
-            t = time.process_time()
-            run = engine.run([r["answers"] for r in records], names)
-            spent["columns"] += time.process_time() - t
-            t = time.process_time()
-            writer.write_many([r["id"] for r in records], run.envs, run.tiers, run.contributing, run.presence,
-                              run.matrix, run.truths, run.values.get)
-            spent["write"] += time.process_time() - t
+        t = time.process_time()
+        records = [json.loads(line) for line in lines]
+        spent["parse"] += time.process_time() - t
+        t = time.process_time()
+        decided = [_decided(pathway, r["answers"], r["id"]) for r in records]
+        spent["check+decide"] += time.process_time() - t
+        t = time.process_time()
+        for r, d in zip(records, decided):
+            if type(d) is tuple:
+                plan, checked, tier, contributing = d
+                plan.writer.write(r["id"], checked.values, tier, contributing, [])
+        spent["write"] += time.process_time() - t
         best = {k: min(best[k], spent[k]) for k in best}
     print("per record, best of 4 (CPU time, warm memos): " + ", ".join(f"{k} {v / len(lines) * 1e6:,.0f} us"
                                                                      for k, v in best.items()))

@@ -101,3 +101,51 @@ def test_a_condition_nested_absurdly_deep_is_an_error_not_a_crash():
     for text in ("not " * 1500 + "true", "age + " * 3000 + "1 > 0"):
         with pytest.raises(ConditionError, match="nests too deeply"):
             compile_condition(text, {"age": NUMBER})
+
+
+@pytest.mark.parametrize(
+    "text, env, expected",
+    [
+        # `not (a or b)` is true when both are false: both made it true
+        ('not ("saddle" in flags or sciatica)', {"flags": [], "sciatica": False}, ["flags", "sciatica"]),
+        # `not (a and b)` is true when either is false: only the false one made it true
+        ('not ("saddle" in flags and sciatica)', {"flags": [], "sciatica": True}, ["flags"]),
+        ('not ("saddle" in flags and sciatica)', {"flags": ["saddle"], "sciatica": False}, ["sciatica"]),
+        ("not not (sciatica or age > 60)", {"sciatica": False, "age": 70}, ["age"]),
+        ("age > 60 and not (sciatica and age > 80)", {"sciatica": True, "age": 70}, ["age", "age"]),
+    ],
+)
+def test_explanation_under_not_names_what_made_the_condition_true(text, env, expected):
+    cond = c(text)
+    assert cond(env) is True
+    assert cond.explain(env) == expected
+    # without a choice among operands the explanation is every name, and needs no memo key beyond presence
+    assert cond.explains_all == (cond.decision_count == 0) == (sorted(set(expected)) == sorted(cond.names))
+
+
+def test_an_explanation_is_a_function_of_its_decisions():
+    """The `because` memo keys on `decisions` (the outcome of the explanation's tests) and which names have a
+    value: records that agree on both must get the same explanation."""
+    cond = c('not ("saddle" in flags and sciatica) or age > 60')
+    seen: dict = {}
+    for flags in ([], ["saddle"], None):
+        for sciatica in (True, False, None):
+            for age in (30, 70, None):
+                env = {k: v for k, v in {"flags": flags, "sciatica": sciatica, "age": age}.items() if v is not None}
+                key = (cond.decisions(env), tuple(sorted(env)))
+                assert seen.setdefault(key, cond.explain(env)) == cond.explain(env)
+
+
+@pytest.mark.parametrize(
+    "text, env",
+    [
+        ("age * 1e308 * 10 > 1", {"age": 5}),               # overflow to infinity
+        ("age * 1e308 * 10 - age * 1e308 * 10 > 1", {"age": 5}),  # inf - inf = nan
+        ("age * 1.5 > 1", {"age": 10 ** 400}),              # an int too large for a float
+        ("age / 0 > 1", {"age": 3}),
+    ],
+)
+def test_non_finite_or_overflowing_arithmetic_is_unknown(text, env):
+    cond = c(text)
+    assert cond(env) is None
+    assert c(f"not ({text})")(env) is None  # never `not false`: unknown stays unknown

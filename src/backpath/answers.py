@@ -98,11 +98,11 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def check_answers(pathway: Pathway, answers: Any, facts_for_ask_when) -> CheckedAnswers:
+def check_answers(pathway: Pathway, answers: Any, asks) -> CheckedAnswers:
     """Check `answers` in question order, honouring each `ask_when`.
 
-    `facts_for_ask_when(question, values)` fills in the derived facts a question's `ask_when` needs
-    (the engine supplies it, so facts are computed one way only).
+    `asks(question, values)` is the question's `ask_when` for the clean answers so far: True, False or None
+    (the engine supplies it from the compiled pathway, so facts are computed one way only).
     """
     out = CheckedAnswers()
     if not isinstance(answers, Mapping):
@@ -118,11 +118,7 @@ def check_answers(pathway: Pathway, answers: Any, facts_for_ask_when) -> Checked
     env = out.values
     for q in pathway.question_list():
         present = q.id in answers and answers[q.id] is not None
-        if q.ask_when is not None:
-            facts = facts_for_ask_when(q, env)
-            asked = q.ask_when.fn(facts) is True
-        else:
-            asked = True
+        asked = q.ask_when is None or asks(q, env) is True
         if not asked:
             if present:
                 out.warnings.append(AnswerProblem(

@@ -21,17 +21,14 @@ import gc
 import io
 import json
 import signal
-import weakref
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any
 
 from . import batch_io, handoff
 from .batch_io import CHUNK_RECORDS, LINE, VALUE, Chunk, line_item, long_line_item
-from .columns import ColumnEngine, ColumnsUnsupported
-from .engine import _plan, assess_json, assess_summary, error_result
+from .engine import assess_json, assess_summary, error_result
 from .heap import keep_freed_memory
 from .jsontext import loads, unreadable
 from .model import Pathway
@@ -40,7 +37,6 @@ from .turns import Turns
 
 FORMATS = ("jsonl", "json", "csv")
 MAX_ERROR_PLACES = 3  # error places kept per chunk for the summary
-MIN_COLUMN_RECORDS = 16  # fewer valid-looking records than this are assessed one by one (column set-up costs)
 
 # One encoder for every record: compact, UTF-8 text kept as is, deterministic (keys in the engine's order).
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
@@ -74,10 +70,9 @@ def csv_header(pathway: Pathway) -> list[str]:
 def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
     """Assess every item of `chunk` in order; frame the results for `fmt` (jsonl, json or csv).
 
-    The chunk's valid records are decided together over columns (`columns.ColumnEngine`) and written by
-    `result_chunks.ChunkWriter`; a record that is not clean (an invalid or ignored answer) goes through the
-    scalar engine, which words its errors and warnings. Either way the bytes are those of `assess` (tested).
-    Each result is serialised as soon as it is made, so only its text is kept.
+    Each record goes through the engine's compiled pathway and `result_json.ResultWriter`, whose memos are shared
+    by the whole run; the bytes are those of `assess` (tested). Each result is serialised as soon as it is made,
+    so only its text is kept.
     """
     out = ChunkResult([], nbytes=chunk.nbytes)
     tiers = out.tiers
@@ -131,8 +126,8 @@ def assess_lines(pathway: Pathway, lines: Iterable[str | bytes], *, source: str 
 
     For a part of a larger file (a Dask or PySpark partition), `first_line` is the line number of its first line
     and `first_position` the run position of its first record (the id of a record that has none); with both,
-    the results are byte for byte those of `backpath batch` over the whole file. Records are decided in chunks
-    over columns, as in `backpath batch`: several times faster than `assess` one record at a time. Lines are
+    the results are byte for byte those of `backpath batch` over the whole file. Results are written as JSON text
+    directly, as in `backpath batch`: several times faster than `assess` and `json.dumps` a record at a time. Lines are
     read as results are taken, a chunk (`CHUNK_RECORDS`) at a time, so memory stays flat however many there are."""
     chunk = Chunk(start=first_position)
     line_no = first_line - 1
@@ -184,104 +179,9 @@ def _assess_items(pathway: Pathway, chunk: Chunk, as_text: bool) -> list:
         else:
             results.append(got)
         position += 1
-    if not waiting:
-        return results
-    engine = _columns(pathway)
-    run = None
-    if engine is not None and len(waiting) >= MIN_COLUMN_RECORDS:
-        try:
-            run = engine.run([answers for _, _, answers, _ in waiting], _presence_names(pathway))
-        except Exception:  # an engine bug must not cost the chunk: the scalar engine assesses each record
-            run = None
-    if run is not None:
-        clean = [k for k, ok in enumerate(run.clean) if ok]
-        try:
-            _write_clean(pathway, waiting, run, clean, results, as_text)
-        except Exception:  # as above: these records go through the scalar engine below
-            pass
     for slot, rid, answers, source in waiting:
-        if results[slot] is None:
-            results[slot] = _assess_answers(pathway, answers, rid, source, as_text)
+        results[slot] = _assess_answers(pathway, answers, rid, source, as_text)
     return results
-
-
-def _write_clean(pathway: Pathway, waiting: list, run, clean: list[int], results: list, as_text: bool) -> None:
-    """Put the results of the records the column engine decided into their slots."""
-    writer = _plan(pathway).chunk_writer
-    ids = [waiting[k][1] for k in clean]
-    envs = run.envs if len(clean) == len(run.clean) else _Rows(run.envs, clean)
-    tiers = [run.tiers[k] for k in clean]
-    rules = [run.contributing[k] for k in clean]
-    matrix = None if run.matrix is None else run.matrix[clean]
-    values = None if run.values is None else _column_rows(run.values, clean, len(run.clean))
-    if as_text:
-        presence = None if run.presence is None else [run.presence[k] for k in clean]
-        truths = run.truths if run.truths is None or len(clean) == len(run.clean) else (
-            lambda text: _rows(run.truths(text), clean))
-        for k, tier, text in zip(clean, tiers, writer.write_many(ids, envs, tiers, rules, presence, matrix, truths,
-                                                                 values)):
-            results[waiting[k][0]] = (tier, text)
-    else:
-        for k, summary in zip(clean, writer.summary_many(ids, envs, tiers, rules, matrix, values)):
-            results[waiting[k][0]] = summary
-
-
-class _Rows(Sequence):
-    """The items at `rows` of a sequence, read through it when asked for (the column engine's envs are made
-    only when read)."""
-
-    __slots__ = ("items", "rows")
-
-    def __init__(self, items: Sequence, rows: list[int]):
-        self.items, self.rows = items, rows
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, k):
-        if isinstance(k, slice):
-            return [self.items[row] for row in self.rows[k]]
-        return self.items[self.rows[k]]
-
-
-def _rows(table, rows: list[int]):
-    return None if table is None else table[rows]
-
-
-def _column_rows(values: dict, rows: list[int], n: int):
-    """A function giving the `rows` of column `name` of `values` (all of them when `rows` is every row), or None
-    for a name it does not have."""
-    if len(rows) == n:
-        return values.get
-    if not rows:
-        return lambda name: [] if name in values else None
-    take = itemgetter(*rows)
-    if len(rows) == 1:
-        return lambda name: [take(values[name])] if name in values else None
-    return lambda name: list(take(values[name])) if name in values else None
-
-
-def _presence_names(pathway: Pathway) -> tuple[str, ...]:
-    """The names whose presence the writer's reasons depend on, when the column engine can report it."""
-    names = _plan(pathway).writer.names
-    return names if len(names) <= 62 else ()
-
-
-def _columns(pathway: Pathway):
-    """The pathway's column engine (built once), or None when the pathway cannot be evaluated over columns."""
-    engine = _column_engines.get(pathway, False)
-    if engine is False:
-        try:
-            engine = ColumnEngine(pathway)
-        except ColumnsUnsupported:
-            engine = None
-        except (RecursionError, Exception):  # a bug or a pathful of deep conditions: the scalar engine is exact
-            engine = None
-        _column_engines[pathway] = engine
-    return engine
-
-
-_column_engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def place(source: dict) -> str:

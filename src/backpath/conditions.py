@@ -1,8 +1,8 @@
 """The condition language: a whitelisted subset of Python expressions, type-checked and compiled once.
 
 Pathway text is parsed with `ast.parse(..., mode="eval")` and walked node by node; only the node types
-below are accepted and every name must be declared. The result is a tree of small Python closures —
-nothing from the pathway is ever passed to `eval`, `exec` or `compile`.
+below are accepted and every name must be declared. The result is a checked tree (`tree`), from which `codegen`
+builds and compiles Python functions of its own: pathway text is never evaluated.
 
 Missing values are explicit: an unanswered question is `None`, and anything computed from `None` is
 unknown (`None`) under three-valued logic, so `false and unknown` is false and `true or unknown` is true.
@@ -11,11 +11,12 @@ unknown (`None`) under three-valued logic, so `false and unknown` is false and `
 from __future__ import annotations
 
 import ast
-import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from . import tree as T
 from .errors import did_you_mean
 
 Env = Mapping[str, Any]
@@ -53,21 +54,48 @@ class ConditionError(Exception):
 
 @dataclass(frozen=True)
 class Compiled:
-    """A checked expression: its text, type, the names it reads, and its evaluator."""
+    """A checked expression: its text, type, the names it reads, and its checked tree. Its functions (value,
+    explanation) are generated from the tree and compiled when first used (`codegen`)."""
 
     text: str
     type: Type
     names: tuple[str, ...]
-    fn: Fn = field(compare=False, repr=False)
-    explain: Callable[[Env], list[str]] = field(compare=False, repr=False)
-    # The operands of every `or` in the expression, in a fixed order: `explain` lists an operand's names exactly
-    # when the operand is true, so its result is a function of these operands' truth (and nothing else).
-    or_terms: tuple[Fn, ...] = field(default=(), compare=False, repr=False)
+    node: T.Node = field(compare=False, repr=False)
+
+    @cached_property
+    def _functions(self) -> tuple[Callable, Callable, Callable, int]:
+        from .codegen import condition_functions
+
+        return condition_functions(self.node, self.text[:60])
+
+    @property
+    def fn(self) -> Fn:
+        """The value for an env (answers, facts and scores by name): True, False or None (unknown), or a number
+        or value for a non-boolean expression."""
+        return self._functions[0]
+
+    @property
+    def explain(self) -> Callable[[Env], list[str]]:
+        """The names that made the condition true for an env (with repeats, in reading order)."""
+        return self._functions[1]
+
+    @property
+    def decisions(self) -> Callable[[Env], int]:
+        """The outcome of the tests `explain` makes, as bits: `explain` is a function of these (and `names`)."""
+        return self._functions[2]
+
+    @cached_property
+    def decision_count(self) -> int:
+        from .codegen import conditional
+
+        return self._functions[3] if conditional(self.node) else 0
 
     @property
     def explains_all(self) -> bool:
-        """Without `or`, every name always contributes to a true result, so `explain` is just `names`."""
-        return not self.or_terms
+        """Whether every name always contributes to a true result, so that `explain` is just `names`."""
+        from .codegen import conditional
+
+        return not conditional(self.node)
 
     def __call__(self, env: Env) -> Any:
         return self.fn(env)
@@ -75,19 +103,19 @@ class Compiled:
 
 _CONSTANT_NAMES = {"true": True, "false": False, "True": True, "False": False}
 
-_ORDER_OPS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
-_ARITH_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+_ORDER_OPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+_ARITH_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _OP_TEXT = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
             ast.In: "in", ast.NotIn: "not in"}
 
 
 def compile_condition(text: str, symbols: Mapping[str, Type], *, want_boolean: bool = True) -> Compiled:
-    """Parse, check and compile `text` against the declared `symbols` (name -> Type)."""
+    """Parse and check `text` against the declared `symbols` (name -> Type) into a `Compiled` condition."""
     if not isinstance(text, str) or not text.strip():
         raise ConditionError("the condition is empty; write an expression such as `duration_weeks > 12`.")
     source = " ".join(text.split("\n")).strip()
     try:
-        tree = ast.parse(source, mode="eval")
+        parsed = ast.parse(source, mode="eval")
     except (RecursionError, MemoryError):
         raise ConditionError(f"`{source[:60]}...` nests too deeply; split it into derived facts.", 0) from None
     except SyntaxError as exc:
@@ -95,16 +123,16 @@ def compile_condition(text: str, symbols: Mapping[str, Type], *, want_boolean: b
             f"`{source}` is not a valid condition ({exc.msg}). Use `and`, `or`, `not`, comparisons such as "
             "`==`, `>=`, `in`, and quote text values.", (exc.offset or 1) - 1
         ) from None
-    compiler = _Compiler(symbols)
+    checker = _Checker(symbols)
     try:
-        typ, fn, explain = compiler.visit(tree.body)
+        typ, node = checker.visit(parsed.body)
     except RecursionError:
         raise ConditionError(f"`{source[:60]}...` nests too deeply; split it into derived facts.", 0) from None
     if want_boolean and typ.kind != "boolean":
         raise ConditionError(
             f"`{source}` gives {typ.describe()}, not true/false; compare it, e.g. `{source} > 0`.", 0
         )
-    return Compiled(source, typ, tuple(dict.fromkeys(compiler.names)), fn, explain, or_terms=tuple(compiler.or_terms))
+    return Compiled(source, typ, tuple(dict.fromkeys(checker.names)), node)
 
 
 def _node_text(node: ast.AST) -> str:
@@ -114,16 +142,21 @@ def _node_text(node: ast.AST) -> str:
         return type(node).__name__
 
 
-class _Compiler:
+Checked = tuple[Type, T.Node]
+
+
+class _Checker:
+    """Walks a parsed condition: accepts only the node types below, checks names and types, and builds the
+    checked tree."""
+
     def __init__(self, symbols: Mapping[str, Type]):
         self.symbols = symbols
         self.names: list[str] = []
-        self.or_terms: list[Fn] = []
 
     def fail(self, node: ast.AST, message: str) -> ConditionError:
         return ConditionError(message, getattr(node, "col_offset", None))
 
-    def visit(self, node: ast.AST) -> tuple[Type, Fn, Callable[[Env], list[str]]]:
+    def visit(self, node: ast.AST) -> Checked:
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
             raise self.fail(node, f"`{_node_text(node)}` is not allowed in a condition: only names, numbers, "
@@ -131,29 +164,27 @@ class _Compiler:
         return method(node)
 
     # --- leaves -------------------------------------------------------------------------------
-    def visit_Name(self, node: ast.Name):
+    def visit_Name(self, node: ast.Name) -> Checked:
         name = node.id
         if name in _CONSTANT_NAMES:
-            value = _CONSTANT_NAMES[name]
-            return BOOLEAN, (lambda env: value), _no_names
+            return BOOLEAN, T.Const(_CONSTANT_NAMES[name])
         if name not in self.symbols:
             raise self.fail(node, f"unknown name `{name}`: it is not a question, derived fact or score of "
                             f"this pathway.{did_you_mean(name, self.symbols)}")
         self.names.append(name)
-        get = operator.methodcaller("get", name)
-        return self.symbols[name], get, lambda env: [name]
+        return self.symbols[name], T.Var(name)
 
-    def visit_Constant(self, node: ast.Constant):
+    def visit_Constant(self, node: ast.Constant) -> Checked:
         value = node.value
         if isinstance(value, bool):
-            return BOOLEAN, (lambda env: value), _no_names
+            return BOOLEAN, T.Const(value)
         if isinstance(value, (int, float)):
-            return NUMBER, (lambda env: value), _no_names
+            return NUMBER, T.Const(value)
         if isinstance(value, str):
-            return Type("string", frozenset([value])), (lambda env: value), _no_names
+            return Type("string", frozenset([value])), T.Const(value)
         raise self.fail(node, f"`{_node_text(node)}` is not allowed; use a number, true/false or quoted text.")
 
-    def visit_List(self, node: ast.List | ast.Tuple):
+    def visit_List(self, node: ast.List | ast.Tuple) -> Checked:
         values = []
         for elt in node.elts:
             if not isinstance(elt, ast.Constant) or isinstance(elt.value, bool) or \
@@ -163,108 +194,50 @@ class _Compiler:
         if values and len({isinstance(v, str) for v in values}) > 1:
             raise self.fail(node, "a list must hold only text or only numbers, not both.")
         frozen = frozenset(values)
-        return Type("list", frozen), (lambda env: frozen), _no_names
+        return Type("list", frozen), T.Const(frozen)
 
     visit_Tuple = visit_List
 
     # --- operators ----------------------------------------------------------------------------
-    def visit_BoolOp(self, node: ast.BoolOp):
+    def visit_BoolOp(self, node: ast.BoolOp) -> Checked:
         parts = [self.visit(v) for v in node.values]
-        for (typ, _, _), sub in zip(parts, node.values):
+        for (typ, _), sub in zip(parts, node.values):
             if typ.kind != "boolean":
                 raise self.fail(sub, f"`{_node_text(sub)}` is {typ.describe()}, not true/false; "
                                 "compare it with something, e.g. `x > 0` or `x == \"option\"`.")
-        fns = [p[1] for p in parts]
-        explains = [p[2] for p in parts]
-        if isinstance(node.op, ast.And):
-            def fn(env, fns=fns):
-                unknown = False
-                for f in fns:
-                    v = f(env)
-                    if v is False:
-                        return False
-                    if v is None:
-                        unknown = True
-                return None if unknown else True
+        nodes = tuple(p[1] for p in parts)
+        return BOOLEAN, (T.And(nodes) if isinstance(node.op, ast.And) else T.Or(nodes))
 
-            def explain(env):
-                return [n for e in explains for n in e(env)]
-        else:
-            self.or_terms.extend(fns)
-
-            def fn(env, fns=fns):
-                unknown = False
-                for f in fns:
-                    v = f(env)
-                    if v is True:
-                        return True
-                    if v is None:
-                        unknown = True
-                return None if unknown else False
-
-            def explain(env):
-                return [n for f, e in zip(fns, explains) if f(env) is True for n in e(env)]
-        return BOOLEAN, fn, explain
-
-    def visit_UnaryOp(self, node: ast.UnaryOp):
-        typ, f, explain = self.visit(node.operand)
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> Checked:
+        typ, operand = self.visit(node.operand)
         if isinstance(node.op, ast.Not):
             if typ.kind != "boolean":
                 raise self.fail(node, f"`not` needs true/false, but `{_node_text(node.operand)}` is "
                                 f"{typ.describe()}.")
-            return BOOLEAN, (lambda env: None if (v := f(env)) is None else not v), explain
+            return BOOLEAN, T.Not(operand)
         if isinstance(node.op, ast.USub) and typ.kind == "number":
-            return NUMBER, (lambda env: None if (v := f(env)) is None else -v), explain
+            return NUMBER, T.Neg(operand)
         raise self.fail(node, f"`{_node_text(node)}` is not allowed in a condition.")
 
-    def visit_BinOp(self, node: ast.BinOp):
+    def visit_BinOp(self, node: ast.BinOp) -> Checked:
         op = _ARITH_OPS.get(type(node.op))
         if op is None:
             raise self.fail(node, f"`{_node_text(node)}`: only + - * / are allowed.")
-        (lt, lf, le), (rt, rf, re_) = self.visit(node.left), self.visit(node.right)
+        (lt, left), (rt, right) = self.visit(node.left), self.visit(node.right)
         for typ, sub in ((lt, node.left), (rt, node.right)):
             if typ.kind != "number":
                 raise self.fail(sub, f"arithmetic needs numbers, but `{_node_text(sub)}` is {typ.describe()}.")
+        return NUMBER, T.Arith(op, left, right)
 
-        def fn(env):
-            a, b = lf(env), rf(env)
-            if a is None or b is None:
-                return None
-            try:
-                return op(a, b)
-            except ZeroDivisionError:
-                return None
-
-        return NUMBER, fn, lambda env: le(env) + re_(env)
-
-    def visit_Compare(self, node: ast.Compare):
+    def visit_Compare(self, node: ast.Compare) -> Checked:
         operands = [node.left, *node.comparators]
-        compiled = [self.visit(o) for o in operands]
-        tests = []
-        for i, op in enumerate(node.ops):
-            tests.append(self._compare(op, operands[i], compiled[i], operands[i + 1], compiled[i + 1]))
-        explains = [c[2] for c in compiled]
+        checked = [self.visit(o) for o in operands]
+        tests = tuple(self._compare(op, operands[i], checked[i], operands[i + 1], checked[i + 1])
+                      for i, op in enumerate(node.ops))
+        return BOOLEAN, (tests[0] if len(tests) == 1 else T.And(tests))
 
-        def explain(env):
-            return [n for e in explains for n in e(env)]
-
-        if len(tests) == 1:
-            return BOOLEAN, tests[0], explain
-
-        def fn(env):
-            unknown = False
-            for t in tests:
-                v = t(env)
-                if v is False:
-                    return False
-                if v is None:
-                    unknown = True
-            return None if unknown else True
-
-        return BOOLEAN, fn, explain
-
-    def _compare(self, op, lnode, left, rnode, right) -> Fn:
-        (lt, lf, _), (rt, rf, _) = left, right
+    def _compare(self, op, lnode, left: Checked, rnode, right: Checked) -> T.Node:
+        (lt, a), (rt, b) = left, right
         sym = _OP_TEXT.get(type(op), "?")
         if isinstance(op, (ast.Is, ast.IsNot)):
             raise self.fail(lnode, "use `==` / `!=` instead of `is` / `is not`.")
@@ -274,23 +247,18 @@ class _Compiler:
             if lt.kind != "number" or rt.kind != "number":
                 bad, typ = (lnode, lt) if lt.kind != "number" else (rnode, rt)
                 raise self.fail(bad, f"`{sym}` compares numbers, but `{_node_text(bad)}` is {typ.describe()}.")
-            cmp = _ORDER_OPS[type(op)]
-            return _null_safe(cmp, lf, rf)
+            return T.Compare(_ORDER_OPS[type(op)], a, b)
         # == and !=
-        negate = isinstance(op, ast.NotEq)
+        eq = "!=" if isinstance(op, ast.NotEq) else "=="
         kinds = {lt.kind, rt.kind}
         if kinds == {"number"} or kinds == {"boolean"}:
-            return _null_safe(operator.ne if negate else operator.eq, lf, rf)
+            return T.Compare(eq, a, b)
         if kinds <= {"choice", "string"} and kinds != {"string"}:
             self._check_options(lnode, lt, rnode, rt)
-            return _null_safe(operator.ne if negate else operator.eq, lf, rf)
+            return T.Compare(eq, a, b)
         if kinds == {"multi", "list"}:
             self._check_options(lnode, lt, rnode, rt)
-
-            def eq(a, b):
-                return (set(a) == set(b)) != negate
-
-            return _null_safe(eq, lf, rf)
+            return T.Compare(eq, a, b, as_sets=True)
         raise self.fail(lnode, f"`{_node_text(lnode)} {sym} {_node_text(rnode)}` compares {lt.describe()} "
                         f"with {rt.describe()}; compare like with like.")
 
@@ -303,8 +271,8 @@ class _Compiler:
                         raise self.fail(lit_node, f"\"{value}\" is not an option of `{sym_t.name}`; options are "
                                         f"{', '.join(sorted(sym_t.options))}.{did_you_mean(value, sym_t.options)}")
 
-    def _membership(self, negate, lnode, left, rnode, right) -> Fn:
-        (lt, lf, _), (rt, rf, _) = left, right
+    def _membership(self, negate, lnode, left: Checked, rnode, right: Checked) -> T.Node:
+        (lt, a), (rt, b) = left, right
         if rt.kind == "multi" and lt.kind in ("string", "choice"):
             self._check_options(lnode, lt, rnode, rt)
         elif rt.kind == "list" and lt.kind in ("choice", "string", "number"):
@@ -315,28 +283,4 @@ class _Compiler:
         else:
             raise self.fail(rnode, f"`in` needs a multi-choice answer or a list on the right and a single value "
                             f"on the left; here it is {lt.describe()} in {rt.describe()}.")
-
-        def fn(env):
-            a, b = lf(env), rf(env)
-            if a is None or b is None:
-                return None
-            return (a in b) != negate
-
-        return fn
-
-
-def _null_safe(cmp, lf: Fn, rf: Fn) -> Fn:
-    def fn(env):
-        a = lf(env)
-        if a is None:
-            return None
-        b = rf(env)
-        if b is None:
-            return None
-        return cmp(a, b)
-
-    return fn
-
-
-def _no_names(env) -> list[str]:
-    return []
+        return T.Member(a, b, negate)

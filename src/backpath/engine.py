@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .answers import CheckedAnswers, check_answers
-from .model import Derived, Pathway, Question, Rule, Score
+from .model import Pathway, Question, Rule
+from .program import Program
 from .report import FORMAT_VERSION, Report, reason_text, show_value  # noqa: F401 (re-exported)
 from .result_json import ResultWriter
-
-if TYPE_CHECKING:
-    from .result_chunks import ChunkWriter
 
 
 class _Plan:
@@ -25,15 +22,7 @@ class _Plan:
 
     def __init__(self, pathway: Pathway):
         self.pathway = pathway
-        facts: dict[str, Derived | Score] = {d.id: d for d in pathway.derived}
-        facts.update({s.id: s for s in pathway.scores})
-        self.facts = [facts[f] for f in pathway.facts_order]
-        deps = {f.id: _fact_names(f) for f in self.facts}
-        self.ask_when_facts: dict[str, list[Derived | Score]] = {}
-        for q in pathway.question_list():
-            if q.ask_when is not None:
-                needed = _closure(q.ask_when.names, deps)
-                self.ask_when_facts[q.id] = [f for f in self.facts if f.id in needed]
+        self.program = Program(pathway)
         self.expr_facts = {d.id: d.expr for d in pathway.derived if d.expr is not None}
         self.catalogue_index = {item_id: i for i, item_id in enumerate(pathway.catalogue)}
         self.role_index = {role: i for i, (role, _) in enumerate(pathway.care_roles)}
@@ -47,13 +36,6 @@ class _Plan:
         self._merged_sources: dict[tuple, list[dict]] = {}
         self.rule_position = {id(r): i for i, r in enumerate(pathway.rules)}
         self.writer = ResultWriter(self)
-
-    @cached_property
-    def chunk_writer(self) -> ChunkWriter:
-        """The writer of a chunk's results at once, through `writer` (batch runs only: it needs numpy)."""
-        from .result_chunks import ChunkWriter
-
-        return ChunkWriter(self.writer)
 
     def sources(self, item_id: str, rules: list[Rule], unrequested: bool) -> list[dict]:
         """The item's own citations, then those of the rules that produced it, without repeats (memoised)."""
@@ -70,14 +52,9 @@ class _Plan:
             self._merged_sources[key] = merged
         return merged
 
-    def facts_for_ask_when(self, q: Question, env: Mapping[str, Any]) -> Mapping[str, Any]:
-        needed = self.ask_when_facts.get(q.id)
-        if not needed:
-            return env
-        scratch = dict(env)
-        for f in needed:
-            scratch[f.id] = _fact_value(f, scratch)
-        return scratch
+    def asks(self, question: Question, values: Mapping[str, Any]) -> bool | None:
+        """The question's `ask_when` for the answers so far (True when it has none; None when unknown)."""
+        return self.program.asks(question.id, values)
 
 
 _plans: weakref.WeakKeyDictionary[Pathway, _Plan] = weakref.WeakKeyDictionary()
@@ -92,12 +69,14 @@ def _plan(pathway: Pathway) -> _Plan:
 
 def check(pathway: Pathway, answers: Any) -> CheckedAnswers:
     """Check answers only (types, ranges, options, required-ness with ask_when)."""
-    return check_answers(pathway, answers, _plan(pathway).facts_for_ask_when)
+    return check_answers(pathway, answers, _plan(pathway).asks)
 
 
 def compute_facts(pathway: Pathway, values: Mapping[str, Any]) -> dict[str, Any]:
     """Answers plus every derived fact and score (missing ones are None)."""
-    return _fill_facts(_plan(pathway), dict(values))
+    env = dict(values)
+    _plan(pathway).program.evaluate(env)
+    return env
 
 
 def is_asked(pathway: Pathway, question: Question, values: Mapping[str, Any]) -> bool:
@@ -108,10 +87,7 @@ def is_asked(pathway: Pathway, question: Question, values: Mapping[str, Any]) ->
 def applies(pathway: Pathway, question: Question, values: Mapping[str, Any]) -> bool | None:
     """Whether `question` applies given the answers so far: True, False, or None when its ask_when cannot be
     known yet (it reads an answer not given)."""
-    if question.ask_when is None:
-        return True
-    value = question.ask_when.fn(_plan(pathway).facts_for_ask_when(question, values))
-    return None if value is None else bool(value)
+    return _plan(pathway).asks(question, values)
 
 
 def fired_rules(pathway: Pathway, env: Mapping[str, Any]) -> list[Rule]:
@@ -150,7 +126,7 @@ def assess_json(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tup
         return decided
     plan, checked, tier, contributing = decided
     warnings = [w.as_dict() for w in checked.warnings]
-    return tier, plan.writer.write(record_id, checked.values, tier, _positions(plan, contributing), warnings)
+    return tier, plan.writer.write(record_id, checked.values, tier, contributing, warnings)
 
 
 def assess_summary(pathway: Pathway, answers: Any, *, record_id: Any = None) -> dict:
@@ -160,7 +136,7 @@ def assess_summary(pathway: Pathway, answers: Any, *, record_id: Any = None) -> 
     if isinstance(decided, dict):
         return decided
     plan, checked, tier, contributing = decided
-    return plan.writer.summary(record_id, checked.values, tier, _positions(plan, contributing))
+    return plan.writer.summary(record_id, checked.values, tier, contributing)
 
 
 def _report(pathway: Pathway, answers: Any, record_id: Any) -> Report | dict:
@@ -168,100 +144,39 @@ def _report(pathway: Pathway, answers: Any, record_id: Any) -> Report | dict:
     if isinstance(decided, dict):
         return decided
     plan, checked, tier, contributing = decided
-    return Report(plan, checked.values, checked, record_id, tier, contributing)
+    rules = pathway.rules
+    return Report(plan, checked.values, checked, record_id, tier, [rules[k] for k in contributing])
 
 
-def _decided(pathway: Pathway, answers: Any, record_id: Any) -> tuple[_Plan, CheckedAnswers, str, list[Rule]] | dict:
-    """Check, compute facts (into `checked.values`) and decide; an error result for invalid answers."""
+def _decided(pathway: Pathway, answers: Any, record_id: Any) -> tuple[_Plan, CheckedAnswers, str, list[int]] | dict:
+    """Check, compute facts (into `checked.values`) and decide (the contributing rules by position); an error
+    result for invalid answers."""
     plan = _plan(pathway)
-    checked = check_answers(pathway, answers, plan.facts_for_ask_when)
+    checked = check_answers(pathway, answers, plan.asks)
     if checked.problems:
         return error_result(record_id, [p.as_dict() for p in checked.problems])
-    tier, contributing = decide(pathway, _fill_facts(plan, checked.values))
+    tier, contributing = decide_positions(plan, checked.values)
     return plan, checked, tier, contributing
 
 
-def _fill_facts(plan: _Plan, env: dict) -> dict:
-    """Add every derived fact and score to `env` (in dependency order) and return it."""
-    for f in plan.facts:
-        env[f.id] = _fact_value(f, env)
-    return env
-
-
-def _positions(plan: _Plan, rules: list[Rule]) -> list[int]:
-    position = plan.rule_position
-    return [position[id(r)] for r in rules]
+def decide_positions(plan: _Plan, values: dict) -> tuple[str, list[int]]:
+    """`decide` on clean answers through the compiled program (facts are added to `values`): the tier and the
+    positions of the contributing rules."""
+    fired = plan.program.evaluate(values)
+    p = plan.pathway
+    rules, rank = p.rules, p.tier_rank
+    tier, best = None, len(rank)
+    for k in fired:
+        t = rules[k].tier
+        if t is not None and rank[t] < best:
+            tier, best = t, rank[t]
+    if tier is None:  # no rule that fired sets a tier
+        tier = p.default_tier
+        best = rank[tier]
+    if p.tiers[best].preempts:
+        return tier, [k for k in fired if rules[k].scope == "always" or rules[k].tier == tier]
+    return tier, fired
 
 
 def error_result(record_id: Any, errors: list[dict]) -> dict:
     return {"format_version": FORMAT_VERSION, "id": record_id, "status": "error", "errors": errors}
-
-
-def _fact_value(f: Derived | Score, env: Mapping[str, Any]) -> Any:
-    if isinstance(f, Derived):
-        if f.expr is not None:
-            return f.expr.fn(env)
-        return _cases(f.cases, env)
-    if f.cases:
-        return _cases(f.cases, env)
-    total: float = 0
-    for item in f.items:
-        if item.question is not None:
-            value = env.get(item.question)
-            if value is None:
-                return None
-            if item.values is not None:
-                points = item.values
-                if isinstance(value, list):
-                    total += sum(points.get(v, 0) for v in value)
-                else:
-                    total += points.get(value, 0)
-            elif isinstance(value, bool):
-                total += 1 if value else 0
-            else:
-                total += value
-        else:
-            hit = item.when.fn(env)
-            if hit is None:
-                return None
-            if hit:
-                total += item.points
-    return total
-
-
-def _cases(cases, env) -> Any:
-    for case in cases:
-        if case.when is None:
-            return case.value
-        hit = case.when.fn(env)
-        if hit is None:
-            return None
-        if hit:
-            return case.value
-    return None
-
-
-def _fact_names(f: Derived | Score) -> set[str]:
-    names: set[str] = set()
-    if isinstance(f, Derived) and f.expr is not None:
-        names |= set(f.expr.names)
-    for case in getattr(f, "cases", ()):
-        if case.when is not None:
-            names |= set(case.when.names)
-    for item in getattr(f, "items", ()):
-        if item.when is not None:
-            names |= set(item.when.names)
-        if item.question is not None:
-            names.add(item.question)
-    return names
-
-
-def _closure(names, deps: dict[str, set[str]]) -> set[str]:
-    out: set[str] = set()
-    stack = list(names)
-    while stack:
-        n = stack.pop()
-        if n in deps and n not in out:
-            out.add(n)
-            stack.extend(deps[n])
-    return out

@@ -8,8 +8,7 @@ was requested. That is its *state*; each state's text is made once per pathway a
 citations and every reason that cannot vary, with the positions of the rules whose reason depends on the
 record). A record's result is then its frames in order with those reasons filled in. The reasons that vary are
 memoised per record (each name's `"name":value` piece, each rule's `because`), since one value appears in many
-reasons of the same result. `write` finds one record's states; `result_chunks.ChunkWriter` finds those of a
-whole chunk of records with a few array operations, through this writer and its memos.
+reasons of the same result. `write` finds one record's states and writes its text.
 
 Items are numbered by their position in the catalogue and rules by their position in `pathway.rules`.
 """
@@ -54,8 +53,9 @@ _REASON_CACHE = 1 << 8  # memos per rule of whole reasons, for one record at a t
 NONE, RECOMMENDED, RULED_OUT, UNREQUESTED = 0, 1, 2, 3
 REQUEST_REASON = -1  # in a frame: the reason of a requested item no rule covers (it lists the record's requests)
 _GIVE_UP_LOOKUPS = 4096  # a rule whose reasons were found in its memo less than half of this many times stops using it
-# A `because` memo key (`ResultWriter.because_shapes`): which names have a value in the low bits, which `or`
-# operands are true from bit `ResultWriter.presence_bits` up (64, or one a name when more names are read).
+# A `because` memo key (`ResultWriter.because_shapes`): which names have a value in the low bits, the outcome of
+# the tests its explanation makes (`Compiled.decisions`) from bit `ResultWriter.presence_bits` up (64, or one a
+# name when more names are read).
 _PRESENCE_BITS = 64
 
 
@@ -106,15 +106,16 @@ class ResultWriter:
         self.presence_bits = max(_PRESENCE_BITS, len(self.names))
         self.name_json = {n: encode(n) + ":" for n in p.symbols}
         self.rule_mask = [_bits(self.names.index(n) for n in names) for names in self.rule_inputs]
-        # The `or` operands a rule's `because` depends on: its condition's, then those of each derived fact it
-        # reads (directly or through other facts), as (condition, bit offset) in the high part of its memo key.
+        # The tests a rule's `because` depends on (`Compiled.decisions`): its condition's, then those of each
+        # derived fact it reads (directly or through other facts), as (condition, bit offset) in the high part of
+        # its memo key.
         self.rule_conditions: list[tuple] = []
         for ri, r in enumerate(p.rules):
             conditions, offset = [], 0
             for when in [r.when] + [self.expr_facts[f] for f in self.rule_inputs[ri] if f in self.expr_facts]:
-                if when.or_terms:
+                if when.decision_count:
                     conditions.append((when, offset))
-                    offset += len(when.or_terms)
+                    offset += when.decision_count
             self.rule_conditions.append(tuple(conditions))
         self.because_shapes: list[dict] = [{} for _ in p.rules]
         # A whole reason (text and `because`) is a function of those values and the reason's placeholders: it is
@@ -477,7 +478,7 @@ class _RecordMemo:
         shapes = w.because_shapes[ri]
         key = self.presence() & w.rule_mask[ri]
         for when, offset in w.rule_conditions[ri]:
-            key |= _truths(when.or_terms, env) << (w.presence_bits + offset)
+            key |= when.decisions(env) << (w.presence_bits + offset)
         names = shapes.get(key)
         if names is None:
             names = _remember(shapes, key, _RULE_CACHE, tuple(w.because_names(ri, env, self.traces)))
@@ -556,16 +557,6 @@ def _bits(positions) -> int:
     out = 0
     for i in positions:
         out |= 1 << i
-    return out
-
-
-def _truths(terms, env: Mapping[str, Any]) -> int:
-    """Bit j set when `terms[j]` is true for `env`."""
-    out, bit = 0, 1
-    for t in terms:
-        if t(env) is True:
-            out |= bit
-        bit <<= 1
     return out
 
 
