@@ -83,9 +83,49 @@ def _points(table: dict, values: Iterable) -> Any:
     return sum([table.get(v, 0) for v in values])
 
 
+def _is_dict(answers: Any) -> bool:
+    return type(answers) is dict
+
+
+def _keys_known(answers: dict, ids: frozenset) -> bool:
+    return answers.keys() <= ids
+
+
+def _int_in(v: Any, lo: Any, hi: Any) -> bool:
+    """A valid integer answer: an int (not a bool) within the bounds (None: no bound)."""
+    return type(v) is int and (lo is None or v >= lo) and (hi is None or v <= hi)
+
+
+def _number_in(v: Any, lo: Any, hi: Any) -> bool:
+    """A valid number answer: an int or a finite float (not a bool) within the bounds."""
+    t = type(v)
+    if t is float:
+        if v != v or v in _INFINITIES:
+            return False
+    elif t is not int:
+        return False
+    return (lo is None or v >= lo) and (hi is None or v <= hi)
+
+
+def _choice_in(v: Any, options: frozenset) -> bool:
+    return type(v) is str and v in options
+
+
+def _choices_in(v: Any, options: frozenset) -> bool:
+    """A valid multi-choice answer: a list of distinct option ids."""
+    if type(v) is not list:
+        return False
+    for x in v:
+        if type(x) is not str or x not in options:
+            return False
+    return len(set(v)) == len(v)
+
+
 # What generated code may call: nothing else is in its namespace (no builtins).
 NAMESPACE: dict[str, Any] = {"__builtins__": {}, "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div,
-                             "_neg": _neg, "_points": _points, "frozenset": frozenset}
+                             "_neg": _neg, "_points": _points, "frozenset": frozenset, "_is_dict": _is_dict,
+                             "_keys_known": _keys_known, "_int_in": _int_in, "_number_in": _number_in,
+                             "_choice_in": _choice_in, "_choices_in": _choices_in}
 _ARITH = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div"}
 _COMPARE = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "==": ast.Eq, "!=": ast.NotEq}
 

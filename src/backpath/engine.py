@@ -152,7 +152,8 @@ def _decided(pathway: Pathway, answers: Any, record_id: Any) -> tuple[_Plan, Che
     """Check, compute facts (into `checked.values`) and decide (the contributing rules by position); an error
     result for invalid answers."""
     plan = _plan(pathway)
-    checked = check_answers(pathway, answers, plan.asks)
+    values = plan.program.clean(answers)
+    checked = CheckedAnswers(values) if values is not None else check_answers(pathway, answers, plan.asks)
     if checked.problems:
         return error_result(record_id, [p.as_dict() for p in checked.problems])
     tier, contributing = decide_positions(plan, checked.values)

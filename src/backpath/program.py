@@ -17,6 +17,7 @@ divides by zero, overflows or gives a non-finite number is unknown.
 from __future__ import annotations
 
 import ast
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -40,12 +41,14 @@ class Program:
             if q.ask_when is not None:
                 k = self.ask_when_index[q.id] = len(self.ask_when_index)
                 functions.append(self._ask_when(f"ask_{k}", q.ask_when.node, q.ask_when.names))
+        functions.append(self._clean())
         constants: dict[str, Any] = {}
         for _, scope in functions:
             constants.update(scope.constants)
         namespace = G.build([fn for fn, _ in functions], constants, f"<backpath pathway {pathway.id}>")
         self.evaluate: Callable[[dict], list[int]] = namespace["evaluate"]
         self._ask = [namespace[f"ask_{k}"] for k in range(len(self.ask_when_index))]
+        self.clean: Callable[[Any], dict | None] = namespace["clean"]
 
     def asks(self, question_id: str, env: Mapping[str, Any]) -> bool | None:
         """The question's `ask_when` for the answers so far (True when it has none)."""
@@ -69,6 +72,44 @@ class Program:
                                orelse=[]))
         body.append(ast.Return(value=_load("fired")))
         return G.function("evaluate", ["values"], scope, body, source="values"), scope
+
+    def _clean(self) -> tuple[ast.FunctionDef, G.Scope]:
+        """`clean(answers)`: the answers as checked values when every answer is valid and asked and every
+        required question asked is answered; else None (the caller then words the problems with
+        `answers.check_answers`). It accepts only what `check_answers` accepts, and gives the same values."""
+        scope = _FactScope("c")
+        body: list[ast.stmt] = [
+            ast.If(test=ast.UnaryOp(op=ast.Not(), operand=G._call("_is_dict", _load("answers"))),
+                   body=[ast.Return(ast.Constant(None))], orelse=[]),
+            ast.If(test=ast.UnaryOp(op=ast.Not(), operand=G._call(
+                "_keys_known", _load("answers"), ast.Constant(frozenset(self.pathway.questions)))),
+                   body=[ast.Return(ast.Constant(None))], orelse=[]),
+            ast.Assign(targets=[_store("values")], value=ast.Dict(keys=[], values=[])),
+        ]
+        give_up = [ast.Return(ast.Constant(None))]
+        get = ast.Attribute(value=_load("answers"), attr="get", ctx=ast.Load())
+        for q in self.pathway.question_list():
+            value = scope.temp()
+            k = self.ask_when_index.get(q.id)
+            asked = None if k is None else G._call(f"ask_{k}", _load("values"))
+            present: list[ast.stmt] = []
+            if asked is not None:  # answered but not asked: ignored with a warning
+                present.append(ast.If(test=ast.Compare(left=asked, ops=[ast.IsNot()], comparators=[ast.Constant(True)]),
+                                      body=give_up, orelse=[]))
+            present.append(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=_valid(q, _load(value))), body=give_up,
+                                  orelse=[]))
+            present.append(ast.Assign(targets=[ast.Subscript(value=_load("values"), slice=ast.Constant(q.id),
+                                                             ctx=ast.Store())], value=_load(value)))
+            absent: list[ast.stmt] = []
+            if q.required:  # missing when asked
+                absent = give_up if asked is None else [ast.If(test=G._is(copy.deepcopy(asked), True),
+                                                               body=give_up, orelse=[])]
+            body.append(ast.Assign(targets=[_store(value)], value=ast.Call(func=get, args=[ast.Constant(q.id)],
+                                                                            keywords=[])))
+            body.append(ast.If(test=ast.Compare(left=_load(value), ops=[ast.IsNot()], comparators=[ast.Constant(None)]),
+                               body=present, orelse=absent))
+        body.append(ast.Return(_load("values")))
+        return G.function("clean", ["answers"], scope, body, source="answers"), scope
 
     def _ask_when(self, name: str, node: T.Node, names: tuple[str, ...]) -> tuple[ast.FunctionDef, G.Scope]:
         needed = _closure(names, self._deps)
@@ -105,6 +146,17 @@ class _FactScope(G.Scope):
             return super().loads(source)
         finally:
             self.slots = saved
+
+
+def _valid(q: Question, value: ast.expr) -> ast.expr:
+    """Whether `value` is a valid answer to `q` (`answers.check_value` finds nothing to say)."""
+    if q.type == "boolean":
+        return ast.BoolOp(op=ast.Or(), values=[G._is(value, True), G._is(copy.deepcopy(value), False)])
+    if q.type in ("integer", "number"):
+        return G._call("_int_in" if q.type == "integer" else "_number_in", value, ast.Constant(q.min),
+                       ast.Constant(q.max))
+    options = ast.Constant(frozenset(q.option_ids))
+    return G._call("_choice_in" if q.type == "choice" else "_choices_in", value, options)
 
 
 def _fact(f: Derived | Score, exprs: G.Expressions, scope: _FactScope,

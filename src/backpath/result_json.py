@@ -155,6 +155,9 @@ class ResultWriter:
         self.warning_rules = [ri for ri, r in enumerate(p.rules) if r.warning]
         self.follow_up_bit = {ri: 1 << j for j, ri in enumerate(self.follow_up_rules)}
         self.warning_bit = {ri: 1 << j for j, ri in enumerate(self.warning_rules)}
+        # Per rule, what it adds to a result's tail: its care-team roles, follow-up bit and warning bit.
+        self.rule_tail = [(self.rule_roles[ri], self.follow_up_bit.get(ri, 0), self.warning_bit.get(ri, 0))
+                          for ri in range(len(p.rules))]
         self.warning_json = [encode({"rule": r.id, "message": r.warning}) if r.warning else None for r in p.rules]
         self.follow_up_texts: dict[tuple, str] = {}
         self.warnings_texts: dict[int, str] = {}
@@ -241,19 +244,24 @@ class ResultWriter:
     def sections(self, env: Mapping[str, Any], contributing: list[int]) -> tuple[list[int], list[int], list, list]:
         """One record's recommended and not-recommended items in result order, and their frames."""
         bits: dict[int, int] = {}
+        get = bits.get
+        rule_item_bits = self.rule_item_bits
         for ri in contributing:
-            for item, bit in self.rule_item_bits[ri]:
-                bits[item] = bits.get(item, 0) | bit
+            for item, bit in rule_item_bits[ri]:
+                bits[item] = get(item, 0) | bit
         requested = self.requested(env)
         for item in requested:
             bits.setdefault(item, 0)
         shown, ruled_out = [], []
+        states, rec_order = self.states, self.rec_order
         for item, b in bits.items():
-            section, frame = self.state(item, b, item in requested)
+            asked = item in requested
+            state = states.get((item, b, asked))
+            section, frame = self.state(item, b, asked) if state is None else state
             if section == RECOMMENDED:
-                shown.append((self.rec_order[item], item, frame))
+                shown.append((rec_order[item], item, frame))
             elif section != NONE:
-                ruled_out.append((item not in requested, item, frame))
+                ruled_out.append((not asked, item, frame))
         shown.sort()
         ruled_out.sort()
         return ([i for _, i, _ in shown], [i for _, i, _ in ruled_out],
@@ -281,10 +289,13 @@ class ResultWriter:
         roles = 0
         for item in shown:
             roles |= self.item_roles[item]
+        follow_up_code = warning_code = 0
+        rule_tail = self.rule_tail
         for ri in contributing:
-            roles |= self.rule_roles[ri]
-        follow_up_code = sum(self.follow_up_bit.get(ri, 0) for ri in contributing)
-        warning_code = sum(self.warning_bit.get(ri, 0) for ri in contributing)
+            rule_roles, follow_up_bit, warning_bit = rule_tail[ri]
+            roles |= rule_roles
+            follow_up_code |= follow_up_bit
+            warning_code |= warning_bit
         return self.text(record_id, env, tier, contributing, shown_frames, out_frames,
                          self.tail(tier, contributing, roles, follow_up_code, warning_code, answer_warnings))
 

@@ -51,8 +51,9 @@ def deferred() -> Iterator[None]:
     inside Python's fork handlers is printed and dropped (the run went on to the end). The signals are held by
     handlers that only note them. Blocking them (`pthread_sigmask`) is not enough: the mask is the main thread's,
     and the kernel hands a process's signal to any thread that does not block it (a library's threads, such as
-    numpy's BLAS threads, started earlier), whose note makes the main thread raise at its next step all the same (seen once in about 40 runs
-    interrupted at the start: a worker left waiting for work after the batch process had gone).
+    numpy's BLAS threads, started earlier), whose note makes the main thread raise at its next step all the same
+    (seen once in about 40 runs interrupted at the start: a worker left waiting for work after the batch process had
+    gone).
     A forked worker inherits the holding handlers: it calls `resume`."""
     if _outside:  # nested: the outer block holds them
         yield
