@@ -319,6 +319,17 @@ class Explanations:
         return [ast.Expr(value=ast.Call(func=extend, args=[_const(tuple(names))], keywords=[]))]
 
 
+def decision_count(node: T.Node, want: bool = True) -> int:
+    """How many tests `Explanations` makes for `node` taking `want` (without building them)."""
+    if isinstance(node, T.Not):
+        return decision_count(node.operand, not want)
+    if isinstance(node, (T.And, T.Or)):
+        every = isinstance(node, T.And) == want
+        inner = sum(decision_count(p, want) for p in node.parts)
+        return inner if every else inner + len(node.parts)
+    return 0
+
+
 def conditional(node: T.Node, want: bool = True) -> bool:
     """Whether the names that explain `node` taking `want` depend on which operands are true (an `or` met while
     asking why it is true, or an `and` while asking why it is false)."""

@@ -86,9 +86,9 @@ class Compiled:
 
     @cached_property
     def decision_count(self) -> int:
-        from .codegen import conditional
+        from .codegen import decision_count
 
-        return self._functions[3] if conditional(self.node) else 0
+        return decision_count(self.node)
 
     @property
     def explains_all(self) -> bool:
