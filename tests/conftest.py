@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 import backpath
 from backpath.loader import load_pathway
+
+# The checked-pathway cache (`pathway_cache`) of this test run, in and out of process: never the user's own.
+_CACHE = tempfile.mkdtemp(prefix="backpath-test-cache-")
+os.environ["BACKPATH_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, True)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -356,12 +356,21 @@ def function(name: str, args: list[str], scope: Scope, body: list[ast.stmt], sou
 def build(functions: list[ast.FunctionDef], constants: dict[str, Any], filename: str) -> dict[str, Any]:
     """Compile `functions` into a fresh namespace (no builtins but `NAMESPACE`'s helpers) and return it."""
     module = ast.Module(body=list(functions), type_ignores=[])
-    ast.fix_missing_locations(module)
+    _locate(module)
     code = compile(module, filename, "exec", dont_inherit=True)
     namespace = dict(NAMESPACE)
     namespace.update(constants)
     exec(code, namespace)  # code built above from checked trees only (see the module docstring)
     return namespace
+
+
+def _locate(module: ast.Module) -> None:
+    """Give every node the position `compile` needs (all line 1: the code has no source text to point into);
+    several times faster than `ast.fix_missing_locations`."""
+    for node in ast.walk(module):
+        if "lineno" in node._attributes:
+            node.lineno = node.end_lineno = 1  # type: ignore[attr-defined]
+            node.col_offset = node.end_col_offset = 0  # type: ignore[attr-defined]
 
 
 def condition_functions(node: T.Node, label: str) -> tuple[Callable, Callable, Callable, int]:

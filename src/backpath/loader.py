@@ -10,21 +10,27 @@ import string
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from . import model as m
+from . import pathway_cache
 from .conditions import BOOLEAN, NUMBER, Compiled, ConditionError, Type, compile_condition
 from .errors import Finding, PathwayError, did_you_mean
 from .yamlio import LoadedYaml, load_yaml, path_text
+
+if TYPE_CHECKING:
+    import jsonschema
 
 
 @lru_cache(maxsize=1)
 def pathway_schema() -> dict:
     """The JSON Schema of the pathway format, shipped inside the package."""
-    text = resources.files("backpath.schemas").joinpath("pathway.schema.json").read_text("utf-8")
-    return json.loads(text)
+    return json.loads(_schema_bytes())
+
+
+@lru_cache(maxsize=1)
+def _schema_bytes() -> bytes:
+    return resources.files("backpath.schemas").joinpath("pathway.schema.json").read_bytes()
 
 
 def load_pathway(path: str | Path, *, display_name: str | None = None) -> m.Pathway:
@@ -36,11 +42,29 @@ def load_pathway(path: str | Path, *, display_name: str | None = None) -> m.Path
     except OSError as exc:
         raise PathwayError(name, [Finding(name, None, None, "(file)", f"cannot read the file: {exc.strerror}.",
                                           "file")]) from None
-    pathway, findings = check_pathway_bytes(raw, name, stem=path.stem)
+    cached = pathway_cache.read(raw, _schema_bytes())
+    if cached is not None:
+        pathway = _build_checked(cached, raw, name, path.stem)
+        if pathway is not None:
+            return pathway
+    pathway, findings, loaded = check_pathway_document(raw, name, stem=path.stem)
     errors = [f for f in findings if f.severity == "error"]
     if errors or pathway is None:
         raise PathwayError(name, errors or findings)
+    if not findings and loaded is not None:
+        pathway_cache.write(raw, _schema_bytes(), loaded.data)
     return pathway
+
+
+def _build_checked(document: Any, raw: bytes, name: str, stem: str) -> m.Pathway | None:
+    """A pathway from a document the schema already passed (`pathway_cache`); None unless it builds with no
+    finding at all (the caller then checks the file in full)."""
+    try:
+        builder = _Builder(LoadedYaml(document), name, hashlib.sha256(raw).hexdigest(), stem)
+        pathway = builder.build()
+    except Exception:  # a cache entry that is not what was written: check the file itself
+        return None
+    return pathway if pathway is not None and not builder.findings else None
 
 
 def check_pathway_bytes(raw: bytes, name: str, *, stem: str | None = None) -> tuple[m.Pathway | None, list[Finding]]:
@@ -80,6 +104,8 @@ def _schema_findings(loaded: LoadedYaml, name: str) -> list[Finding]:
 
 def schema_findings(loaded: LoadedYaml, name: str, schema: dict) -> list[Finding]:
     """Every JSON Schema error of a parsed YAML document, with its line and a message that says how to fix it."""
+    import jsonschema  # here, not at start-up: a cached pathway needs no schema pass (`pathway_cache`)
+
     validator = jsonschema.Draft202012Validator(schema)
     out = []
     errors = list(validator.iter_errors(loaded.data))
