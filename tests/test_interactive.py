@@ -27,7 +27,8 @@ RED_FLAGS = [("Which red flags are present?", "none"), ("Is the main pain thorac
              ("first-ever episode of back pain", "n")]
 START_BACK = [(f"STarT Back item {i} ", "n") for i in range(1, 9)] + [("STarT Back item 9 ", "2")]
 REST = [("Spinal imaging findings", "1"), ("Treatments tried in this episode", "none"),
-        ("Relevant conditions and medicines", "none"), ("Work status", ""), ("Body mass index", ""),
+        ("Relevant conditions and medicines", "none"),
+        ("Medicines the person takes now", ""), ("Work status", ""), ("Body mass index", ""),
         ("Currently smokes?", ""), ("Is sleep regularly disturbed?", ""), ("High stress at present", ""),
         ("Limited social support", ""), ("Patient preferences", ""), ("Treatments or tests the patient asks", "")]
 WALK = EVALUATION + RED_FLAGS + START_BACK + REST

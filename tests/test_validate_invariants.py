@@ -109,6 +109,10 @@ def test_invariants_that_hold_give_no_findings(tmp_path: Path):
     when: 'mood == "very_low"'
     expect: {tier_at_least: emergency}
 """, "the tier is `conservative`, less urgent than `emergency`"),
+    ("""  - id: exercise-always-warned
+    description: wrong on purpose
+    recommended_only_with_warning: {items: [exercise], rules: [mood-low-consider-exercise]}
+""", "`exercise` is recommended but the warning of rule `mood-low-consider-exercise` is not shown"),
 ])
 def test_each_kind_of_invariant_finds_a_minimal_counterexample(tmp_path: Path, invariant: str, problem: str):
     path = mini_with(tmp_path, "invariants:\n" + invariant)
@@ -173,3 +177,28 @@ def test_the_fast_decision_agrees_with_the_engine_on_every_sampled_answer_set(pa
         tier, recommended = decision(pathway, point.env)
         assert tier == result["tier"]
         assert recommended == {r["id"] for r in result["recommendations"]}, point.answers
+
+
+def test_a_warning_invariant_must_name_rules_that_give_a_warning():
+    bad = MINI.read_text(encoding="utf-8") + """\
+invariants:
+  - id: x
+    description: bad
+    recommended_only_with_warning: {items: [exercise, exercize], rules: [high-risk, no-such-rule]}
+"""
+    pathway, found = check_pathway_bytes(bad.encode(), "bad.yaml", stem="mini")
+    assert pathway is None
+    messages = [f.message for f in found]
+    assert any("unknown catalogue item `exercize`" in m for m in messages)
+    assert any("unknown rule `no-such-rule`" in m for m in messages)
+    assert any("rule `high-risk` has no `warning`, so the invariant could never hold" in m for m in messages)
+
+
+def test_a_warning_invariant_holds_when_the_warning_rule_covers_every_recommendation(tmp_path: Path):
+    path = mini_with(tmp_path, """invariants:
+  - id: very-low-mood-exercise-warned
+    description: exercise for very low mood always carries the mood warning
+    when: 'mood == "very_low"'
+    recommended_only_with_warning: {items: [exercise], rules: [mood-low-consider-exercise]}
+""")
+    assert violations(path) == {}

@@ -3,7 +3,8 @@
 For each invariant, in order: every answer set of the sample where it applies; then a targeted search
 for the answers most likely to break it — for `never_recommended: [X]`, answers that fire each rule
 offering or considering X; for `recommended_only_when`, answers that fire each such rule while the
-condition is not true; for `recommended: [X]`, answers that fire each rule advising against X — and the
+condition is not true; for `recommended: [X]`, answers that fire each rule advising against X; for
+`recommended_only_with_warning`, answers that fire each rule offering or considering one of its items — and the
 one-factor neighbourhood of what that search finds and of a sample witness. A counterexample is shrunk
 towards the lowest answers, confirmed with `engine.assess`, and returned as an answers object that
 `backpath assess --answers` accepts.
@@ -37,6 +38,13 @@ def decision(pathway: Pathway, env) -> tuple[str, frozenset[str]]:
     The search calls this for every answer set; every violation it finds is confirmed with `engine.assess`
     before it is reported.
     """
+    tier, recommended, _ = decision_with_warnings(pathway, env)
+    return tier, recommended
+
+
+def decision_with_warnings(pathway: Pathway, env) -> tuple[str, frozenset[str], frozenset[str]]:
+    """`decision`, plus the ids of the contributing rules that give a warning (those the result's `warnings`
+    name)."""
     tier, fired = engine.decide(pathway, env)
     recommended: set[str] = set()
     against: set[str] = set()
@@ -44,16 +52,17 @@ def decision(pathway: Pathway, env) -> tuple[str, frozenset[str]]:
         recommended.update(r.offer)
         recommended.update(r.consider)
         against.update(r.advise_against)
-    return tier, frozenset(recommended - against)
+    return tier, frozenset(recommended - against), frozenset(r.id for r in fired if r.warning)
 
 
 def applies(inv: Invariant, env) -> bool:
     return inv.when is None or inv.when.fn(env) is True
 
 
-def violations(pathway: Pathway, inv: Invariant, env, tier: str, recommended: Iterable[str]) -> list[tuple]:
-    """How the outcome (tier, recommended ids) breaks `inv`, as (what, item id or None); empty when it holds.
-    The caller checked that it applies."""
+def violations(pathway: Pathway, inv: Invariant, env, tier: str, recommended: Iterable[str],
+               warned: Iterable[str] = ()) -> list[tuple]:
+    """How the outcome (tier, recommended ids, ids of the rules whose warning is shown) breaks `inv`, as (what,
+    item or rule id or None); empty when it holds. The caller checked that it applies."""
     rec = set(recommended)
     out: list[tuple] = []
     if inv.tier is not None and tier != inv.tier:
@@ -64,12 +73,17 @@ def violations(pathway: Pathway, inv: Invariant, env, tier: str, recommended: It
     out += [("recommended", x) for x in inv.never_recommended if x in rec]
     if inv.only_when_items and inv.only_when.fn(env) is not True:
         out += [("only_when", x) for x in inv.only_when_items if x in rec]
+    if any(x in rec for x in inv.warned_items):
+        shown = set(warned)
+        out += [("warning", r) for r in inv.warning_rules if r not in shown]
     return out
 
 
-def broken(pathway: Pathway, inv: Invariant, env, tier: str, recommended: Iterable[str]) -> bool:
-    """Whether the outcome (tier, recommended ids) breaks `inv`; the caller checked that it applies."""
-    return bool(violations(pathway, inv, env, tier, recommended))
+def broken(pathway: Pathway, inv: Invariant, env, tier: str, recommended: Iterable[str],
+           warned: Iterable[str] = ()) -> bool:
+    """Whether the outcome (tier, recommended ids, rules whose warning is shown) breaks `inv`; the caller
+    checked that it applies."""
+    return bool(violations(pathway, inv, env, tier, recommended, warned))
 
 
 def describe(pathway: Pathway, inv: Invariant, env, result: dict) -> str:
@@ -84,7 +98,8 @@ def describe(pathway: Pathway, inv: Invariant, env, result: dict) -> str:
         return ", ".join(f"`{r}`" for r in rules)
 
     problems = []
-    for what, x in violations(pathway, inv, env, tier, rec):
+    warned = [w["rule"] for w in result["warnings"] if w.get("rule")]
+    for what, x in violations(pathway, inv, env, tier, rec, warned):
         if what == "tier":
             problems.append(f"the tier is `{tier}`, not `{inv.tier}` (rules fired: {fired})")
         elif what == "tier_at_least":
@@ -94,6 +109,10 @@ def describe(pathway: Pathway, inv: Invariant, env, result: dict) -> str:
                                                            if x in against else " (no rule that fired offers it)"))
         elif what == "recommended":
             problems.append(f"`{x}` is recommended ({rec[x]['strength']}) by {by(rec[x])}")
+        elif what == "warning":
+            shown = ", ".join(f"`{i}`" for i in inv.warned_items if i in rec)
+            problems.append(f"{shown} is recommended but the warning of rule `{x}` is not shown "
+                            f"(rules fired: {fired})")
         else:
             state = "unknown" if inv.only_when.fn(env) is None else "false"
             problems.append(f"`{x}` is recommended ({rec[x]['strength']}) by {by(rec[x])} although "
@@ -106,12 +125,12 @@ class _Checker:
         self.space = space
         self.pathway = space.pathway
         self.sample = sample
-        self._decisions: dict[tuple, tuple[str, frozenset[str]]] = {}
+        self._decisions: dict[tuple, tuple[str, frozenset[str], frozenset[str]]] = {}
 
-    def decide(self, p: Point) -> tuple[str, frozenset[str]]:
+    def decide(self, p: Point) -> tuple[str, frozenset[str], frozenset[str]]:
         d = self._decisions.get(p.genome)
         if d is None:
-            d = self._decisions[p.genome] = decision(self.pathway, p.env)
+            d = self._decisions[p.genome] = decision_with_warnings(self.pathway, p.env)
         return d
 
     def violates(self, inv: Invariant, p: Point) -> bool:
@@ -152,13 +171,16 @@ class _Checker:
                     if x in r.offer or x in r.consider]
         for x in inv.recommended:
             out += [base + [Goal(r.when)] for r in rules if x in r.advise_against]
+        for x in inv.warned_items:
+            out += [base + [Goal(r.when)] for r in rules if x in r.offer or x in r.consider]
         return out
 
     def confirm(self, inv: Invariant, p: Point) -> Violation | None:
         p = self.shrink(inv, p)
         result = engine.assess(self.pathway, p.answers)
         if result["status"] != "ok" or not broken(self.pathway, inv, p.env, result["tier"],
-                                                  (r["id"] for r in result["recommendations"])):
+                                                  (r["id"] for r in result["recommendations"]),
+                                                  (w["rule"] for w in result["warnings"] if w.get("rule"))):
             return None  # pragma: no cover - `decision` and the engine disagree; a test guards this
         return Violation(inv, describe(self.pathway, inv, p.env, result), p.answers)
 

@@ -265,7 +265,7 @@ class _Builder:
                 self.check_ref(item, catalogue, ("advisory_notes", i, "items", j), "catalogue item")
             notes.append(m.AdvisoryNote(n["id"], tuple(n["items"]), n["text"],
                                         self.citations(n["sources"], ("advisory_notes", i, "sources"))))
-        invariants = self.invariants(d.get("invariants", []), catalogue)
+        invariants = self.invariants(d.get("invariants", []), catalogue, {r.id: r for r in rules})
         if any(f.severity == "error" for f in self.findings):
             return None
         return m.Pathway(
@@ -527,7 +527,8 @@ class _Builder:
                 reason_names))
         return tuple(out)
 
-    def invariants(self, entries: list[dict], catalogue: dict[str, m.Item]) -> tuple[m.Invariant, ...]:
+    def invariants(self, entries: list[dict], catalogue: dict[str, m.Item],
+                   rules: dict[str, m.Rule]) -> tuple[m.Invariant, ...]:
         """Compile the safety invariants that `backpath validate` checks by searching the answer space."""
         self.unique(entries, "invariants", "invariant")
         out = []
@@ -552,10 +553,20 @@ class _Builder:
                 only_items = tuple(only["items"])
                 for j, item in enumerate(only_items):
                     self.check_ref(item, catalogue, path + ("recommended_only_when", "items", j), "catalogue item")
+            warned = inv.get("recommended_only_with_warning", {})
+            warned_path = path + ("recommended_only_with_warning",)
+            for j, item in enumerate(warned.get("items", [])):
+                self.check_ref(item, catalogue, warned_path + ("items", j), "catalogue item")
+            for j, rule_id in enumerate(warned.get("rules", [])):
+                self.check_ref(rule_id, rules, warned_path + ("rules", j), "rule")
+                if rule_id in rules and not rules[rule_id].warning:
+                    self.error(warned_path + ("rules", j), f"rule `{rule_id}` has no `warning`, so the invariant "
+                               "could never hold. Name a rule that gives a warning.", "invariant-contradiction")
             out.append(m.Invariant(
                 inv["id"], inv["description"].strip(), self.citations(inv.get("sources", []), path + ("sources",)),
                 when, expect.get("tier"), expect.get("tier_at_least"), tuple(expect.get("recommended", ())),
-                tuple(expect.get("never_recommended", ())), only_when, only_items))
+                tuple(expect.get("never_recommended", ())), only_when, only_items,
+                tuple(warned.get("items", ())), tuple(warned.get("rules", ()))))
         return tuple(out)
 
     def template_names(self, text: str, path: tuple) -> tuple[str, ...]:

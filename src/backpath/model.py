@@ -173,7 +173,9 @@ class Invariant:
     - `tier`: the result tier is exactly this one; `tier_at_least`: this tier or a more urgent one;
     - `recommended`: each item is recommended; `never_recommended`: none of these items is recommended;
     - `only_when` / `only_when_items`: the items are recommended only when `only_when` is true (an unknown
-      condition counts as not true).
+      condition counts as not true);
+    - `warned_items` / `warning_rules`: whenever any of the items is recommended, each of the rules contributes
+      to the result, so its warning is shown.
     """
 
     id: str
@@ -186,6 +188,8 @@ class Invariant:
     never_recommended: tuple[str, ...] = ()
     only_when: Compiled | None = None
     only_when_items: tuple[str, ...] = ()
+    warned_items: tuple[str, ...] = ()
+    warning_rules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -82,20 +82,31 @@ def render_result(result: dict, pathway: Pathway) -> RenderableType:
         parts.append(line)
         details = []
         team = ", ".join(roles.get(r, r) for r in rec["care_team"])
-        meta = f"tier: {rec['tier']}" + (f"; who: {team}" if team else "") + \
+        item_tier = f"{tier} (part of the {tier_def.title.lower()} plan)" if tier_def.preempts else rec["tier"]
+        meta = f"tier: {item_tier}" + (f"; who: {team}" if team else "") + \
             (f"; when: {rec['timeframe']}" if rec.get("timeframe") else "")
         details.append(Text(meta, style="dim"))
         details += _reasons(rec, pathway)
         parts.append(Padding(Group(*details), (0, 0, 1, 3)))
 
-    if result["not_recommended"]:
+    against, asked = split_not_recommended(result)
+    if against:
         parts.append(Rule("Advised against for this patient", align="left"))
-        for rec in result["not_recommended"]:
+        for rec in against:
             line = Text("x ", style="bold")
             line.append(verdict(rec), style="bold")
             line.append(f"  {rec['title']}", style="bold")
             if rec.get("requested"):
                 line.append("  [requested by the patient]")
+            parts.append(line)
+            parts.append(Padding(Group(*_reasons(rec, pathway)), (0, 0, 1, 3)))
+    if asked:
+        parts.append(Rule(ASKED_HEADING_PREEMPTED if tier_def.preempts else ASKED_HEADING, align="left"))
+        for rec in asked:
+            line = Text("? ", style="bold")
+            line.append(verdict(rec, tier_def.preempts), style="bold")
+            line.append(f"  {rec['title']}", style="bold")
+            line.append("  [requested by the patient]")
             parts.append(line)
             parts.append(Padding(Group(*_reasons(rec, pathway)), (0, 0, 1, 3)))
 
@@ -119,10 +130,30 @@ def render_result(result: dict, pathway: Pathway) -> RenderableType:
     return Group(*parts)
 
 
-def verdict(entry: dict) -> str:
-    """DO NOT OFFER when a rule advises against the item; NOT INDICATED NOW for a request no rule supports."""
-    if all(r.get("effect") == "not_indicated" for r in entry["reasons"]):
-        return "NOT INDICATED NOW"
+ASKED_HEADING = "You asked about: not covered by this pathway"
+ASKED_HEADING_PREEMPTED = "You asked about: not part of the emergency plan"
+
+
+def not_covered(entry: dict) -> bool:
+    """A requested item that no rule recommends or advises against: every reason is the pathway's neutral
+    `unrequested_reason` (or, in an emergency, the tier's `preempt_reason`), with effect `not_indicated`."""
+    return all(r.get("effect") == "not_indicated" for r in entry["reasons"])
+
+
+def split_not_recommended(result: dict) -> tuple[list[dict], list[dict]]:
+    """The result's `not_recommended`, in its order, as (advised against by a rule, asked about but not covered).
+    The JSON keeps both in one list (the contract); people read them apart, because a request no rule covers is
+    not a recommendation against it."""
+    against = [e for e in result["not_recommended"] if not not_covered(e)]
+    asked = [e for e in result["not_recommended"] if not_covered(e)]
+    return against, asked
+
+
+def verdict(entry: dict, preempted: bool = False) -> str:
+    """DO NOT OFFER when a rule advises against the item; for a request no rule covers, NOT COVERED, or NOT NOW
+    when an emergency withholds the routine plan."""
+    if not_covered(entry):
+        return "NOT NOW" if preempted else "NOT COVERED"
     return "DO NOT OFFER"
 
 
@@ -197,10 +228,16 @@ def to_markdown(result: dict, pathway: Pathway) -> str:
         md += _md_reasons(rec, pathway)
     if not result["recommendations"]:
         md.append("No items recommended.")
-    if result["not_recommended"]:
+    against, asked = split_not_recommended(result)
+    if against:
         md += ["", "## Advised against", ""]
-        for rec in result["not_recommended"]:
+        for rec in against:
             md.append(f"- **{verdict(rec)}: {rec['title']}**" + (" (requested)" if rec.get("requested") else ""))
+            md += ["  " + line for line in _md_reasons(rec, pathway)]
+    if asked:
+        md += ["", f"## {ASKED_HEADING_PREEMPTED if tier_def.preempts else ASKED_HEADING}", ""]
+        for rec in asked:
+            md.append(f"- **{verdict(rec, tier_def.preempts)}: {rec['title']}** (requested)")
             md += ["  " + line for line in _md_reasons(rec, pathway)]
     fu = result["follow_up"]
     md += ["", "## Care team and follow-up", "",
