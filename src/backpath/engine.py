@@ -12,8 +12,10 @@ from typing import Any
 
 from .answers import CheckedAnswers, check_answers
 from .model import Pathway, Question, Rule
+from .outline import FORMAT_VERSION, Outline
 from .program import Program
-from .report import FORMAT_VERSION, Report, reason_text, show_value  # noqa: F401 (re-exported)
+from .reasons import reason_text, show_value  # noqa: F401 (re-exported)
+from .report import result_dict
 from .result_json import ResultWriter
 
 
@@ -23,9 +25,9 @@ class _Plan:
     def __init__(self, pathway: Pathway):
         self.pathway = pathway
         self.program = Program(pathway)
+        self.outline = Outline(pathway)
         self.expr_facts = {d.id: d.expr for d in pathway.derived if d.expr is not None}
         self.catalogue_index = {item_id: i for i, item_id in enumerate(pathway.catalogue)}
-        self.role_index = {role: i for i, (role, _) in enumerate(pathway.care_roles)}
         self.notes: dict[str, list[str]] = {}
         for note in pathway.advisory_notes:
             for item in note.items:
@@ -34,7 +36,6 @@ class _Plan:
         self.rule_sources = {r.id: [c.as_dict() for c in r.sources] for r in pathway.rules}
         self.unrequested_sources = [c.as_dict() for c in pathway.unrequested_sources]
         self._merged_sources: dict[tuple, list[dict]] = {}
-        self.rule_position = {id(r): i for i, r in enumerate(pathway.rules)}
         self.writer = ResultWriter(self)
 
     def sources(self, item_id: str, rules: list[Rule], unrequested: bool) -> list[dict]:
@@ -111,8 +112,11 @@ def decide(pathway: Pathway, env: Mapping[str, Any]) -> tuple[str, list[Rule]]:
 
 def assess(pathway: Pathway, answers: Any, *, record_id: Any = None) -> dict:
     """Assess one set of answers. Invalid answers give a result with status "error"; never raises for them."""
-    report = _report(pathway, answers, record_id)
-    return report if isinstance(report, dict) else report.as_dict()
+    decided = _decided(pathway, answers, record_id)
+    if isinstance(decided, dict):
+        return decided
+    plan, checked, tier, contributing = decided
+    return result_dict(plan, checked.values, [w.as_dict() for w in checked.warnings], record_id, tier, contributing)
 
 
 def assess_json(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tuple[str, str] | dict:
@@ -137,15 +141,6 @@ def assess_summary(pathway: Pathway, answers: Any, *, record_id: Any = None) -> 
         return decided
     plan, checked, tier, contributing = decided
     return plan.writer.summary(record_id, checked.values, tier, contributing)
-
-
-def _report(pathway: Pathway, answers: Any, record_id: Any) -> Report | dict:
-    decided = _decided(pathway, answers, record_id)
-    if isinstance(decided, dict):
-        return decided
-    plan, checked, tier, contributing = decided
-    rules = pathway.rules
-    return Report(plan, checked.values, checked, record_id, tier, [rules[k] for k in contributing])
 
 
 def _decided(pathway: Pathway, answers: Any, record_id: Any) -> tuple[_Plan, CheckedAnswers, str, list[int]] | dict:

@@ -22,35 +22,30 @@ import string
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .report import (
+from .outline import (
     FORMAT_VERSION,
-    NO_RULE_FOR_REQUEST,
+    RECOMMENDED,
     REQUEST_RULE,
-    _item_header,
-    because_names,
+    RULED_OUT,
+    ItemState,
     follow_up,
+    item_header,
     plain,
-    show_value,
 )
+from .reasons import because_names, show_value
 
 if TYPE_CHECKING:
     from .engine import _Plan
 
 encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
-OFFER, CONSIDER = 0, 1
-_STRENGTH = ("offer", "consider")
 _EFFECT_TAIL = {"offer": ',"effect":"offer"}', "consider": ',"effect":"consider"}',
                 "advise_against": ',"effect":"advise_against"}'}
 # Every memo is bounded (a full one keeps what it has and the rest is computed afresh), so memory stays flat however
-# varied the answers.
-_CACHE_LIMIT = 1 << 16  # pathway-wide memos (item states)
+# varied the answers. Item states and their frames are memoised by the outline (`outline._STATE_LIMIT`).
 _SMALL_CACHE = 1 << 12  # memos of fragments (scores, red flags, care team, follow-up, warnings, a name's value texts)
 _RULE_CACHE = 1 << 10  # memos per rule of its `because` names
 _REASON_CACHE = 1 << 8  # memos per rule of whole reasons, for one record at a time (a few hundred bytes each)
-# An item's section in the result: not shown, recommended, not recommended (ruled out, or requested but
-# indicated by no rule).
-NONE, RECOMMENDED, RULED_OUT, UNREQUESTED = 0, 1, 2, 3
 REQUEST_REASON = -1  # in a frame: the reason of a requested item no rule covers (it lists the record's requests)
 _GIVE_UP_LOOKUPS = 4096  # a rule whose reasons were found in its memo less than half of this many times stops using it
 # A `because` memo key (`ResultWriter.because_shapes`): which names have a value in the low bits, the outcome of
@@ -65,15 +60,9 @@ class ResultWriter:
     def __init__(self, plan: _Plan):
         p = self.p = plan.pathway
         self.plan = plan
-        items = list(p.catalogue)
-        self.item_ids = items
-        index = {item_id: i for i, item_id in enumerate(items)}
-        self.item_index = index
+        outline = self.outline = plan.outline
+        items = self.item_ids = outline.item_ids
         self.rules = p.rules
-        # Per rule: the items it recommends as (item, strength) in the order Report meets them, and rules out.
-        self.rule_rec = [tuple([(index[i], OFFER) for i in r.offer] + [(index[i], CONSIDER) for i in r.consider])
-                         for r in p.rules]
-        self.rule_against = [tuple(index[i] for i in r.advise_against) for r in p.rules]
         self.rule_prefix = ['{"rule":' + encode(r.id) + ',"text":' for r in p.rules]
         self.rule_text = [None if r.reason_names else encode(r.reason) for r in p.rules]
         # A reason with placeholders as (literal, name) pairs, the literals already JSON-escaped: its JSON text is
@@ -93,8 +82,6 @@ class ResultWriter:
                 self.fixed_reason.append(self.rule_prefix[i] + encode(r.reason) + ',"because":{' + because + "}")
             else:
                 self.fixed_reason.append(None)
-        rank = p.tier_rank
-        self.rec_order = {i: (rank[p.catalogue[item].tier], i) for i, item in enumerate(items)}
         self.expr_facts = plan.expr_facts
         # A rule's `because` lists names of its condition and, through derived facts, of their conditions: which
         # ones depends only on which of those names have a value and on which operands of each `or` among those
@@ -131,23 +118,8 @@ class ResultWriter:
         self.shown_memo: dict[str, dict] = {}
         self.reason_lookups = [0] * len(p.rules)
         self.reason_hits = [0] * len(p.rules)
-        # Per item, the rules that mention it (offer, consider or advise against), in rule order; per rule, the
-        # items it mentions with the rule's bit in each item's state.
-        mentioned = [list(dict.fromkeys([i for i, _ in self.rule_rec[ri]] + list(self.rule_against[ri])))
-                     for ri in range(len(p.rules))]
-        self.item_rules: list[list[int]] = [[] for _ in items]
-        for ri, its in enumerate(mentioned):
-            for item in its:
-                self.item_rules[item].append(ri)
-        self.rule_item_bits = [[(item, 1 << self.item_rules[item].index(ri)) for item in its] for ri, its in
-                               enumerate(mentioned)]
-        self.states: dict[tuple, tuple[int, Any]] = {}
         self.notes = [',"advisory_notes":' + encode(plan.notes[item]) if item in plan.notes else "" for item in items]
-        roles = plan.role_index
-        self.item_roles = [_bits(roles[c] for c in p.catalogue[item].care_team) for item in items]
-        self.rule_roles = [_bits(roles[c] for c in r.care_team) for r in p.rules]
         self.role_text: dict[int, str] = {}
-        self.role_ids = [role for role, _ in p.care_roles]
         # The follow-up and the warnings are made apart: the follow-up depends on the tier and on which rules that
         # carry one contribute (few combinations), the warnings are the warning objects of the rules that carry
         # one. Each is memoised on a bit set of those rules (bit j: the j-th of `follow_up_rules`/`warning_rules`).
@@ -156,7 +128,7 @@ class ResultWriter:
         self.follow_up_bit = {ri: 1 << j for j, ri in enumerate(self.follow_up_rules)}
         self.warning_bit = {ri: 1 << j for j, ri in enumerate(self.warning_rules)}
         # Per rule, what it adds to a result's tail: its care-team roles, follow-up bit and warning bit.
-        self.rule_tail = [(self.rule_roles[ri], self.follow_up_bit.get(ri, 0), self.warning_bit.get(ri, 0))
+        self.rule_tail = [(outline.rule_roles[ri], self.follow_up_bit.get(ri, 0), self.warning_bit.get(ri, 0))
                           for ri in range(len(p.rules))]
         self.warning_json = [encode({"rule": r.id, "message": r.warning}) if r.warning else None for r in p.rules]
         self.follow_up_texts: dict[tuple, str] = {}
@@ -174,8 +146,7 @@ class ResultWriter:
         self.rfq = p.red_flag_question
         self.rq = p.request_question
         self.request_key = encode(p.request_question) if p.request_question else ""
-        self.request_texts = {t.id: encode(t.preempt_reason if t.preempts and t.preempt_reason
-                                           else p.unrequested_reason or NO_RULE_FOR_REQUEST) for t in p.tiers}
+        self.request_texts = {t.id: encode(outline.request_text(t.id)) for t in p.tiers}
 
     def inputs(self, when) -> set[str]:
         """Every name `when` reads, directly or through derived facts."""
@@ -186,32 +157,20 @@ class ResultWriter:
                 out |= self.inputs(self.expr_facts[name])
         return out
 
-    # --- item states -----------------------------------------------------------------------------
-    def state(self, item: int, bits: int, requested: bool) -> tuple[int, Any]:
-        """`(section, frame)` of an item, given which of the rules that mention it contribute (`bits`, bit j for
-        `item_rules[item][j]`) and whether it was requested. Memoised."""
-        key = (item, bits, requested)
-        state = self.states.get(key)
-        if state is None:
-            state = _remember(self.states, key, _CACHE_LIMIT, self._state(item, bits, requested))
-        return state
+    # --- item frames -----------------------------------------------------------------------------
+    def frame_of(self, item: int, state: ItemState) -> str | tuple:
+        """The item's frame for its state (made once, kept on the state)."""
+        frame = state.frame
+        if frame is None:
+            if state.section == RULED_OUT:
+                refs = [(ri, _EFFECT_TAIL[effect]) for ri, effect in state.refs]
+            else:
+                refs = [(ri, "}") for ri, _ in state.refs]
+            frame = state.frame = self.frame(item, state.strength if state.section == RECOMMENDED else None,
+                                             state.requested, refs)
+        return frame
 
-    def _state(self, item: int, bits: int, requested: bool) -> tuple[int, Any]:
-        rules = [ri for j, ri in enumerate(self.item_rules[item]) if bits >> j & 1]  # in contributing order
-        recs = [(ri, code) for ri in rules for it, code in self.rule_rec[ri] if it == item]
-        against = [ri for ri in rules for it in self.rule_against[ri] if it == item]
-        if against:  # a contraindication wins; both sides' reasons are kept
-            refs = [(ri, _EFFECT_TAIL["advise_against"]) for ri in against]
-            refs += [(ri, _EFFECT_TAIL[_STRENGTH[code]]) for ri, code in recs]
-            return RULED_OUT, self.frame(item, None, requested, refs)
-        if recs:
-            best = min(code for _, code in recs)
-            return RECOMMENDED, self.frame(item, best, requested, [(ri, "}") for ri, _ in recs])
-        if requested:
-            return UNREQUESTED, self.frame(item, None, True, [])
-        return NONE, None
-
-    def frame(self, item: int, code: int | None, requested: bool, refs: list[tuple[int, str]]) -> str | tuple:
+    def frame(self, item: int, strength: str | None, requested: bool, refs: list[tuple[int, str]]) -> str | tuple:
         """An item's JSON as text pieces, with the position of each rule whose reason depends on the record (just
         the text when nothing in it varies).
 
@@ -220,7 +179,7 @@ class ResultWriter:
         item ends with its sources, advisory notes and `}`. A reason that cannot vary (no placeholders, nothing
         in `because`) is written into the text. With no refs (a request no rule covers), the one reason is
         `REQUEST_REASON`, which lists the record's requests."""
-        entry = _item_header(self.p, self.item_ids[item], None if code is None else _STRENGTH[code], requested)
+        entry = item_header(self.p, self.item_ids[item], strength, requested)
         pieces: list = ["," + encode(entry)[:-1] + ',"reasons":[']
         rules = [ri for ri, _ in refs]
         cited = self.plan.sources(self.item_ids[item], [self.rules[ri] for ri in rules], not refs)
@@ -242,53 +201,34 @@ class ResultWriter:
         return merged[0] if len(merged) == 1 else tuple(merged)
 
     def sections(self, env: Mapping[str, Any], contributing: list[int]) -> tuple[list[int], list[int], list, list]:
-        """One record's recommended and not-recommended items in result order, and their frames."""
-        bits: dict[int, int] = {}
-        get = bits.get
-        rule_item_bits = self.rule_item_bits
-        for ri in contributing:
-            for item, bit in rule_item_bits[ri]:
-                bits[item] = get(item, 0) | bit
-        requested = self.requested(env)
-        for item in requested:
-            bits.setdefault(item, 0)
-        shown, ruled_out = [], []
-        states, rec_order = self.states, self.rec_order
-        for item, b in bits.items():
-            asked = item in requested
-            state = states.get((item, b, asked))
-            section, frame = self.state(item, b, asked) if state is None else state
-            if section == RECOMMENDED:
-                shown.append((rec_order[item], item, frame))
-            elif section != NONE:
-                ruled_out.append((not asked, item, frame))
-        shown.sort()
-        ruled_out.sort()
-        return ([i for _, i, _ in shown], [i for _, i, _ in ruled_out],
-                [f for _, _, f in shown], [f for _, _, f in ruled_out])
-
-    def requested(self, env: Mapping[str, Any]) -> set[int]:
-        index = self.item_index
-        return {index[i] for i in env.get(self.rq) or ()} if self.rq else set()
+        """One record's recommended and not-recommended items in result order (`outline.sections`), and their
+        frames."""
+        outline = self.outline
+        requested = outline.requested(env)
+        shown, ruled_out = outline.sections(requested, contributing)
+        frame_of = self.frame_of
+        return ([i for i, _ in shown], [i for i, _ in ruled_out],
+                [s.frame or frame_of(i, s) for i, s in shown], [s.frame or frame_of(i, s) for i, s in ruled_out])
 
     # --- results ----------------------------------------------------------------------------------
     def summary(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int]) -> dict:
         """What a one-row-a-record table needs (id, tier, scores, red flags, item ids), without reasons."""
-        shown, ruled_out, _, _ = self.sections(env, contributing)
+        shown, ruled_out = self.outline.sections(self.outline.requested(env), contributing)
         ids = self.item_ids
         p = self.p
         return {"id": record_id, "status": "ok", "tier": tier,
                 "scores": {sid: plain(env.get(sid)) for sid in self.score_ids},
                 "red_flags": list(env.get(p.red_flag_question) or []) if p.red_flag_question else [],
-                "recommended": [ids[i] for i in shown], "not_recommended": [ids[i] for i in ruled_out]}
+                "recommended": [ids[i] for i, _ in shown], "not_recommended": [ids[i] for i, _ in ruled_out]}
 
     def write(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int],
               answer_warnings: list[dict] = ()) -> str:
         """The result's JSON text for `env` (answers + facts), its tier and contributing rules (positions)."""
         shown, _, shown_frames, out_frames = self.sections(env, contributing)
         roles = 0
+        item_roles = self.outline.item_roles
         for item in shown:
-            roles |= self.item_roles[item]
+            roles |= item_roles[item]
         follow_up_code = warning_code = 0
         rule_tail = self.rule_tail
         for ri in contributing:
@@ -381,8 +321,7 @@ class ResultWriter:
     def care_team_text(self, roles: int) -> str:
         text = self.role_text.get(roles)
         if text is None:
-            team = [r for i, r in enumerate(self.role_ids) if roles >> i & 1]
-            text = _remember(self.role_text, roles, _SMALL_CACHE, encode(team))
+            text = _remember(self.role_text, roles, _SMALL_CACHE, encode(self.outline.care_team(roles)))
         return text
 
     def follow_up_for_code(self, tier: str, code: int) -> str:
