@@ -1,8 +1,9 @@
 """A batch chunk gives, record by record, exactly what `assess` gives.
 
 Batch writes each result's JSON text directly (`result_json.ResultWriter`, memos shared by the run); `assess`
-builds the result's dicts (`report.result_dict`); both serialise `outline.Outline`. These tests mix valid and invalid records in one chunk and compare
-every output line with the encoded result of `backpath.assess` for the same record.
+builds the result's dicts (`report.result_dict`); both serialise `outline.Outline`. These tests mix valid and
+invalid records in one chunk and compare every output line with the encoded result of `backpath.assess` for the
+same record.
 """
 
 from __future__ import annotations
