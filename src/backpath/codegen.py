@@ -222,7 +222,7 @@ class Expressions:
         """`None if left is None or right is None else make(left, right)`, each operand evaluated once."""
         lfirst, lthen, lnull = self._operand(left)
         rfirst, rthen, rnull = self._operand(right)
-        tests = []
+        tests: list[ast.expr] = []
         if lnull:
             tests.append(_is(lfirst, None))
         if rnull:
@@ -276,7 +276,7 @@ class Expressions:
                 bound.append(then)
         tail: ast.expr
         if bound:
-            unknown = [_is(b, None) for b in bound]
+            unknown: list[ast.expr] = [_is(b, None) for b in bound]
             test = unknown[0] if len(unknown) == 1 else ast.BoolOp(op=ast.Or(), values=unknown)
             tail = _if_else(test, _const(None), _const(not decisive))
         else:
@@ -349,7 +349,7 @@ def function(name: str, args: list[str], scope: Scope, body: list[ast.stmt], sou
     fn = ast.FunctionDef(name=name, args=arguments, body=scope.loads(source) + body, decorator_list=[],
                          returns=None)
     if "type_params" in ast.FunctionDef._fields:  # Python 3.12+
-        fn.type_params = []
+        fn.type_params = []  # type: ignore[attr-defined]
     return fn
 
 
@@ -380,7 +380,7 @@ def condition_functions(node: T.Node, label: str) -> tuple[Callable, Callable, C
     value = function("value", ["env"], value_scope, [ast.Return(value=Expressions(value_scope).expr(node))])
     explain_scope = Scope()
     explainer = Explanations(explain_scope)
-    body = [ast.Assign(targets=[_name("out", True)], value=ast.List(elts=[], ctx=ast.Load()))]
+    body: list[ast.stmt] = [ast.Assign(targets=[_name("out", True)], value=ast.List(elts=[], ctx=ast.Load()))]
     body += explainer.stmts(node, True)
     body.append(ast.Return(value=_name("out")))
     explain = function("explain", ["env"], explain_scope, body)

@@ -28,7 +28,7 @@ class Type:
     """The static type of an expression: boolean, number, choice, multi, string, list."""
 
     kind: str
-    options: frozenset[str] = frozenset()  # choice / multi: the option ids; string/list: the literal values
+    options: frozenset = frozenset()  # choice / multi: the option ids; string/list: the literal values
     name: str = ""  # the symbol whose options these are, for messages
 
     def describe(self) -> str:

@@ -82,11 +82,12 @@ class Program:
             ast.If(test=ast.UnaryOp(op=ast.Not(), operand=G._call("_is_dict", _load("answers"))),
                    body=[ast.Return(ast.Constant(None))], orelse=[]),
             ast.If(test=ast.UnaryOp(op=ast.Not(), operand=G._call(
-                "_keys_known", _load("answers"), ast.Constant(frozenset(self.pathway.questions)))),
+                "_keys_known", _load("answers"),
+                ast.Constant(frozenset(self.pathway.questions)))),  # type: ignore[arg-type]  # (as `_valid`)
                    body=[ast.Return(ast.Constant(None))], orelse=[]),
             ast.Assign(targets=[_store("values")], value=ast.Dict(keys=[], values=[])),
         ]
-        give_up = [ast.Return(ast.Constant(None))]
+        give_up: list[ast.stmt] = [ast.Return(ast.Constant(None))]
         get = ast.Attribute(value=_load("answers"), attr="get", ctx=ast.Load())
         for q in self.pathway.question_list():
             value = scope.temp()
@@ -101,9 +102,10 @@ class Program:
             present.append(ast.Assign(targets=[ast.Subscript(value=_load("values"), slice=ast.Constant(q.id),
                                                              ctx=ast.Store())], value=_load(value)))
             absent: list[ast.stmt] = []
-            if q.required:  # missing when asked
-                absent = give_up if asked is None else [ast.If(test=G._is(copy.deepcopy(asked), True),
-                                                               body=give_up, orelse=[])]
+            if q.required and asked is None:  # missing
+                absent = give_up
+            elif q.required and asked is not None:  # missing when asked
+                absent = [ast.If(test=G._is(copy.deepcopy(asked), True), body=give_up, orelse=[])]
             body.append(ast.Assign(targets=[_store(value)], value=ast.Call(func=get, args=[ast.Constant(q.id)],
                                                                             keywords=[])))
             body.append(ast.If(test=ast.Compare(left=_load(value), ops=[ast.IsNot()], comparators=[ast.Constant(None)]),
@@ -155,7 +157,7 @@ def _valid(q: Question, value: ast.expr) -> ast.expr:
     if q.type in ("integer", "number"):
         return G._call("_int_in" if q.type == "integer" else "_number_in", value, ast.Constant(q.min),
                        ast.Constant(q.max))
-    options = ast.Constant(frozenset(q.option_ids))
+    options = ast.Constant(frozenset(q.option_ids))  # type: ignore[arg-type]  # compile() takes frozensets
     return G._call("_choice_in" if q.type == "choice" else "_choices_in", value, options)
 
 
@@ -168,6 +170,7 @@ def _fact(f: Derived | Score, exprs: G.Expressions, scope: _FactScope,
         return [ast.Assign(targets=[_store(slot)], value=exprs.expr(f.expr.node))]
     if f.cases:
         return [ast.Assign(targets=[_store(slot)], value=_cases(f.cases, exprs, scope))]
+    assert isinstance(f, Score)  # a derived fact has `expr` or `cases` (loader)
     return _score_sum(f, slot, exprs, scope, questions)
 
 
@@ -193,6 +196,7 @@ def _score_sum(score: Score, slot: str, exprs: G.Expressions, scope: _FactScope,
     body: list[ast.stmt] = [ast.Assign(targets=[_store(slot)], value=ast.Constant(0))]
     for item in score.items:
         temp = scope.temp()
+        points: ast.expr
         if item.question is not None:
             value = exprs.expr(T.Var(item.question))
             q = questions[item.question].type
@@ -209,6 +213,7 @@ def _score_sum(score: Score, slot: str, exprs: G.Expressions, scope: _FactScope,
                 points = _load(temp)
             add: list[ast.stmt] = [ast.AugAssign(target=_store(slot), op=ast.Add(), value=points)]
         else:
+            assert item.when is not None  # an item has a question or a condition (loader)
             value = exprs.expr(item.when.node)
             add = [ast.If(test=_load(temp), body=[ast.AugAssign(target=_store(slot), op=ast.Add(),
                                                                 value=scope.constant(item.points))], orelse=[])]

@@ -15,13 +15,13 @@ Items are numbered by their position in the catalogue and rules by their positio
 
 from __future__ import annotations
 
-import ast
 import json
 import math
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import tree as T
 from .outline import (
     FORMAT_VERSION,
     RECOMMENDED,
@@ -67,16 +67,16 @@ class ResultWriter:
         self.rule_text = [None if r.reason_names else encode(r.reason) for r in p.rules]
         # A reason with placeholders as (literal, name) pairs, the literals already JSON-escaped: its JSON text is
         # the literals with each value's display (`report.show_value`, escaped) between them.
-        self.templates = [None if not r.reason_names else
+        self.templates: list[list[tuple[str, str | None]] | None] = [None if not r.reason_names else
                           [(encode(literal)[1:-1], name) for literal, name, _, _ in string.Formatter().parse(r.reason)]
                           for r in p.rules]
         self.rule_id_json = [encode(r.id) for r in p.rules]
         # A rule whose reason cannot vary: no placeholders, and `because` either empty (`when: true`) or naming
         # only answers that the condition pins to one value whenever it is true (`sciatica`, `not smoker`,
         # `startback_risk == "high"`, `red_flags == []`): its whole reason, written into the item frames.
-        self.fixed_reason = []
+        self.fixed_reason: list[str | None] = []
         for i, r in enumerate(p.rules):
-            pinned = None if r.reason_names else {} if not r.when.names else _pinned(r.when.text, p.symbols)
+            pinned = None if r.reason_names else {} if not r.when.names else _pinned(r.when.node, p.symbols)
             if pinned is not None and not set(r.when.names) - set(pinned) and not set(pinned) & set(plan.expr_facts):
                 because = ",".join(encode(n) + ":" + encode(pinned[n]) for n in r.when.names)
                 self.fixed_reason.append(self.rule_prefix[i] + encode(r.reason) + ',"because":{' + because + "}")
@@ -130,7 +130,7 @@ class ResultWriter:
         # Per rule, what it adds to a result's tail: its care-team roles, follow-up bit and warning bit.
         self.rule_tail = [(outline.rule_roles[ri], self.follow_up_bit.get(ri, 0), self.warning_bit.get(ri, 0))
                           for ri in range(len(p.rules))]
-        self.warning_json = [encode({"rule": r.id, "message": r.warning}) if r.warning else None for r in p.rules]
+        self.warning_json = [encode({"rule": r.id, "message": r.warning}) if r.warning else "" for r in p.rules]
         self.follow_up_texts: dict[tuple, str] = {}
         self.warnings_texts: dict[int, str] = {}
         self.tier_text = {t.id: ',"tier":' + encode(t.id) + ',"tier_title":' + encode(t.title) + ',"scores":{'
@@ -222,7 +222,7 @@ class ResultWriter:
                 "recommended": [ids[i] for i, _ in shown], "not_recommended": [ids[i] for i, _ in ruled_out]}
 
     def write(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int],
-              answer_warnings: list[dict] = ()) -> str:
+              answer_warnings: Sequence[Mapping[str, Any]] = ()) -> str:
         """The result's JSON text for `env` (answers + facts), its tier and contributing rules (positions)."""
         shown, _, shown_frames, out_frames = self.sections(env, contributing)
         roles = 0
@@ -315,7 +315,7 @@ class ResultWriter:
 
     def request_reason(self, tier: str, env: Mapping[str, Any]) -> str:
         return ('{"rule":' + encode(REQUEST_RULE) + ',"text":' + self.request_texts[tier] + ',"because":{'
-                + self.request_key + ":" + encode(list(env.get(self.rq) or [])) + '},"effect":"not_indicated"}')
+                + self.request_key + ":" + encode(list(env.get(self.rq or "") or [])) + '},"effect":"not_indicated"}')
 
     # --- cached fragments ------------------------------------------------------------------------
     def care_team_text(self, roles: int) -> str:
@@ -354,7 +354,7 @@ class ResultWriter:
         """Rule `ri`'s reason with its placeholders filled in from `env`, as JSON text (`report.reason_text`,
         encoded). Each value's display is memoised per name (`_remembered`)."""
         parts = ['"']
-        for literal, name in self.templates[ri]:
+        for literal, name in self.templates[ri] or ():
             parts.append(literal)
             if name is not None:
                 parts.append(_remembered(self.shown_memo, name, env.get(name), self.shown_text))
@@ -458,36 +458,28 @@ def _presence(name_bits: list[tuple[str, int]], env: Mapping[str, Any]) -> int:
     return sig
 
 
-_BOOLEAN_NAMES = {"true": True, "True": True, "false": False, "False": False}
-
-
-def _pinned(text: str, symbols: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The value each name must have for condition `text` (already checked by the loader) to be true, when the
-    condition is an `and` of such pins: `name` or `name == true` (a yes/no answer), `not name`,
-    `name == "option"` (a choice), `name == []` (a multi-choice). None for any other condition."""
-    try:
-        body = ast.parse(text, mode="eval").body
-    except SyntaxError:
-        return None
-    atoms = body.values if isinstance(body, ast.BoolOp) and isinstance(body.op, ast.And) else [body]
+def _pinned(node: T.Node, symbols: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The value each name must have for the condition (its checked tree) to be true, when the condition is an
+    `and` of such pins: `name` or `name == true` (a yes/no answer), `not name`, `name == "option"` (a choice),
+    `name == []` (a multi-choice). None for any other condition."""
+    atoms = node.parts if isinstance(node, T.And) else (node,)
     pinned: dict[str, Any] = {}
     for atom in atoms:
-        name, value = None, None
-        if isinstance(atom, ast.Name):
-            name, value = atom.id, True
-        elif isinstance(atom, ast.UnaryOp) and isinstance(atom.op, ast.Not) and isinstance(atom.operand, ast.Name):
-            name, value = atom.operand.id, False
-        elif (isinstance(atom, ast.Compare) and len(atom.ops) == 1 and isinstance(atom.ops[0], ast.Eq)
-              and isinstance(atom.left, ast.Name)):
-            right = atom.comparators[0]
-            if isinstance(right, ast.Name) and right.id in _BOOLEAN_NAMES:
-                name, value = atom.left.id, _BOOLEAN_NAMES[right.id]
-            elif isinstance(right, ast.Constant) and type(right.value) in (str, bool):
-                name, value = atom.left.id, right.value
-            elif isinstance(right, ast.List) and not right.elts:
-                name, value = atom.left.id, []
-        typ = symbols.get(name)
-        if typ is None:
+        name: str | None = None
+        value: Any = None
+        if isinstance(atom, T.Var):
+            name, value = atom.name, True
+        elif isinstance(atom, T.Not) and isinstance(atom.operand, T.Var):
+            name, value = atom.operand.name, False
+        elif isinstance(atom, T.Compare) and atom.op == "==" and isinstance(atom.left, T.Var) \
+                and isinstance(atom.right, T.Const):
+            right = atom.right.value
+            if type(right) in (str, bool):
+                name, value = atom.left.name, right
+            elif atom.as_sets and right == frozenset():
+                name, value = atom.left.name, []
+        typ = symbols.get(name) if name is not None else None
+        if name is None or typ is None:
             return None
         expected = {bool: "boolean", str: "choice", list: "multi"}[type(value)]
         if typ.kind != expected or (name in pinned and pinned[name] != value):
