@@ -401,17 +401,34 @@ def validate(
 
 @app.command()
 def pathways(
-    fmt: ListFormat = typer.Option(ListFormat.text, "--format", "-f", help="text or json."),
+    fmt: ListFormat = typer.Option(ListFormat.text, "--format", "-f", help="text, or json with the sha256 of "
+                                   "each file (the one results carry), to pin what a deployment runs."),
 ) -> None:
-    """List the bundled pathways: id, version, title, file."""
+    """List the bundled pathways: id, version, title, file (and, with --format json, the sha256 of each file).
+
+    A deployment can pin what it runs: the sha256 is the one every result carries in `pathway.sha256`.
+
+    Examples:
+
+      backpath pathways
+
+      backpath pathways --format json > pinned-pathways.json
+    """
+    import hashlib
+
     rows = []
     for b in bundled():
         try:
+            digest = hashlib.sha256(b.path.read_bytes()).hexdigest()
+        except OSError:
+            digest = None
+        try:
             pw = open_pathway(str(b.path))
-            rows.append({"id": b.id, "version": pw.version, "title": pw.title, "file": str(b.path)})
+            rows.append({"id": b.id, "version": pw.version, "title": pw.title, "sha256": digest,
+                         "file": str(b.path)})
         except PathwayError as exc:
             rows.append({"id": b.id, "version": None, "title": f"(invalid: {len(exc.findings)} problems)",
-                         "file": str(b.path)})
+                         "sha256": digest, "file": str(b.path)})
     if fmt is ListFormat.json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
