@@ -475,6 +475,8 @@ def _flowing(doc: str) -> str:
                        for p in paragraphs)
 
 
+from . import cli_change  # noqa: E402,F401 - registers `diff` and `graph` on `app` (before their help is set below)
+
 for _command in app.registered_commands:
     if _command.help is None and _command.callback is not None and _command.callback.__doc__:
         _command.help = _flowing(_command.callback.__doc__)
