@@ -25,6 +25,7 @@ from .invariants import check_invariants
 from .lint import Locator, never_firing_rules, schema_line, static_checks
 from .loader import check_pathway_document
 from .reporters import REPORTERS, FileReport, summary
+from .tier_reach import unreachable_tiers
 
 BUNDLED_SCHEMA_LINE = "../src/backpath/schemas/pathway.schema.json"
 """Where a bundled pathway's `$schema` comment points (relative to `pathways/` in the source tree)."""
@@ -110,6 +111,7 @@ def check_file(path: Path, options: ValidateOptions | None = None) -> FileReport
     space = AnswerSpace(pathway, seed=options.seed)
     sample = space.sample()
     report.findings += never_firing_rules(space, sample, where, fired_in_cases)
+    report.findings += unreachable_tiers(space, sample, where)
     violations = check_invariants(space, sample)
     for v in violations:
         report.findings.append(where.finding(
