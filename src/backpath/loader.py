@@ -119,7 +119,8 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
                 f"{hint} Allowed keys: {', '.join(allowed)}.")
     if error.validator == "required":
         missing = error.message.split(" is a required")[0]
-        typo = [k for k in error.instance if did_you_mean(k, [missing.strip("'")])] \
+        known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        typo = [k for k in error.instance if k not in known and did_you_mean(k, [missing.strip("'")])] \
             if isinstance(error.instance, dict) else []
         hint = f" (`{typo[0]}` looks like a misspelling of it)" if typo else ""
         return f"{where} is missing {missing}{hint}; add it."
