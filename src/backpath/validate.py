@@ -191,6 +191,9 @@ def run_validate(options: ValidateOptions, out: TextIO, err: Console) -> int:
     out.write(REPORTERS[options.format](reports))
     if options.format != "text":
         err.print(summary(reports), markup=False, highlight=False)
+        for r in reports:  # the text report shows these under each file; the other formats have no place for them
+            for why in r.skipped:
+                err.print(f"{r.file}: skipped: {why}", markup=False, highlight=False, soft_wrap=True)
     errors = sum(r.errors for r in reports)
     warnings = sum(r.warnings for r in reports)
     return 1 if errors or (options.strict and warnings) else 0
