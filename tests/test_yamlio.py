@@ -106,3 +106,10 @@ def test_absurd_nesting_and_numbers_are_findings_not_crashes():
     assert deep.data is None and [f.code for f in deep.findings] in (["yaml-too-large"], ["yaml-syntax"])
     huge = load_yaml("x: " + "9" * 5000 + "\n", "p.yaml")
     assert huge.data is None and [f.code for f in huge.findings] == ["yaml-too-large"]
+
+
+def test_an_apostrophe_in_plain_text_is_not_taken_for_an_open_quote():
+    from backpath.yaml_syntax import _open_quote
+
+    text = "a:\n  - reason: don't do it\n    when: 'x' and it's ok\n    note: \"open\n"
+    assert _open_quote(text, 1, 4) == (4, 11, '"')

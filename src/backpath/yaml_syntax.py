@@ -9,6 +9,8 @@ at the line where the bracket or quote opened.
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from .errors import Finding
@@ -34,6 +36,24 @@ def _source_line(text: str, line: int | None) -> str:
         return ""
     shown = lines[line - 1].strip()
     return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+_VALUE_QUOTE = re.compile(r"(?:^\s*(?:-\s+)?|:\s+|[\[{,]\s*)(['\"])")
+
+
+def _open_quote(text: str, first: int, last: int) -> tuple[int, int, str] | None:
+    """The first quote that starts a value on lines `first`..`last` (1-based) and is not closed on its line, as
+    (line, column, quote): a string that runs on into the next lines, which the parser notices only later."""
+    lines = text.split("\n")
+    for n in range(max(first, 1), min(last, len(lines)) + 1):
+        line = lines[n - 1]
+        for m in _VALUE_QUOTE.finditer(line):
+            quote, rest = m.group(1), line[m.end():]
+            closed = re.search(r'(?<!\\)"', rest) if quote == '"' else re.search(r"'(?!')", rest.replace("''", ""))
+            if not closed:
+                return n, m.end(), quote
+            break  # the first quoted value of the line is closed; later ones are its text
+    return None
 
 
 def syntax_findings(exc: yaml.MarkedYAMLError, text: str, file: str) -> list[Finding]:
@@ -63,6 +83,13 @@ def syntax_findings(exc: yaml.MarkedYAMLError, text: str, file: str) -> list[Fin
         start = _source_line(text, opened_line)
         message = (f"YAML syntax error: {what}. The block that starts at line {opened_line} (`{start}`) is broken "
                    "here: check the indentation of this line against that one, and the colons and quotes on it.")
+        quote = _open_quote(text, opened_line, line or 0) if line is not None else None
+        if quote is not None and quote[0] < line:
+            q_line, q_col, q = quote
+            message += (f" The quote {q} opened at line {q_line}, column {q_col} is not closed on its line, so the "
+                        "text runs on until the next quote; close it where the text ends.")
+            note = f"the quote {q} that opens here is not closed on this line (the parser stopped at line {line})."
+            opened_line, opened_col = q_line, q_col
     elif _char_at(text, problem) == "\t":
         message = (f"YAML syntax error: {what}: a tab. YAML does not allow tabs in indentation; indent with spaces.")
     else:
