@@ -118,6 +118,10 @@ def test_usage_errors_exit_2(runner, tmp_path, old):
     odd.write_text("{}\n")
     result = runner.invoke(app, ["diff", str(old), str(old), "-r", str(odd)])
     assert result.exit_code == 2 and "unknown kind of input" in result.stderr
+    result = runner.invoke(app, ["diff", str(old), str(old), "-r", str(tmp_path / "moved.jsonl")])
+    assert result.exit_code == 2 and "no such file" in " ".join(result.stderr.split())
+    result = runner.invoke(app, ["diff", str(old), str(old), "-r", str(tmp_path)])
+    assert result.exit_code == 2
     broken = _pathway(tmp_path / "broken", MINI_TEXT.replace("when: \"true\"", "when: \"tru\""))
     result = runner.invoke(app, ["diff", str(old), str(broken), "-r", str(records)])
     assert result.exit_code == 2 and "NEW: pathway" in result.stderr and "backpath validate" in result.stderr

@@ -66,6 +66,11 @@ def diff_records(old: Pathway, new: Pathway, inputs: list[str], summary, stdin: 
         specs = input_specs(inputs)
     except BatchUsageError as exc:
         raise DiffUsageError(str(exc).replace("INPUT", "--records FILE")) from None
+    for spec in specs:  # unlike batch, a records file that is not there is a usage error: a check must not pass
+        if spec.arg != "-" and not Path(spec.arg).exists():  # on no records
+            raise DiffUsageError(f"--records {spec.arg}: no such file; check the path.")
+        if Path(spec.arg).is_dir():
+            raise DiffUsageError(f"--records {spec.arg} is a folder; give the .jsonl or .json files inside it.")
     for chunk in read_chunks(specs, stdin):
         by_index: dict[int, tuple] = {}
         for first, run in _runs(chunk):
