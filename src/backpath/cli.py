@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .catalog import DEFAULT_PATHWAY, bundled, open_pathway
+from .catalog import DEFAULT_PATHWAY, open_pathway
 from .entry import interrupted
 from .errors import BackpathError, PathwayError, PathwayNotFound
 from .jsontext import loads, unreadable
@@ -414,21 +414,9 @@ def pathways(
 
       backpath pathways --format json > pinned-pathways.json
     """
-    import hashlib
+    from .catalog import listing
 
-    rows = []
-    for b in bundled():
-        try:
-            digest = hashlib.sha256(b.path.read_bytes()).hexdigest()
-        except OSError:
-            digest = None
-        try:
-            pw = open_pathway(str(b.path))
-            rows.append({"id": b.id, "version": pw.version, "title": pw.title, "sha256": digest,
-                         "file": str(b.path)})
-        except PathwayError as exc:
-            rows.append({"id": b.id, "version": None, "title": f"(invalid: {len(exc.findings)} problems)",
-                         "sha256": digest, "file": str(b.path)})
+    rows = listing()
     if fmt is ListFormat.json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
