@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any
 
 KINDS = (
@@ -55,12 +56,13 @@ class Decision:
             errors = tuple({"path": e.get("path", ""), "message": e.get("message", "")}
                            for e in result.get("errors", ()))
             return Decision("error", errors=errors)
+        # ids repeat in every record: interned, the changes kept for a large run share one copy of each
         return Decision(
-            "ok", result["tier"],
-            {r["id"]: r.get("strength", "") for r in result.get("recommendations", ())},
-            tuple(r["id"] for r in result.get("not_recommended", ())),
-            tuple(result.get("rules_fired", ())),
-            dict(result.get("scores", {})),
+            "ok", intern(result["tier"]),
+            {intern(r["id"]): intern(r.get("strength", "")) for r in result.get("recommendations", ())},
+            tuple(intern(r["id"]) for r in result.get("not_recommended", ())),
+            tuple(intern(r) for r in result.get("rules_fired", ())),
+            {intern(k): intern(v) if isinstance(v, str) else v for k, v in result.get("scores", {}).items()},
             (result.get("follow_up") or {}).get("review_in_weeks"),
         )
 
