@@ -182,3 +182,11 @@ def test_text_and_markdown_reports(runner, tmp_path, old):
     assert "Changed records (the first 1 of 2)" in md
     md_all = runner.invoke(app, ["diff", str(old), str(new), "-r", str(records), "--format", "markdown"]).stdout
     assert "`a\\|b' [31m`" in md_all and "\x1b" not in md_all
+
+
+def test_the_json_report_is_written_in_pieces_that_make_one_document(runner, tmp_path, old):
+    new = _pathway(tmp_path / "new", MINI_TEXT.replace('"total <= 1", value: low', '"total <= 0", value: low'))
+    records = _records(tmp_path, RECORDS + [{"id": "x", "answers": {**BASE, "mood": "low"}}])
+    for target in (new, old):  # two changes; none
+        out = runner.invoke(app, ["diff", str(old), str(target), "-r", str(records), "--format", "json"]).stdout
+        assert out == json.dumps(json.loads(out), ensure_ascii=False, indent=2) + "\n"

@@ -94,7 +94,8 @@ def diff(
     except (DiffUsageError, BackpathError) as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     ctx = DiffContext(old_pw, new_pw, sources, show=show, fail_on=fail_tier)
-    sys.stdout.write(REPORTERS[fmt.value](summary, ctx))
+    report = REPORTERS[fmt.value](summary, ctx)
+    sys.stdout.writelines([report] if isinstance(report, str) else report)
     raise typer.Exit(EXIT_INVALID if failing(summary, ctx) else EXIT_OK)
 
 

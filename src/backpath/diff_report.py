@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from .decision_diff import KIND_TITLES, KINDS, Change, DiffSummary
@@ -122,7 +122,9 @@ def text(summary: DiffSummary, ctx: DiffContext) -> str:
     return "\n".join(lines) + "\n"
 
 
-def as_json(summary: DiffSummary, ctx: DiffContext) -> str:
+def as_json(summary: DiffSummary, ctx: DiffContext) -> Iterator[str]:
+    """The JSON report in pieces (the changes one at a time, so a large run is not held as one text); the pieces
+    join to `json.dumps(doc, ensure_ascii=False, indent=2)` + a new line."""
     def ident(p: Pathway) -> dict:
         return {"id": p.id, "version": p.version, "sha256": p.sha256, "file": p.file}
 
@@ -133,8 +135,16 @@ def as_json(summary: DiffSummary, ctx: DiffContext) -> str:
            "unreadable": summary.unreadable_places}
     if ctx.fail_on is not None:
         doc["fail_on"] = {"tier": ctx.fail_on, "failing": len(failing(summary, ctx))}
-    doc["changed"] = [c.as_dict() for c in summary.changes]
-    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    head = json.dumps(doc, ensure_ascii=False, indent=2)
+    if not summary.changes:
+        yield head[:-2] + ',\n  "changed": []\n}\n'
+        return
+    yield head[:-2] + ',\n  "changed": [\n'
+    last = len(summary.changes) - 1
+    for i, change in enumerate(summary.changes):
+        text = json.dumps(change.as_dict(), ensure_ascii=False, indent=2)
+        yield "    " + text.replace("\n", "\n    ") + (",\n" if i < last else "\n")
+    yield "  ]\n}\n"
 
 
 def _code(value: object) -> str:
@@ -189,5 +199,6 @@ def markdown(summary: DiffSummary, ctx: DiffContext) -> str:
     return "\n".join(out) + "\n"
 
 
-REPORTERS: dict[str, Callable[[DiffSummary, DiffContext], str]] = {"text": text, "json": as_json,
-                                                                   "markdown": markdown}
+REPORTERS: dict[str, Callable[[DiffSummary, DiffContext], str | Iterable[str]]] = {
+    "text": text, "json": as_json, "markdown": markdown}
+"""Each returns the report as one text, or as pieces to write in turn."""
