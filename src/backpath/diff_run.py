@@ -8,14 +8,17 @@ reads it, and ids default to the same positions); or from the test cases beside 
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from .batch_io import LINE, PROBLEM, VALUE, BatchUsageError, Chunk, input_specs, read_chunks
 from .errors import BackpathError
+from .heap import keep_freed_memory
 from .model import Pathway
 from .yamlio import load_yaml
 
@@ -60,8 +63,6 @@ def diff_records(old: Pathway, new: Pathway, inputs: list[str], summary, stdin: 
     """Assess every record of `inputs` with both pathways and add each to `summary` (a `DiffSummary`).
 
     Raises `DiffUsageError` for a bad INPUT argument before anything is read."""
-    import backpath
-
     try:
         specs = input_specs(inputs)
     except BatchUsageError as exc:
@@ -71,28 +72,52 @@ def diff_records(old: Pathway, new: Pathway, inputs: list[str], summary, stdin: 
             raise DiffUsageError(f"--records {spec.arg}: no such file; check the path.")
         if Path(spec.arg).is_dir():
             raise DiffUsageError(f"--records {spec.arg} is a folder; give the .jsonl or .json files inside it.")
-    for chunk in read_chunks(specs, stdin):
-        by_index: dict[int, tuple] = {}
-        for first, run in _runs(chunk):
-            lines = [_line(item) for item in run]
-            source = run[0][1]
-            position = chunk.start + first
-            pairs = zip(backpath.assess_lines(old, lines, source=source, first_position=position),
-                        backpath.assess_lines(new, lines, source=source, first_position=position), strict=True)
-            for k, (before, after) in enumerate(pairs):
-                by_index[first + k] = (before, after)
-        for i, item in enumerate(chunk.items):
-            kind, file, where, _ = item
-            place = _place(file, kind, where)
-            if kind == PROBLEM:
-                summary.add_unreadable(place)
-                continue
-            before_text, after_text = by_index[i]
-            if _same_result(before_text, after_text):
-                summary.add_same()
-                continue
-            before, after = json.loads(before_text), json.loads(after_text)
-            summary.add(before.get("id"), place, before, after)
+    with _collector_tuned():
+        for chunk in read_chunks(specs, stdin):
+            _diff_chunk(old, new, chunk, summary)
+
+
+@contextmanager
+def _collector_tuned() -> Iterator[None]:
+    """As batch runs: the objects alive now (both pathways) are frozen out of the collector's scans, the young
+    generation is collected every 20,000 allocations rather than 700 (a chunk's results live until it is
+    compared), and glibc keeps freed memory for the next chunk. About 8% of the CPU time of a diff. Undone after."""
+    keep_freed_memory()
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(20_000, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+def _diff_chunk(old: Pathway, new: Pathway, chunk: Chunk, summary) -> None:
+    """Assess one chunk of records with both pathways and add each record to `summary`."""
+    import backpath
+
+    by_index: dict[int, tuple] = {}
+    for first, run in _runs(chunk):
+        lines = [_line(item) for item in run]
+        source = run[0][1]
+        position = chunk.start + first
+        pairs = zip(backpath.assess_lines(old, lines, source=source, first_position=position),
+                    backpath.assess_lines(new, lines, source=source, first_position=position), strict=True)
+        for k, (before, after) in enumerate(pairs):
+            by_index[first + k] = (before, after)
+    for i, item in enumerate(chunk.items):
+        kind, file, where, _ = item
+        place = _place(file, kind, where)
+        if kind == PROBLEM:
+            summary.add_unreadable(place)
+            continue
+        before_text, after_text = by_index[i]
+        if _same_result(before_text, after_text):
+            summary.add_same()
+            continue
+        before, after = json.loads(before_text), json.loads(after_text)
+        summary.add(before.get("id"), place, before, after)
 
 
 _SHA = '"sha256":"'
