@@ -60,6 +60,16 @@ def test_a_question_left_out_keeps_the_lines_of_the_questions_after_it(tmp_path)
     assert next(f for f in report.findings if f.code == "range").path == "sections[0].questions[3].min"
 
 
+def test_a_section_left_out_takes_its_questions_with_it(tmp_path):
+    """A section without a title is left out with its questions: conditions that read them are not reported."""
+    text = MINI.replace("      - id: requests\n", "  - id: wishes\n    titl: Wishes\n    questions:\n"
+                        "      - id: requests\n").replace("advise_against: [belt]", "advise_against: [bellt]")
+    report = _check(tmp_path, text)  # `requests`, left out with its section, is the pathway's request_question
+    assert [(line, code) for line, code, _ in _errors(report)] == [(51, "schema"), (52, "schema"),
+                                                                    (120, "unknown-reference")]
+    assert "sections[1] (wishes)" in report.skipped[0]
+
+
 def test_a_missing_label_is_stood_in_for(tmp_path):
     report = _check(tmp_path, MINI.replace("title: Mini test pathway\n", "").replace(
         "advise_against: [belt]", "advise_against: [bellt]"))

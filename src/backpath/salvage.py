@@ -88,6 +88,10 @@ def _prune(data: dict, units: set[tuple], required: set[str]) -> tuple[dict, dic
 
     def entry_label(path: tuple, entry) -> str:
         ident = entry.get("id") if isinstance(entry, dict) else None
+        if path[0] == "sections" and len(path) == 2 and isinstance(entry, dict):  # its questions go with it
+            for q in entry.get("questions") or []:
+                q_id = q.get("id") if isinstance(q, dict) else None
+                ids.add(q_id if isinstance(q_id, str) else "")
         if isinstance(ident, str):
             ids.add(ident)
             return f"{path_text(path)} ({ident})"
