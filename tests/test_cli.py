@@ -35,7 +35,8 @@ def test_version(runner):
     assert result.exit_code == 0 and result.stdout.strip() == f"backpath {__version__}"
 
 
-@pytest.mark.parametrize("command", ["assess", "batch", "validate", "pathways", "questions", "schema"])
+@pytest.mark.parametrize("command", ["assess", "batch", "validate", "pathways", "questions", "schema", "diff",
+                                     "graph"])
 def test_every_command_has_help(runner, command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0

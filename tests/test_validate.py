@@ -130,7 +130,7 @@ def test_json_has_a_stable_shape():
     assert doc["format_version"] == 1 and doc["errors"] == 1 and doc["warnings"] == 1
     for f in doc["files"]:
         assert set(f) == {"file", "pathway", "errors", "warnings", "notes", "findings", "cases", "coverage",
-                          "invariants"}
+                          "invariants", "skipped"}  # skipped: added by issue 18
         for finding in f["findings"]:
             assert set(finding) == {"file", "line", "column", "path", "id", "code", "severity", "message", "details"}
     broken, mini = doc["files"]

@@ -140,7 +140,8 @@ def test_schema_errors_in_a_cases_file_have_lines(mini: Path):
         expects: {tier: self_management}
     """, header="pathway: other\ncases:\n")
     _, found = findings(mini)
-    assert sorted((f.line, f.code) for f in found) == [(3, "schema"), (3, "schema")]
+    # the missing `expect` at the case (line 3), the unknown `expects` at its own line (4)
+    assert sorted((f.line, f.code) for f in found) == [(3, "schema"), (4, "schema")]
     assert any("unknown key `expects` in cases[0]. Did you mean `expect`?" in f.message for f in found)
 
 

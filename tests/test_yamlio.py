@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from backpath.yamlio import load_yaml
 
 
@@ -63,8 +65,35 @@ def test_alias_bomb_fails_fast():
 
 def test_syntax_error_names_the_line():
     loaded = load_yaml("a: [1, 2\nb: 3\n", "bad.yaml")
-    [finding] = loaded.findings
+    finding, opened = loaded.findings
     assert finding.code == "yaml-syntax" and finding.line is not None and "YAML syntax error" in finding.message
+    assert (opened.code, opened.severity, opened.line, opened.column) == ("yaml-syntax-opened", "note", 1, 4)
+
+
+@pytest.mark.parametrize("text,error_at,opened_at,words", [
+    ("a: 1\nb: [1, 2\nc: 3\nd: 4\n", (3, 2), (2, 4), "the list `[` opened at line 2, column 4 is not closed"),
+    ("a: 1\nrules:\n  - {id: x, when: y\n  - {id: z}\n", (4, 5), (3, 5),
+     "the mapping `{` opened at line 3, column 5 is not closed"),
+    ('a: 1\nb: "abc\nc: 3\nd: 4\n', (5, 1), (2, 4), 'the quote " opened at line 2, column 4 is never closed'),
+    ("a: 1\nb: 'abc\nc: 3\n", (4, 1), (2, 4), "the quote ' opened at line 2, column 4 is never closed"),
+])
+def test_an_unclosed_bracket_or_quote_is_reported_where_it_opened(text, error_at, opened_at, words):
+    """The parser notices an unclosed bracket or quote lines later; the finding says where it opened, and a
+    note sits on that line (so `--format github` shows it there)."""
+    error, note = load_yaml(text, "bad.yaml").findings
+    assert (error.line, error.column) == error_at and words in error.message
+    assert error.details == {"opened_at": {"line": opened_at[0], "column": opened_at[1]}}
+    assert (note.line, note.column, note.severity) == (*opened_at, "note")
+
+
+def test_a_broken_block_names_the_line_where_the_block_starts():
+    [error] = load_yaml("rules:\n  - id: a\n    when: x\n   tier: y\n", "bad.yaml").findings
+    assert error.line == 4 and "The block that starts at line 2 (`- id: a`)" in error.message
+
+
+def test_a_tab_in_the_indentation_is_named():
+    [error] = load_yaml("a:\n\tb: 1\n", "bad.yaml").findings
+    assert error.line == 2 and "tab" in error.message
 
 
 def test_empty_file():
@@ -77,3 +106,10 @@ def test_absurd_nesting_and_numbers_are_findings_not_crashes():
     assert deep.data is None and [f.code for f in deep.findings] in (["yaml-too-large"], ["yaml-syntax"])
     huge = load_yaml("x: " + "9" * 5000 + "\n", "p.yaml")
     assert huge.data is None and [f.code for f in huge.findings] == ["yaml-too-large"]
+
+
+def test_an_apostrophe_in_plain_text_is_not_taken_for_an_open_quote():
+    from backpath.yaml_syntax import _open_quote
+
+    text = "a:\n  - reason: don't do it\n    when: 'x' and it's ok\n    note: \"open\n"
+    assert _open_quote(text, 1, 4) == (4, 11, '"')

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .errors import PathwayNotFound
+from .errors import PathwayError, PathwayNotFound
 from .loader import load_pathway
 from .model import Pathway
 
@@ -51,3 +51,24 @@ def open_pathway(id_or_path: str | None = None) -> Pathway:
     """Load a bundled pathway by id, or a pathway file by path."""
     path = resolve(id_or_path)
     return load_pathway(path)
+
+
+def listing() -> list[dict]:
+    """Each bundled pathway as `backpath pathways` lists it: id, version, title, sha256 (of the file's bytes, as
+    every result carries it) and file; an invalid one with version None and the number of its problems."""
+    import hashlib
+
+    rows = []
+    for b in bundled():
+        try:
+            digest: str | None = hashlib.sha256(b.path.read_bytes()).hexdigest()
+        except OSError:
+            digest = None
+        try:
+            pw = open_pathway(str(b.path))
+            rows.append({"id": b.id, "version": pw.version, "title": pw.title, "sha256": digest,
+                         "file": str(b.path)})
+        except PathwayError as exc:
+            rows.append({"id": b.id, "version": None, "title": f"(invalid: {len(exc.findings)} problems)",
+                         "sha256": digest, "file": str(b.path)})
+    return rows

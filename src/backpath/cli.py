@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .catalog import DEFAULT_PATHWAY, bundled, open_pathway
+from .catalog import DEFAULT_PATHWAY, open_pathway
 from .entry import interrupted
 from .errors import BackpathError, PathwayError, PathwayNotFound
 from .jsontext import loads, unreadable
@@ -401,17 +401,22 @@ def validate(
 
 @app.command()
 def pathways(
-    fmt: ListFormat = typer.Option(ListFormat.text, "--format", "-f", help="text or json."),
+    fmt: ListFormat = typer.Option(ListFormat.text, "--format", "-f", help="text, or json with the sha256 of "
+                                   "each file (the one results carry), to pin what a deployment runs."),
 ) -> None:
-    """List the bundled pathways: id, version, title, file."""
-    rows = []
-    for b in bundled():
-        try:
-            pw = open_pathway(str(b.path))
-            rows.append({"id": b.id, "version": pw.version, "title": pw.title, "file": str(b.path)})
-        except PathwayError as exc:
-            rows.append({"id": b.id, "version": None, "title": f"(invalid: {len(exc.findings)} problems)",
-                         "file": str(b.path)})
+    """List the bundled pathways: id, version, title, file (and, with --format json, the sha256 of each file).
+
+    A deployment can pin what it runs: the sha256 is the one every result carries in `pathway.sha256`.
+
+    Examples:
+
+      backpath pathways
+
+      backpath pathways --format json > pinned-pathways.json
+    """
+    from .catalog import listing
+
+    rows = listing()
     if fmt is ListFormat.json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
@@ -457,6 +462,8 @@ def _flowing(doc: str) -> str:
     return "\n\n".join(p if any(line[:1].isspace() for line in p.splitlines()) else " ".join(p.splitlines())
                        for p in paragraphs)
 
+
+from . import cli_change  # noqa: E402,F401 - registers `diff` and `graph` on `app` (before their help is set below)
 
 for _command in app.registered_commands:
     if _command.help is None and _command.callback is not None and _command.callback.__doc__:

@@ -113,9 +113,25 @@ def schema_findings(loaded: LoadedYaml, name: str, schema: dict) -> list[Finding
                                [str(p) for p in e.absolute_path]))
     for error in errors:
         path = tuple(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            out += unknown_key_findings(loaded, name, error, path)
+            continue
         line, col = loaded.position(path)
         out.append(Finding(name, line, col, path_text(path), _schema_message(error), "schema",
                            id=_id_at(loaded.data, path)))
+    return out
+
+
+def unknown_key_findings(loaded: LoadedYaml, name: str, error: jsonschema.ValidationError, path: tuple
+                         ) -> list[Finding]:
+    """One finding per unknown key of a mapping, at the key's own line (not at the start of its block)."""
+    allowed = sorted(error.schema.get("properties", {}))
+    out = []
+    for key in [k for k in error.instance if k not in allowed]:
+        line, col = loaded.position(path + (key,))
+        out.append(Finding(name, line, col, path_text(path + (key,)),
+                           f"unknown key `{key}` in {path_text(path)}.{did_you_mean(key, allowed)} Allowed keys: "
+                           f"{', '.join(allowed)}.", "schema", id=_id_at(loaded.data, path)))
     return out
 
 
@@ -128,7 +144,12 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
         return (f"unknown key{'s' if len(extra) > 1 else ''} {', '.join('`' + k + '`' for k in extra)} in {where}."
                 f"{hint} Allowed keys: {', '.join(allowed)}.")
     if error.validator == "required":
-        return f"{where} is missing {error.message.split(' is a required')[0]}; add it."
+        missing = error.message.split(" is a required")[0]
+        known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        typo = [k for k in error.instance if k not in known and did_you_mean(k, [missing.strip("'")])] \
+            if isinstance(error.instance, dict) else []
+        hint = f" (`{typo[0]}` looks like a misspelling of it)" if typo else ""
+        return f"{where} is missing {missing}{hint}; add it."
     if error.validator == "anyOf" and all(set(alt) == {"required"} for alt in error.validator_value):
         keys = [k for alt in error.validator_value for k in alt["required"]]
         return f"{where} needs {' or '.join('`' + k + '`' for k in keys)}; add one."

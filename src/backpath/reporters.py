@@ -27,6 +27,7 @@ class FileReport:
     findings: list[Finding] = field(default_factory=list)
     cases: CasesRun | None = None
     invariants: dict | None = None  # {"checked": n, "violated": n, "answer_sets": n}
+    skipped: list[str] = field(default_factory=list)  # checks that could not run, and why (said in the summary)
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -82,6 +83,8 @@ def text(reports: list[FileReport]) -> str:
                          (("rules", c.coverage.rules), ("catalogue items", c.coverage.items),
                           ("question options", c.coverage.options))]
                 lines.append(f"  coverage: {', '.join(parts)}")
+        for why in r.skipped:
+            lines.append(f"  skipped: {why}")
         if r.invariants is not None and r.invariants["checked"]:
             inv = r.invariants
             lines.append(f"  invariants: {inv['checked'] - inv['violated']} of {inv['checked']} held over "
@@ -103,6 +106,7 @@ def as_json(reports: list[FileReport]) -> str:
             "cases": r.cases.as_dict() if r.cases is not None else None,
             "coverage": r.cases.coverage.as_dict() if r.cases is not None and r.cases.coverage else None,
             "invariants": r.invariants,
+            "skipped": r.skipped,
         })
     doc = {"format_version": JSON_FORMAT_VERSION, "files": files,
            "errors": sum(r.errors for r in reports), "warnings": sum(r.warnings for r in reports),

@@ -25,6 +25,9 @@ from .invariants import check_invariants
 from .lint import Locator, never_firing_rules, schema_line, static_checks
 from .loader import check_pathway_document
 from .reporters import REPORTERS, FileReport, summary
+from .salvage import logic_despite_schema
+from .tier_reach import unreachable_tiers
+from .yamlio import LoadedYaml
 
 BUNDLED_SCHEMA_LINE = "../src/backpath/schemas/pathway.schema.json"
 """Where a bundled pathway's `$schema` comment points (relative to `pathways/` in the source tree)."""
@@ -86,6 +89,8 @@ def check_file(path: Path, options: ValidateOptions | None = None) -> FileReport
     text = raw.decode("utf-8", errors="replace")
     report.findings += schema_line(text, path, BUNDLED_SCHEMA_LINE if _is_bundled(path) else None)
     if pathway is None or loaded is None:
+        report.skipped += skipped_checks(report, loaded, name, path.stem)
+        report.findings.sort(key=lambda f: (f.file != name, f.file, f.line or 0, f.column or 0))
         return report
     report.pathway = pathway.id
     where = Locator(loaded, name)
@@ -110,6 +115,7 @@ def check_file(path: Path, options: ValidateOptions | None = None) -> FileReport
     space = AnswerSpace(pathway, seed=options.seed)
     sample = space.sample()
     report.findings += never_firing_rules(space, sample, where, fired_in_cases)
+    report.findings += unreachable_tiers(space, sample, where)
     violations = check_invariants(space, sample)
     for v in violations:
         report.findings.append(where.finding(
@@ -121,6 +127,28 @@ def check_file(path: Path, options: ValidateOptions | None = None) -> FileReport
                          "answer_sets": space.evaluations}
     report.findings.sort(key=lambda f: (f.file != name, f.file, f.line or 0, f.column or 0))
     return report
+
+
+_LATER = "the test cases, the safety invariants and the search for rules and tiers no answers reach"
+
+
+def skipped_checks(report: FileReport, loaded: LoadedYaml | None, name: str, stem: str) -> list[str]:
+    """For a file that did not load: run the logic checks its schema errors leave room for (`salvage`), and say
+    what could not run and why (shown in the report's summary)."""
+    codes = {f.code for f in report.findings if f.severity == "error"}
+    if loaded is None or loaded.data is None or codes & {"yaml-syntax", "yaml-too-large", "yaml-empty", "encoding"}:
+        return [f"every other check: the file could not be read as YAML; fix that first. Not run: the JSON Schema, "
+                f"the logic checks, {_LATER}."]
+    if "schema" not in codes:
+        return [f"{_LATER}: they need a pathway without errors."]
+    salvage = logic_despite_schema(loaded, name, stem)
+    report.findings += salvage.findings
+    if not salvage.ran:
+        return [f"the logic checks (names, references, conditions) and {_LATER}: the schema errors above could "
+                "not be set aside; fix them and run again."]
+    left_out = ", ".join(salvage.left_out)
+    return [f"{_LATER}: they need a pathway without errors. The logic checks ran without the entries that have "
+            f"schema errors ({left_out}); fix those and run again to check them too."]
 
 
 def _coverage_gate(report: FileReport, options: ValidateOptions, name: str, cases_path: Path) -> list[Finding]:
@@ -163,6 +191,9 @@ def run_validate(options: ValidateOptions, out: TextIO, err: Console) -> int:
     out.write(REPORTERS[options.format](reports))
     if options.format != "text":
         err.print(summary(reports), markup=False, highlight=False)
+        for r in reports:  # the text report shows these under each file; the other formats have no place for them
+            for why in r.skipped:
+                err.print(f"{r.file}: skipped: {why}", markup=False, highlight=False, soft_wrap=True)
     errors = sum(r.errors for r in reports)
     warnings = sum(r.warnings for r in reports)
     return 1 if errors or (options.strict and warnings) else 0

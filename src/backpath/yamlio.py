@@ -178,13 +178,10 @@ def load_yaml(text: str, file: str) -> LoadedYaml:
             node = loader.get_single_node()
         finally:
             loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        col = mark.column + 1 if mark else None
-        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        return LoadedYaml(None, {}, [Finding(file, line, col, "(document)", f"YAML syntax error: {problem}. "
-                                             "Check indentation, colons and quotes on this line.", "yaml-syntax")])
+    except yaml.MarkedYAMLError as exc:  # where the parser stopped, and where an unclosed bracket or quote opened
+        from .yaml_syntax import syntax_findings
+
+        return LoadedYaml(None, {}, syntax_findings(exc, text, file))
     except yaml.YAMLError as exc:
         return LoadedYaml(None, {}, [Finding(file, None, None, "(document)", f"YAML error: {exc}", "yaml-syntax")])
     except RecursionError:
