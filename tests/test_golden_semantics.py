@@ -142,6 +142,13 @@ GOLDEN = [
             "sum": ("Sum 14.", {"sum_xz": 14, "x": 10, "z": 4}),
             "zero": ("Zero 0, minus x -10, x 10.", {"signed_zero": 0, "x": 10, "neg_x": -10}),
             "chain": ("x 10 in (0, 10].", {"x": 10})}),
+    # 0.1 + 0.2 = 0.30000000000000004 is shown 0.3 (in `because`, the reason and the score); 0.1 / 0.2 = 0.5.
+    Golden("float-sum-0.3", {"x": 0.1, "z": 0.2}, ["trace", "sum", "zero", "chain"],
+           trace(ratio="0.5", sum="0.3", neg="-0.1", zero="0", band="other", xz="0.3"),
+           {"total": None, "xz": 0.3, "level": None}, ["it_trace", "it_sum", "it_zero", "it_chain"],
+           {"sum": ("Sum 0.3.", {"sum_xz": 0.3, "x": 0.1, "z": 0.2}),
+            "zero": ("Zero 0, minus x -0.1, x 0.1.", {"signed_zero": 0, "x": 0.1, "neg_x": -0.1}),
+            "chain": ("x 0.1 in (0, 10].", {"x": 0.1})}),
     # count / 2 is the float 12.0: it equals 12, and is shown 12. `onset` misses x.
     Golden("half-is-12", {"count": 24}, ["trace", "half"], trace(half="12"), NO_SCORES, ["it_trace", "it_half"],
            {"half": ("Half of 24 is 12.", {"count": 24, "half": 12})}),
@@ -176,7 +183,7 @@ GOLDEN = [
            ["it_trace", "it_scaled", "it_square"],
            {"scaled": ("Big 2.", {"scaled": BIG_SCALED, "big": 2}), "square": ("Square 4.", {"sq": 4, "big": 2})}),
     # `==` on a multi-choice answer ignores order (["red", "blue"] == ["blue", "red"]); `because` keeps the answer's
-    # order; `!=` too; labels in reasons. `"green" in tags` is false, so `in` does not fire.
+    # order; labels in reasons; ["red", "blue"] != ["red", "green"]. `"green" in tags` is false: `in` does not fire.
     Golden("list-equality-ignores-order", {"tags": ["red", "blue"]}, ["trace", "lists", "ne"], trace(), NO_SCORES,
            ["it_trace", "it_lists", "it_ne"],
            {"lists": ("Tags Red tag, Blue tag.", {"tags": ["red", "blue"]}),
@@ -190,18 +197,19 @@ GOLDEN = [
             "lists": ("Tags none.", {"tags": []}), "ne": ("Tags none.", {"tags": []}),
             "avoid": ("No red tag.", {"tags": []})},
            not_recommended=["it_avoid"]),
-    # `in` and `not in` both true; ["green"] != ["green"] is false; total 1 + 0 + 2 = 3 gives level high, whose
+    # `in` and `not in` both true; ["green"] != ["red", "green"]; total 1 + 0 + 2 = 3 gives level high, whose
     # rule sets the tier (attention: its item comes first, its follow-up applies).
-    Golden("in-and-not-in", {"tags": ["green"], "pick": "three", "a": True}, ["trace", "or", "in", "level", "avoid"],
+    Golden("in-and-not-in", {"tags": ["green"], "pick": "three", "a": True},
+           ["trace", "or", "ne", "in", "level", "avoid"],
            trace(total="3", level="high"), {"total": 3, "xz": None, "level": "high"},
-           ["it_level", "it_trace", "it_or", "it_in"],
-           {"or": ("a yes, b not answered.", {"a": True}),
+           ["it_level", "it_trace", "it_or", "it_ne", "it_in"],
+           {"or": ("a yes, b not answered.", {"a": True}), "ne": ("Tags Green tag.", {"tags": ["green"]}),
             "in": ("Tags Green tag; pick Option three.", {"tags": ["green"], "pick": "three"}),
             "level": ("Level high, total 3.", {"level": "high"}), "avoid": ("No red tag.", {"tags": ["green"]})},
            not_recommended=["it_avoid"], tier="attention"),
-    # `"green" in tags and pick not in [...]` with pick missing: true and unknown = unknown, no fire.
-    Golden("not-in-unknown", {"tags": ["green", "red"]}, ["trace", "ne"], trace(), NO_SCORES, ["it_trace", "it_ne"],
-           {"ne": ("Tags Green tag, Red tag.", {"tags": ["green", "red"]})}),
+    # `"green" in tags and pick not in [...]` with pick missing: true and unknown = unknown, no fire. `!=` ignores
+    # order too: ["green", "red"] != ["red", "green"] is false.
+    Golden("not-in-unknown", {"tags": ["green", "red"]}, ["trace"], trace(), NO_SCORES, ["it_trace"]),
     # An unknown ask_when (x missing) means "not asked": the answer is ignored, with a warning.
     Golden("ask-when-unknown", {"detail": True}, ["trace"], trace(), NO_SCORES, ["it_trace"],
            warnings=[{"path": "answers.detail",
