@@ -23,7 +23,7 @@ from backpath.cli import app
 from backpath.yamlio import load_yaml
 
 from .conftest import FIXTURES, ROOT
-from .test_golden_semantics import ERRORS, FEATURES, GOLDEN, Golden, reasons_by_rule
+from .test_golden_semantics import ERRORS, FEATURES, GOLDEN, Golden, golden_params, reasons_by_rule
 
 # Wide enough that no line of the text rendering wraps (the longest reason holds a 301-digit number).
 RUNNER_ENV = {"NO_COLOR": "1", "COLUMNS": "2000", "TERM": "dumb"}
@@ -157,7 +157,7 @@ def scores_line(golden: Golden) -> str:
     return ", ".join(f"{k} {'not scored' if v is None else v}" for k, v in golden.scores.items())
 
 
-@pytest.mark.parametrize("golden", GOLDEN, ids=lambda g: g.name)
+@pytest.mark.parametrize("golden", golden_params())
 def test_assess_cli_text(runner, tmp_path, golden):
     result = _assess_cli(runner, tmp_path, golden.name, golden.answers, "text")
     assert result.exit_code == 0, result.stderr
@@ -176,7 +176,7 @@ def test_assess_cli_text(runner, tmp_path, golden):
         assert f"x DO NOT OFFER  {item.removeprefix('it_').capitalize()}" in lines
 
 
-@pytest.mark.parametrize("golden", GOLDEN, ids=lambda g: g.name)
+@pytest.mark.parametrize("golden", golden_params())
 def test_assess_cli_markdown(runner, tmp_path, golden):
     result = _assess_cli(runner, tmp_path, golden.name, golden.answers, "markdown")
     assert result.exit_code == 0, result.stderr
