@@ -14,9 +14,10 @@ backpath's tier `conservative` with the item `high_risk_support` recommended.
 
 Every path below decides every record, in one process, on the same records; the figure is records per CPU-second
 (`time.process_time`, all threads of this process, so zen's native threads count too), median over `--rounds`
-rounds, the paths alternating within each round. Each path is warmed first (backpath's pathway compiled, zen's
-decision loaded), so the figures are steady-state. Each path's decision is checked against zen's best path for
-every record of the first round; a disagreement stops the bench.
+rounds, the order of the paths reversed every other round. Each path is warmed first (backpath's pathway
+compiled, zen's decision loaded), so the figures are steady-state, and timed loops drop each output as it comes
+(as a caller handling one result at a time would). Before timing, each path's decision for every record is
+checked against zen's best path (untimed); one disagreement stops the bench, naming the record.
 
 Paths:
   zen.evaluate(key)        ZenEngine({"loader": -> precompiled ZenDecisionContent}).evaluate(key, record): the
@@ -311,6 +312,13 @@ def main() -> None:
         _target("backpath.assess >= 1x", by_name["backpath.assess"], 1.0)
     if best_name:
         _target(f"best in-process ({best_name}) >= 2x", by_name[best_name], 2.0)
+
+    if "backpath.assess" in by_name and "backpath decide" in by_name:
+        whole = 1e6 / statistics.median(next(p for p in paths if p.name == "backpath.assess").rates)
+        deciding = 1e6 / statistics.median(next(p for p in paths if p.name == "backpath decide").rates)
+        print(f"\nbackpath.assess {whole:.2f} us a record: deciding (clean + decide_positions) {deciding:.2f} us, "
+              f"the result dict and the call {whole - deciding:.2f} us ({(whole - deciding) / whole:.0%}); "
+              f"zen's best path {1e6 / base_rate:.2f} us")
 
     if args.profile:
         for p in paths:
