@@ -11,12 +11,14 @@ unknown (`None`) under three-valued logic, so `false and unknown` is false and `
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import did_you_mean
+from .limits import MAX_NUMBER
 
 Env = Mapping[str, Any]
 Fn = Callable[[Env], Any]
@@ -231,8 +233,8 @@ class _Compiler:
             if a is None or b is None:
                 return None
             try:
-                return op(a, b)
-            except ZeroDivisionError:
+                return _finite(op(a, b))
+            except (ZeroDivisionError, OverflowError):  # x / 0; a whole number too big for a float, divided
                 return None
 
         return NUMBER, fn, lambda env: le(env) + re_(env)
@@ -323,6 +325,13 @@ class _Compiler:
             return (a in b) != negate
 
         return fn
+
+
+def _finite(value: Any) -> Any:
+    """An arithmetic result, or None (unknown, like `x / 0`) when it is not finite or beyond `MAX_NUMBER`."""
+    if type(value) is float:
+        return value if math.isfinite(value) else None
+    return value if -MAX_NUMBER <= value <= MAX_NUMBER else None
 
 
 def _null_safe(cmp, lf: Fn, rf: Fn) -> Fn:

@@ -17,6 +17,9 @@ import jsonschema
 from . import model as m
 from .conditions import BOOLEAN, NUMBER, Compiled, ConditionError, Type, compile_condition
 from .errors import Finding, PathwayError, did_you_mean
+from .fileio import read_bounded
+from .limits import MAX_PATHWAY_BYTES
+from .pathway_bounds import content_findings, size_finding
 from .yamlio import LoadedYaml, load_yaml, path_text
 
 
@@ -32,7 +35,7 @@ def load_pathway(path: str | Path, *, display_name: str | None = None) -> m.Path
     path = Path(path)
     name = display_name or str(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_PATHWAY_BYTES)
     except OSError as exc:
         raise PathwayError(name, [Finding(name, None, None, "(file)", f"cannot read the file: {exc.strerror}.",
                                           "file")]) from None
@@ -53,6 +56,9 @@ def check_pathway_document(raw: bytes, name: str, *, stem: str | None = None
                            ) -> tuple[m.Pathway | None, list[Finding], LoadedYaml | None]:
     """Like `check_pathway_bytes`, and also return the parsed YAML with its positions (None if unreadable),
     so further checks (`backpath validate`) can point at lines."""
+    too_large = size_finding(len(raw), name)
+    if too_large:
+        return None, [too_large], None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -63,6 +69,9 @@ def check_pathway_document(raw: bytes, name: str, *, stem: str | None = None
     findings = list(loaded.findings)
     if loaded.data is None or any(f.severity == "error" for f in findings):
         return None, findings, loaded
+    bounds = content_findings(loaded, name)
+    if bounds:  # nothing compiles text beyond the limits (a parser can fail on it)
+        return None, findings + bounds, loaded
     schema_findings = _schema_findings(loaded, name)
     if schema_findings:
         return None, findings + schema_findings, loaded

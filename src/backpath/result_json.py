@@ -37,7 +37,7 @@ from .report import (
 if TYPE_CHECKING:
     from .engine import _Plan
 
-encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, allow_nan=False).encode
 
 OFFER, CONSIDER = 0, 1
 _STRENGTH = ("offer", "consider")
