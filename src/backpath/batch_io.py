@@ -264,7 +264,7 @@ class Output:
         try:
             resolved = output_target(target)
         except OutputRefused as exc:
-            raise BatchUsageError(f"--output {safe(target, lines=False)}: {safe(str(exc), lines=False)}.") from None
+            raise BatchUsageError(f"--output {safe(target, lines=False)} {safe(str(exc), lines=False)}.") from None
         if resolved.direct:  # /dev/null, a named pipe, a link to stdout: write to it, never replace it
             try:
                 self.fh = open(resolved.path, "wb", buffering=1 << 20)  # closed by commit or abort

@@ -35,7 +35,8 @@ STALE_AFTER = 60.0  # seconds: a younger unlocked temporary file may be one whos
 
 
 class OutputRefused(OSError):
-    """An output path that must not be written (a folder, a link to nothing, a missing folder)."""
+    """An output path that must not be written (a folder, a link to nothing, a missing folder); the message
+    follows the path ("out.jsonl is a folder; ...")."""
 
 
 @dataclass(frozen=True)
@@ -56,15 +57,15 @@ def output_target(path: Path | str) -> Target:
         st = os.stat(path)  # through links
     except FileNotFoundError:
         if path.is_symlink():
-            raise OutputRefused(f"{path} is a link to {os.readlink(path)}, which does not exist; give a file "
-                                "name or fix the link") from None
+            raise OutputRefused(f"is a link to {os.readlink(path)}, which does not exist; give a file name or fix "
+                                "the link") from None
         if not path.parent.is_dir():
-            raise OutputRefused(f"the folder {path.parent} does not exist") from None
+            raise OutputRefused(f"is in a folder that does not exist ({path.parent})") from None
         return Target(path)
     except OSError as exc:
-        raise OutputRefused(f"{path}: {exc.strerror or exc}") from None
+        raise OutputRefused(f"cannot be read: {exc.strerror or exc}") from None
     if stat.S_ISDIR(st.st_mode):
-        raise OutputRefused(f"{path} is a folder; give a file name")
+        raise OutputRefused("is a folder; give a file name")
     if not stat.S_ISREG(st.st_mode):
         return Target(path, direct=True)
     real = path
@@ -173,7 +174,7 @@ def unwritable(path: Path | str) -> str | None:
     try:
         output_target(path)
     except OutputRefused as exc:
-        return str(exc)
+        return f"{path} {exc}"
     return None
 
 

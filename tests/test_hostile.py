@@ -1,0 +1,287 @@
+"""Hostile input, one row per kind of attack (issue 16): what it does, the exit code, a fragment of the message,
+and that nothing is lost (the records still come out, a link is still a link, a file keeps its mode).
+
+Each row runs the real command in a fresh folder, with stdout redirected to a file there when the attack needs
+it. A new attack is one more row. Rows that need timing or signals (kill -9 of a running batch) are the tests
+after the table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+MINI = str(FIXTURES / "mini.yaml")
+OK = {"age": 40, "weeks": 3, "leg": False, "flags": [], "mood": "good"}
+ESC = "\x1b"
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"not JSON: {name}")
+
+
+def strict_json(text: str):
+    """JSON as other programs read it: `NaN` and `Infinity` are not JSON."""
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def jsonl(path: Path) -> list[dict]:
+    return [strict_json(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def records(*answers: dict, ids: list | None = None) -> str:
+    ids = ids or list(range(1, len(answers) + 1))
+    return "".join(json.dumps({"id": i, "answers": a}) + "\n" for i, a in zip(ids, answers))
+
+
+def mini_with(old: str, new: str) -> str:
+    text = (FIXTURES / "mini.yaml").read_text(encoding="utf-8")
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+@dataclass(frozen=True)
+class Attack:
+    kind: str  # the issue's item number, then what is tried
+    argv: list[str]  # after `backpath`; run in a fresh folder holding `files`
+    exit: int
+    message: str  # a fragment of what it prints (stderr or stdout), line breaks aside
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)  # name -> where the link points
+    modes: dict[str, int] = field(default_factory=dict)  # name -> mode set before the run
+    stdin: str | None = None  # a file of the folder to read as stdin
+    stdout: str | None = None  # a file of the folder to send stdout to (else captured)
+    kept: Callable[[Path, str, str], None] | None = None  # (folder, stdout, stderr): nothing lost
+    timeout: float = 60
+
+
+def _results_in(name: str, count: int, *, ok: int | None = None):
+    def check(folder: Path, out: str, err: str) -> None:
+        results = jsonl(folder / name)
+        assert len(results) == count
+        if ok is not None:
+            assert sum(r["status"] == "ok" for r in results) == ok
+
+    return check
+
+
+def _link_kept(link: str, name: str, count: int):
+    def check(folder: Path, out: str, err: str) -> None:
+        assert (folder / link).is_symlink(), f"{link} was replaced"
+        _results_in(name, count)(folder, out, err)
+
+    return check
+
+
+def _mode_kept(name: str, mode: int, count: int | None = None):
+    def check(folder: Path, out: str, err: str) -> None:
+        assert stat.S_IMODE((folder / name).stat().st_mode) == mode
+        if count is not None:
+            _results_in(name, count)(folder, out, err)
+
+    return check
+
+
+def _small(limit: int, *, results: str | None = None, count: int | None = None):
+    """Messages (and each result in `results`) stay under `limit` bytes, whatever the input held."""
+    def check(folder: Path, out: str, err: str) -> None:
+        assert len(err) < limit and len(out) < limit * (count or 1)
+        if results is not None:
+            lines = (folder / results).read_text(encoding="utf-8").splitlines()
+            assert len(lines) == count
+            assert all(len(line) < limit for line in lines)
+
+    return check
+
+
+def _no_escape(folder: Path, out: str, err: str) -> None:
+    assert ESC not in out and ESC not in err
+
+
+def _csv_neutral(folder: Path, out: str, err: str) -> None:
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO((folder / "out.csv").read_text(encoding="utf-8"))))
+    ids = [row[0] for row in rows[1:]]
+    assert ids == ["'=HYPERLINK(\"http://x\",\"y\")", "'+1+1", "'@SUM(A1)", "'-2", "'\tx", "safe", "7"]
+
+
+def _unchanged(name: str, text: str):
+    def check(folder: Path, out: str, err: str) -> None:
+        assert (folder / name).read_text(encoding="utf-8") == text
+
+    return check
+
+
+def _valid_json_unknown_big(folder: Path, out: str, err: str) -> None:
+    result = strict_json(out)
+    assert result["status"] == "ok"
+    assert "overflow-fires" not in [r["id"] for r in result.get("rules_fired", result.get("trace", []))
+                                    if isinstance(r, dict)]
+    assert "overflow-fires" not in out  # `not (big < 5)` must not fire on an unknown value
+
+
+def _batch_valid_json(folder: Path, out: str, err: str) -> None:
+    results = jsonl(folder / "out.jsonl")
+    assert [r["status"] for r in results] == ["ok", "ok"]
+    assert "overflow-fires" not in (folder / "out.jsonl").read_text(encoding="utf-8")
+
+
+DEEP = "not " * 100_000 + "true"
+OVERFLOW = mini_with('{id: weeks, prompt: Weeks, type: number, min: 0, max: 2600, unit: weeks}',
+                     '{id: weeks, prompt: Weeks, type: number, min: 0, unit: weeks}').replace(
+    '  - {id: chronic, description: Over 12 weeks, expr: "weeks > 12"}',
+    '  - {id: chronic, description: Over 12 weeks, expr: "weeks > 12"}\n'
+    '  - {id: big, description: Overflows, expr: "weeks * weeks * weeks"}').replace(
+    "rules:\n",
+    "rules:\n  - {id: overflow-fires, when: 'not (big < 5)', offer: [advice], reason: Overflow., "
+    "sources: [{id: SRC, section: '3'}]}\n", 1)
+HUGE_WEEKS = dict(OK, weeks=1e300)
+NESTED = {"derived expr": ('expr: "weeks > 12"', f'expr: "{DEEP}"'),
+          "cases when": ("- {when: \"total <= 1\", value: low}", f"- {{when: \"{DEEP}\", value: low}}"),
+          "score item when": ("- {question: leg}", f"- {{question: leg, when: \"{DEEP}\"}}")}
+
+ATTACKS = [
+    # 1. outputs through links and to devices
+    Attack("1 batch --output through a link to stdout", ["batch", "in.jsonl", "-p", MINI, "-q", "--output", "s"],
+           0, "", files={"in.jsonl": records(OK, OK)}, links={"s": "/proc/self/fd/1"}, stdout="o.jsonl",
+           kept=_link_kept("s", "o.jsonl", 2)),
+    Attack("1 batch --output /dev/stdout, stdout to a file", ["batch", "in.jsonl", "-p", MINI, "-q", "--output",
+           "/dev/stdout"], 0, "", files={"in.jsonl": records(OK, OK)}, stdout="o.jsonl",
+           kept=lambda folder, out, err: (os.path.islink("/dev/stdout") and _results_in("o.jsonl", 2)(folder, out,
+                                                                                                       err))),
+    Attack("1 batch --output through a link to a file", ["batch", "in.jsonl", "-p", MINI, "-q", "-o", "link"], 0,
+           "", files={"in.jsonl": records(OK, OK, OK), "real.jsonl": ""}, links={"link": "real.jsonl"},
+           kept=_link_kept("link", "real.jsonl", 3)),
+    Attack("1 batch --output a link to nothing", ["batch", "in.jsonl", "-p", MINI, "-o", "link"], 2,
+           "which does not exist", files={"in.jsonl": records(OK)}, links={"link": "missing/none.jsonl"}),
+    Attack("1 assess --save-answers through a link to stdout", ["assess", "-p", MINI, "--answers", "a.json",
+           "--format", "json", "--save-answers", "s"], 0, "", files={"a.json": json.dumps(OK)},
+           links={"s": "/proc/self/fd/1"}, stdout="o.txt",
+           kept=lambda folder, out, err: ((folder / "s").is_symlink() and "\"mood\": \"good\"" in
+                                          (folder / "o.txt").read_text() or pytest.fail("answers lost"))),
+    # 2. answer content must not drive memory and time
+    Attack("2 assess with a 1 MB option value", ["assess", "-p", MINI, "--answers", "a.json"], 1,
+           "is not an option", files={"a.json": json.dumps(dict(OK, mood="x" * 1_000_000))}, timeout=20,
+           kept=_small(2_000)),
+    Attack("2 assess with a 1 MB unknown key", ["assess", "-p", MINI, "--answers", "a.json"], 1,
+           "unknown question", files={"a.json": json.dumps(dict(OK, **{"k" * 1_000_000: 1}))}, timeout=20,
+           kept=_small(2_000)),
+    Attack("2 batch with 20 lines of 1 MB values", ["batch", "in.jsonl", "-p", MINI, "-q", "-o", "out.jsonl"], 1,
+           "", files={"in.jsonl": records(*[dict(OK, mood="y" * 1_000_000, **{"z" * 40_000: 1})] * 20)},
+           timeout=60, kept=_small(2_000, results="out.jsonl", count=20)),
+    Attack("2 batch record with 90,000 unknown keys", ["batch", "in.jsonl", "-p", MINI, "-q", "-o", "out.jsonl"],
+           1, "", files={"in.jsonl": records(dict(OK, **{f"{i:x}": 0 for i in range(90_000)}), OK)},
+           kept=lambda folder, out, err: (_small(8_000, results="out.jsonl", count=2)(folder, out, err),
+                                          _results_in("out.jsonl", 2, ok=1)(folder, out, err))),
+    # 4. non-finite numbers
+    Attack("4 assess: a derived fact overflows", ["assess", "-p", "p.yaml", "--answers", "a.json", "-f", "json"], 0,
+           "", files={"p.yaml": OVERFLOW, "a.json": json.dumps(HUGE_WEEKS)}, kept=_valid_json_unknown_big),
+    Attack("4 batch: a derived fact overflows", ["batch", "in.jsonl", "-p", "p.yaml", "-q", "-o", "out.jsonl"], 0,
+           "", files={"p.yaml": OVERFLOW, "in.jsonl": records(HUGE_WEEKS, HUGE_WEEKS)}, kept=_batch_valid_json),
+    # 5. pathway content: located findings in validate, a clean exit 2 elsewhere
+    *[Attack(f"5 {command} with a 100,000-deep `not` in a {where}", [command, "p.yaml"] if command == "validate"
+             else [command, "-p", "p.yaml", *(["in.jsonl"] if command == "batch" else []),
+                   *(["--answers", "a.json"] if command == "assess" else [])],
+             1 if command == "validate" else 2, "over the limit of 2,000",
+             files={"p.yaml": mini_with(*change), "a.json": json.dumps(OK), "in.jsonl": records(OK)})
+      for where, change in NESTED.items() for command in ("validate", "assess", "batch", "questions")],
+    Attack("5 validate: a 400-digit number in an expression", ["validate", "p.yaml"], 1, "at most 15 digits",
+           files={"p.yaml": mini_with('expr: "age - weeks / 52"', f'expr: "age * 1{"0" * 400} / 2"')}),
+    Attack("5 assess: a 400-digit number in an expression", ["assess", "-p", "p.yaml", "--answers", "a.json"], 2,
+           "at most 15 digits", files={"p.yaml": mini_with('expr: "age - weeks / 52"',
+                                                           f'expr: "age * 1{"0" * 400} / 2"'),
+                                       "a.json": json.dumps(OK)}),
+    Attack("5 validate: min: .nan", ["validate", "p.yaml"], 1, "nan is not a finite number",
+           files={"p.yaml": mini_with("min: 16, max: 110", "min: .nan, max: 110")}),
+    Attack("5 validate: a full-width name", ["validate", "p.yaml"], 1, "not plain ASCII",
+           files={"p.yaml": mini_with('expr: "weeks > 12"', 'expr: "ｗｅｅｋｓ > 12"')}),
+    Attack("5 validate: a pathway over 8 MiB", ["validate", "p.yaml"], 1, "over the limit of 8,388,608 bytes",
+           files={"p.yaml": mini_with("# A small", "#" + "x" * (8 << 20) + "\n# A small")}),
+    # 6. CSV formula injection
+    Attack("6 batch --format csv: ids that are formulas", ["batch", "in.jsonl", "-p", MINI, "-q", "-f", "csv", "-o",
+           "out.csv"], 0, "", files={"in.jsonl": records(*[OK] * 7, ids=[
+               '=HYPERLINK("http://x","y")', "+1+1", "@SUM(A1)", "-2", "\tx", "safe", 7])}, kept=_csv_neutral),
+    # 7. replacing an output keeps its mode
+    Attack("7 batch replaces a 0600 results file", ["batch", "in.jsonl", "-p", MINI, "-q", "-o", "out.jsonl"], 0,
+           "", files={"in.jsonl": records(OK), "out.jsonl": "old\n"}, modes={"out.jsonl": 0o600},
+           kept=_mode_kept("out.jsonl", 0o600, 1)),
+    Attack("7 assess replaces a 0600 answers file", ["assess", "-p", MINI, "--answers", "a.json",
+           "--save-answers", "saved.json"], 0, "", files={"a.json": json.dumps(OK), "saved.json": "{}"},
+           modes={"saved.json": 0o600}, kept=_mode_kept("saved.json", 0o600)),
+    # 8. escape sequences never reach the terminal
+    Attack("8 assess: ESC in an answer key and value", ["assess", "-p", MINI, "--answers", "a.json"], 1, "\\x1b",
+           files={"a.json": json.dumps(dict(OK, mood=f"{ESC}[2J", **{f"{ESC}]0;pwned{ESC}\\": 1}))},
+           kept=_no_escape),
+    Attack("8 validate: ESC in pathway text", ["validate", "p.yaml"], 1, "control character",
+           files={"p.yaml": mini_with("title: Mini test pathway", 'title: "Mini \\e[31mred"')},
+           kept=_no_escape),
+    Attack("8 assess: ESC in pathway text", ["assess", "-p", "p.yaml", "--answers", "a.json", "-f", "markdown"],
+           2, "control character", files={"p.yaml": mini_with("title: Mini test pathway", 'title: "Mini \\e[31mred"'),
+                                          "a.json": json.dumps(OK)}, kept=_no_escape),
+    Attack("8 validate: a newline in a YAML key", ["validate", "p.yaml"], 1, "\\n",
+           files={"p.yaml": mini_with("title: Mini test pathway", 'title: Mini\n"x\\ntests: 1 error": 1')},
+           kept=lambda folder, out, err: ("\ntests: 1 error" not in out or pytest.fail("line injected"))),
+    # 9. unbounded reads
+    Attack("9 assess --answers /dev/zero", ["assess", "-p", MINI, "--answers", "/dev/zero"], 2,
+           "over the limit of 1,048,576 bytes", timeout=20),
+    Attack("9 assess --answers a 2 MB file", ["assess", "-p", MINI, "--answers", "a.json"], 2,
+           "over the limit of 1,048,576 bytes", files={"a.json": json.dumps(dict(OK, pad="p" * (2 << 20)))}),
+    # 10. smaller ones
+    Attack("10 batch - -o f < f replaces its own input", ["batch", "-", "-p", MINI, "-o", "f.jsonl"], 2,
+           "is also an input (stdin)", files={"f.jsonl": records(OK)}, stdin="f.jsonl",
+           kept=_unchanged("f.jsonl", records(OK))),
+    Attack("10 batch to a 250-character file name", ["batch", "in.jsonl", "-p", MINI, "-q", "-o", "r" * 244 +
+           ".jsonl"], 0, "", files={"in.jsonl": records(OK)}, kept=_results_in("r" * 244 + ".jsonl", 1)),
+    Attack("10 batch: a record with an extra top-level key", ["batch", "in.jsonl", "-p", MINI, "-q", "-o",
+           "out.jsonl"], 1, "", files={"in.jsonl": json.dumps({"id": 1, "answers": OK, "red_flags": ["x"]}) + "\n"
+                                       + json.dumps({"id": 2, "answers": OK}) + "\n"},
+           kept=lambda folder, out, err: (
+               "besides `id` and `answers`" in jsonl(folder / "out.jsonl")[0]["errors"][0]["message"]
+               and _results_in("out.jsonl", 2, ok=1)(folder, out, err) is None or pytest.fail("not refused"))),
+    Attack("10 assess: a record with an extra top-level key", ["assess", "-p", MINI, "--answers", "a.json"], 1,
+           "besides `id` and `answers`", files={"a.json": json.dumps({"id": 1, "answers": OK, "red_flags": []})}),
+]
+
+
+def _run(attack: Attack, folder: Path) -> tuple[subprocess.CompletedProcess, str]:
+    for name, content in attack.files.items():
+        mode = "wb" if isinstance(content, bytes) else "w"
+        with open(folder / name, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
+            fh.write(content)
+    for name, target in attack.links.items():
+        os.symlink(target, folder / name)
+    for name, mode in attack.modes.items():
+        os.chmod(folder / name, mode)
+    stdin = open(folder / attack.stdin, "rb") if attack.stdin else subprocess.DEVNULL  # noqa: SIM115
+    stdout = open(folder / attack.stdout, "wb") if attack.stdout else subprocess.PIPE  # noqa: SIM115
+    try:
+        proc = subprocess.run([sys.executable, "-m", "backpath", *attack.argv], cwd=folder, stdin=stdin,
+                              stdout=stdout, stderr=subprocess.PIPE, timeout=attack.timeout)
+    finally:
+        for fh in (stdin, stdout):
+            if hasattr(fh, "close"):
+                fh.close()
+    out = (proc.stdout or b"").decode("utf-8", "replace")
+    return proc, out
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=[a.kind for a in ATTACKS])
+def test_hostile_input(attack: Attack, tmp_path: Path):
+    proc, out = _run(attack, tmp_path)
+    err = proc.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in err, err[-3000:]
+    assert proc.returncode == attack.exit, (proc.returncode, err[-2000:], out[-2000:])
+    assert attack.message in " ".join((err + out).split()), (err[-2000:], out[-2000:])  # as if not wrapped
+    if attack.kept is not None:
+        attack.kept(tmp_path, out, err)
