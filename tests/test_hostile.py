@@ -13,6 +13,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,3 +286,104 @@ def test_hostile_input(attack: Attack, tmp_path: Path):
     assert attack.message in " ".join((err + out).split()), (err[-2000:], out[-2000:])  # as if not wrapped
     if attack.kept is not None:
         attack.kept(tmp_path, out, err)
+
+
+# --- beyond the table: memory, kill -9 -------------------------------------------------------------------------
+
+def test_big_records_make_small_chunks(tmp_path: Path):
+    """Memory stays flat whatever the records hold: a chunk ends once it holds `CHUNK_BYTES` of input (500
+    records of 1 MiB would otherwise be one 500 MB chunk; measured: 400 such lines took 1.27 GB and 49 s before,
+    75 MB and 1.5 s after)."""
+    from backpath.batch_io import CHUNK_BYTES, MAX_LINE_BYTES, input_specs, read_chunks
+
+    line = json.dumps({"answers": dict(OK, mood="y" * (MAX_LINE_BYTES - 200))}) + "\n"
+    (tmp_path / "big.jsonl").write_text(line * 40, encoding="utf-8")
+    chunks = list(read_chunks(input_specs([str(tmp_path / "big.jsonl")])))
+    assert sum(len(c.items) for c in chunks) == 40
+    assert len(chunks) > 1 and all(c.nbytes < CHUNK_BYTES + MAX_LINE_BYTES for c in chunks)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                out.append(int(entry))
+    return out
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers and /proc: Linux")
+def test_kill_9_of_batch_jobs_2_takes_its_workers_and_a_later_run_cleans_up(tmp_path: Path):
+    """Issue 16 item 3: workers die with a batch process killed with SIGKILL, and what it left (its temporary
+    output file, its hand-off folder in /dev/shm) is removed by a later run once its lock is free."""
+    src = tmp_path / "in.jsonl"
+    src.write_text(records(*[OK] * 400_000), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "backpath", "batch", str(src), "-p", MINI, "-q", "--jobs", "2",
+                             "-o", str(tmp_path / "out.jsonl")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+            workers = _children(proc.pid)
+        assert len(workers) >= 2, "the workers did not start"
+        time.sleep(0.5)  # let them get into their chunks
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(map(_running, workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(_running, workers)), "workers outlived the batch process"
+    finally:
+        for pid in [proc.pid, *workers, *_children(proc.pid)]:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+    from backpath import handoff
+    from backpath.fileio import output_target, remove_stale_parts
+
+    parts = [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+    assert parts, "the killed run should have left its temporary output file"
+    later = time.time() + 120  # a later run, once the files are over a minute old
+    target = output_target(tmp_path / "out.jsonl")
+    assert sorted(remove_stale_parts(target, now=later)) == sorted(map(str, parts))
+    assert not any(p.name.endswith(".part") for p in tmp_path.iterdir())
+    left = [n for n in os.listdir(handoff.SHARED_MEMORY) if n.startswith(f"{handoff.PREFIX}{proc.pid}-")] \
+        if os.path.isdir(handoff.SHARED_MEMORY) else []
+    handoff.remove_stale(now=later)
+    assert not [n for n in left if os.path.exists(os.path.join(handoff.SHARED_MEMORY, n))]
+
+
+def test_a_live_runs_temporary_file_is_never_removed(tmp_path: Path):
+    """A `.part` file whose lock is held (a live run, perhaps in another container) stays, however old."""
+    import fcntl
+
+    from backpath.fileio import output_target, remove_stale_parts
+
+    part = tmp_path / ".out.jsonl.999999999-abcdefgh.part"  # a process id no process has
+    part.write_text("{}\n")
+    fd = os.open(part, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert remove_stale_parts(output_target(tmp_path / "out.jsonl"), now=time.time() + 3600) == []
+        assert part.exists()
+    finally:
+        os.close(fd)
+    assert remove_stale_parts(output_target(tmp_path / "out.jsonl"), now=time.time() + 3600) == [str(part)]
+    other = tmp_path / ".other.jsonl.999999999-abcdefgh.part"  # another output's: not this run's to judge
+    other.write_text("{}\n")
+    assert remove_stale_parts(output_target(tmp_path / "out.jsonl"), now=time.time() + 3600) == []
+    assert other.exists()

@@ -29,6 +29,8 @@ from .shown import safe
 
 MAX_LINE_BYTES = 1 << 20  # 1 MiB: a longer JSON Lines line is reported as an error record, not read
 CHUNK_RECORDS = 500  # records per chunk of work (~8 MB of default-pathway results; see docs/batch.md)
+CHUNK_BYTES = 8 << 20  # input bytes per chunk at most (after the record that passes it): big records make small
+# chunks, so a run's memory stays flat whatever its records hold (500 records of 1 MiB would be a 500 MB chunk)
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 JSON_SUFFIXES = (".json",)
@@ -132,7 +134,7 @@ def read_chunks(specs: list[InputSpec], stdin: BinaryIO | None = None,
         for item, nbytes in _read_input(spec, stdin):
             items.append(item)
             chunk.nbytes += nbytes
-            if len(items) >= chunk_records:
+            if len(items) >= chunk_records or chunk.nbytes >= CHUNK_BYTES:
                 yield chunk
                 chunk = Chunk(start=chunk.start + len(items))
                 items = chunk.items
