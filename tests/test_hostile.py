@@ -197,10 +197,10 @@ ATTACKS = [
              1 if command == "validate" else 2, "over the limit of 2,000",
              files={"p.yaml": mini_with(*change), "a.json": json.dumps(OK), "in.jsonl": records(OK)})
       for where, change in NESTED.items() for command in ("validate", "assess", "batch", "questions")],
-    Attack("5 validate: a 400-digit number in an expression", ["validate", "p.yaml"], 1, "at most 15 digits",
+    Attack("5 validate: a 400-digit number in an expression", ["validate", "p.yaml"], 1, "at most 16 digits",
            files={"p.yaml": mini_with('expr: "age - weeks / 52"', f'expr: "age * 1{"0" * 400} / 2"')}),
     Attack("5 assess: a 400-digit number in an expression", ["assess", "-p", "p.yaml", "--answers", "a.json"], 2,
-           "at most 15 digits", files={"p.yaml": mini_with('expr: "age - weeks / 52"',
+           "at most 16 digits", files={"p.yaml": mini_with('expr: "age - weeks / 52"',
                                                            f'expr: "age * 1{"0" * 400} / 2"'),
                                        "a.json": json.dumps(OK)}),
     Attack("5 validate: min: .nan", ["validate", "p.yaml"], 1, "nan is not a finite number",

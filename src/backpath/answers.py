@@ -110,7 +110,7 @@ def check_answers(pathway: Pathway, answers: Any, facts_for_ask_when) -> Checked
     unknown = [key for key in answers if key not in questions]
     for key in unknown[:MAX_PROBLEMS_PER_RECORD]:
         out.problems.append(AnswerProblem(
-            f"answers.{clip(key)}", f"unknown question `{clip(key)}`.{did_you_mean(key, questions)} "
+            f"answers.{clip(str(key))}", f"unknown question `{clip(str(key))}`.{did_you_mean(key, questions)} "
             "`backpath questions` lists every question id."))
     if len(unknown) > MAX_PROBLEMS_PER_RECORD:
         out.problems.append(AnswerProblem(

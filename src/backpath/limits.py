@@ -47,6 +47,6 @@ MAX_EXPRESSION_DEPTH = 40
 """How deeply one expression nests, counted in syntax-tree levels (`a and (b or not c)` is 4; the default
 pathway's deepest is 7)."""
 
-MAX_LITERAL_DIGITS = 15
+MAX_LITERAL_DIGITS = 16
 """Digits of a whole-number literal in an expression (a decimal literal must be finite and at most `10 **
 MAX_LITERAL_DIGITS`): no clinical constant is larger, and a 4,300-digit one cannot even be printed."""
