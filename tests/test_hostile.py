@@ -387,3 +387,29 @@ def test_a_live_runs_temporary_file_is_never_removed(tmp_path: Path):
     other.write_text("{}\n")
     assert remove_stale_parts(output_target(tmp_path / "out.jsonl"), now=time.time() + 3600) == []
     assert other.exists()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_full_disk_under_stdout_reports_the_records_written_whole(tmp_path: Path, jobs: int):
+    """Issue 16 item 10: stdout on a disk that fills up keeps what reached it; the count printed is of the
+    records written whole (it said "stopped after 0 records" with 318 whole records there, and nothing of the
+    part after them)."""
+    import resource
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(records(*[OK] * 5_000), encoding="utf-8")
+
+    def small_files() -> None:  # the disk is "full" after 300 KB (EFBIG; Python ignores SIGXFSZ)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (300 << 10, 300 << 10))
+
+    with open(tmp_path / "out.jsonl", "wb") as stdout:
+        proc = subprocess.run([sys.executable, "-m", "backpath", "batch", str(src), "-p", MINI, "--jobs", str(jobs)],
+                              stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120, preexec_fn=small_files)
+    assert proc.returncode == 1, proc.stderr
+    message = " ".join(proc.stderr.split())
+    reported = int(message.split("stopped after ")[1].split(" records written whole")[0].replace(",", ""))
+    lines = (tmp_path / "out.jsonl").read_bytes().split(b"\n")
+    whole = lines[:-1]
+    assert len(whole) >= reported
+    assert all(json.loads(line)["status"] == "ok" for line in whole)
+    assert "part of the records after them may follow" in message

@@ -145,9 +145,12 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
         kept = _abort(out, " and {} was not written")
         if out.name == "stdout":
             _silence_stdout()
-        console.print(f"error: cannot write the results to {out.name}: {(exc.strerror or str(exc)).rstrip('.')}; "
-                      f"stopped after {stats.records:,} records{kept}.", markup=False, highlight=False,
-                      soft_wrap=True)
+        # stdout, a device or a pipe keeps what reached it: the records counted, and perhaps part of the next
+        # chunk (written in pieces when the error came), so the count is of records written whole
+        written = kept or " written whole, and part of the records after them may follow (the last line cut short)"
+        console.print(safe(f"error: cannot write the results to {out.name}: {(exc.strerror or str(exc)).rstrip('.')};"
+                           f" stopped after {stats.records:,} records{written}.", lines=False), markup=False,
+                      highlight=False, soft_wrap=True)
         return EXIT_INVALID
     except BrokenProcessPool:
         kept = _abort(out, " and {} was not written")
