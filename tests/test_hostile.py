@@ -413,3 +413,21 @@ def test_a_full_disk_under_stdout_reports_the_records_written_whole(tmp_path: Pa
     assert len(whole) >= reported
     assert all(json.loads(line)["status"] == "ok" for line in whole)
     assert "part of the records after them may follow" in message
+
+
+def test_because_shows_an_answer_as_given(tmp_path: Path):
+    """Issue 16 item 10 (audit fidelity): 12.004 weeks was shown as 12.0 in `because`; an answer is shown as
+    given, by `assess` and by `batch` (whose records are decided together over columns)."""
+    import backpath
+
+    answers = dict(OK, weeks=12.004, leg=True, leg_nrs=8)
+    result = backpath.assess(backpath.load_pathway(MINI), answers, record_id=1)
+    text = json.dumps(result)
+    assert '"weeks": 12.004' in text and '"weeks": 12.0,' not in text
+    (tmp_path / "in.jsonl").write_text(records(*[answers] * 20), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "backpath", "batch", "in.jsonl", "-p", MINI, "-q"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0]
+    assert first == json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+    assert '"weeks":12.004' in first

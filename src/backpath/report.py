@@ -151,7 +151,9 @@ class Report:
         if out is None:
             env = self.env
             names = because_names(rule.when, env, self.plan.expr_facts, self._traces)
-            out = self._because[rule.id] = {name: plain(env[name]) for name in names}
+            answered = self.plan.pathway.questions  # answers are shown as given (audit); facts and scores rounded
+            out = self._because[rule.id] = {name: as_answered(env[name]) if name in answered else plain(env[name])
+                                            for name in names}
         return out
 
 
@@ -238,7 +240,15 @@ def show_value(pathway: Pathway, name: str, value: Any) -> str:
         return ", ".join(q.label_of(v) if q else str(v) for v in value)
     if isinstance(value, str):
         return q.label_of(value) if q else value.replace("_", " ")
-    return str(plain(value))
+    return str(as_answered(value) if q else plain(value))
+
+
+def as_answered(value: Any) -> Any:
+    """An answer as `because` shows it: exactly as given (12.004 weeks stays 12.004), a whole float as a whole
+    number (12.0 -> 12, as `plain` shows it), a list copied."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return list(value) if isinstance(value, list) else value
 
 
 def plain(value: Any) -> Any:

@@ -28,6 +28,7 @@ from .report import (
     NO_RULE_FOR_REQUEST,
     REQUEST_RULE,
     _item_header,
+    as_answered,
     because_names,
     follow_up,
     plain,
@@ -415,9 +416,10 @@ class ResultWriter:
         return _remembered(self.piece_memo, name, value, self.piece_text)
 
     def piece_text(self, name: str, value: Any) -> str:
-        """`"name":value` as `because` shows it, numbers through `plain` (not memoised)."""
+        """`"name":value` as `because` shows it, numbers through `plain` (answers through `as_answered`; not
+        memoised)."""
         if type(value) is float:
-            value = plain(value)
+            value = as_answered(value) if name in self.p.questions else plain(value)
             if type(value) is float:
                 return self.name_json[name] + (float.__repr__(value) if math.isfinite(value) else encode(value))
         return self.name_json[name] + encode(plain(value))
