@@ -83,6 +83,18 @@ def _link_kept(link: str, name: str, count: int):
     return check
 
 
+def _both(name: str, link: str):
+    """The result and then the saved answers, both in `name` (stdout), and `link` still a link."""
+    def check(folder: Path) -> None:
+        text = (folder / name).read_text(encoding="utf-8")
+        assert os.path.islink(folder / link), f"{link} was replaced"
+        result_end = text.index("\n}\n") + 3
+        assert strict_json(text[:result_end])["status"] == "ok"
+        assert strict_json(text[result_end:]) == {"answers": OK}
+
+    return check
+
+
 def _mode_kept(name: str, mode: int, count: int | None = None):
     def check(folder: Path, out: str, err: str) -> None:
         assert stat.S_IMODE((folder / name).stat().st_mode) == mode
@@ -168,9 +180,10 @@ ATTACKS = [
            "which does not exist", files={"in.jsonl": records(OK)}, links={"link": "missing/none.jsonl"}),
     Attack("1 assess --save-answers through a link to stdout", ["assess", "-p", MINI, "--answers", "a.json",
            "--format", "json", "--save-answers", "s"], 0, "", files={"a.json": json.dumps(OK)},
-           links={"s": "/proc/self/fd/1"}, stdout="o.txt",
-           kept=lambda folder, out, err: ((folder / "s").is_symlink() and "\"mood\": \"good\"" in
-                                          (folder / "o.txt").read_text() or pytest.fail("answers lost"))),
+           links={"s": "/proc/self/fd/1"}, stdout="o.txt", kept=lambda folder, out, err: _both("o.txt", "s")(folder)),
+    Attack("1 assess --save-answers /dev/stdout, stdout to a file", ["assess", "-p", MINI, "--answers", "a.json",
+           "--format", "json", "--save-answers", "/dev/stdout"], 0, "", files={"a.json": json.dumps(OK)},
+           stdout="o.txt", kept=lambda folder, out, err: _both("o.txt", "/dev/stdout")(folder)),
     # 2. answer content must not drive memory and time
     Attack("2 assess with a 1 MB option value", ["assess", "-p", MINI, "--answers", "a.json"], 1,
            "is not an option", files={"a.json": json.dumps(dict(OK, mood="x" * 1_000_000))}, timeout=20,
@@ -184,6 +197,10 @@ ATTACKS = [
     Attack("2 batch record with 90,000 unknown keys", ["batch", "in.jsonl", "-p", MINI, "-q", "-o", "out.jsonl"],
            1, "", files={"in.jsonl": records(dict(OK, **{f"{i:x}": 0 for i in range(90_000)}), OK)},
            kept=lambda folder, out, err: (_small(8_000, results="out.jsonl", count=2)(folder, out, err),
+                                          _results_in("out.jsonl", 2, ok=1)(folder, out, err))),
+    Attack("2 batch: a 500 KB key given twice", ["batch", "in.jsonl", "-p", MINI, "-q", "-o", "out.jsonl"], 1, "",
+           files={"in.jsonl": '{"answers": {"%s": 1, "%s": 2}}\n' % ("d" * 500_000, "d" * 500_000) + records(OK)},
+           kept=lambda folder, out, err: (_small(2_000, results="out.jsonl", count=2)(folder, out, err),
                                           _results_in("out.jsonl", 2, ok=1)(folder, out, err))),
     # 4. non-finite numbers
     Attack("4 assess: a derived fact overflows", ["assess", "-p", "p.yaml", "--answers", "a.json", "-f", "json"], 0,

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 
 from . import handoff
 from .errors import BackpathError
-from .fileio import PART_SUFFIX, OutputRefused, output_target, remove_stale_parts, temp_beside
+from .fileio import PART_SUFFIX, OutputRefused, open_direct, output_target, remove_stale_parts, temp_beside
 from .jsontext import loads, unreadable
 from .shown import safe
 
@@ -269,7 +269,7 @@ class Output:
             raise BatchUsageError(f"--output {safe(target, lines=False)} {safe(str(exc), lines=False)}.") from None
         if resolved.direct:  # /dev/null, a named pipe, a link to stdout: write to it, never replace it
             try:
-                self.fh = open(resolved.path, "wb", buffering=1 << 20)  # closed by commit or abort
+                self.fh = open_direct(resolved, "wb", buffering=1 << 20)  # closed by commit or abort
             except OSError as exc:
                 raise BatchUsageError(f"--output {target}: cannot write to it: {_reason(exc)}.") from None
             self.name = target

@@ -6,8 +6,11 @@ An output path is resolved first (`output_target`):
   keeping an existing file's permissions (a 0600 results file stays 0600; a new one gets the umask's);
 - a symbolic link to a regular file is followed: the file it points to is replaced the same way, and the link
   stays a link (`ln -s /proc/self/fd/1 out` writes to wherever stdout goes);
-- a device, a named pipe or a socket (`/dev/stdout`, `/dev/null`, a FIFO), directly or through a link, is
-  written directly: renaming over it would replace it;
+- one of this process's own open files (`/dev/stdout`, `/dev/fd/1`, `/proc/self/fd/1`, or a link to one) is
+  written through that descriptor, after what the process already wrote there (`assess --save-answers
+  /dev/stdout > out.txt` puts the answers after the result; nothing is truncated or replaced);
+- a device, a named pipe or a socket (`/dev/null`, a FIFO), directly or through a link, is written directly:
+  renaming over it would replace it;
 - a link to nothing is refused: writing there would create a file the user did not name.
 
 A temporary output file is named `.<name>.<pid>-<random>.part` and locked (`flock`) for as long as its run
@@ -18,7 +21,9 @@ remove it (`remove_stale_parts`): it holds results, which hold patient data.
 from __future__ import annotations
 
 import os
+import re
 import stat
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -48,11 +53,44 @@ class Target:
     direct: bool = False
     mode: int | None = None
     owner: tuple[int, int] | None = None
+    fd: int | None = None  # this process's own descriptor the path names (`/dev/stdout`): write through it
+
+
+_OWN_FD = re.compile(r"^/(?:proc/(?:self|thread-self|(\d+))|dev)/fd/(\d+)$")
+_STD_NAMES = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+MAX_LINKS = 40  # links followed at most when looking for an own descriptor (the kernel's own limit)
+
+
+def own_descriptor(path: Path | str) -> int | None:
+    """The descriptor of this process that `path` names, directly or through links (`/dev/stdout`,
+    `/proc/self/fd/1`, a link to either), or None."""
+    current = os.path.abspath(path)
+    for _ in range(MAX_LINKS):
+        if current in _STD_NAMES:
+            return _STD_NAMES[current]
+        match = _OWN_FD.match(current)
+        if match and (match.group(1) is None or int(match.group(1)) == os.getpid()):
+            return int(match.group(2))
+        try:
+            target = os.readlink(current)
+        except OSError:
+            return None
+        if not target.startswith("/") and ":" in target:  # the kernel's name of a pipe or socket
+            return None
+        current = os.path.normpath(os.path.join(os.path.dirname(current), target))
+    return None
 
 
 def output_target(path: Path | str) -> Target:
     """Resolve an output path (see the module's text); raise `OutputRefused` saying why it cannot be written."""
     path = Path(path)
+    fd = own_descriptor(path)
+    if fd is not None:
+        try:
+            os.fstat(fd)
+        except OSError:
+            raise OutputRefused(f"names descriptor {fd}, which this process does not have open") from None
+        return Target(path, direct=True, fd=fd)
     try:
         st = os.stat(path)  # through links
     except FileNotFoundError:
@@ -85,7 +123,7 @@ def write_atomic(path: Path | str, text: str) -> None:
     directly into a device or pipe."""
     target = output_target(path)
     if target.direct:
-        with open(target.path, "w", encoding="utf-8", newline="") as fh:
+        with open_direct(target, "w") as fh:
             fh.write(text)
         return
     fd, tmp = temp_beside(target)
@@ -101,6 +139,26 @@ def write_atomic(path: Path | str, text: str) -> None:
         except OSError:
             pass
         raise
+
+
+def open_direct(target: Target, mode: str, **kwargs):
+    """Open a `direct` target for writing: through a copy of the process's own descriptor (after flushing what
+    Python holds for it), else by its path."""
+    if target.fd is None:
+        if "b" not in mode:
+            kwargs.setdefault("encoding", "utf-8")
+            kwargs.setdefault("newline", "")
+        return open(target.path, mode, **kwargs)  # noqa: SIM115 - the caller closes it
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream.fileno() == target.fd:
+                stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    if "b" not in mode:
+        kwargs.setdefault("encoding", "utf-8")
+        kwargs.setdefault("newline", "")
+    return os.fdopen(os.dup(target.fd), mode, **kwargs)
 
 
 def temp_beside(target: Target, suffix: str = ".tmp", *, lock: bool = False) -> tuple[int, str]:
