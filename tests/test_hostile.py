@@ -199,7 +199,7 @@ ATTACKS = [
            kept=lambda folder, out, err: (_small(8_000, results="out.jsonl", count=2)(folder, out, err),
                                           _results_in("out.jsonl", 2, ok=1)(folder, out, err))),
     Attack("2 batch: a 500 KB key given twice", ["batch", "in.jsonl", "-p", MINI, "-q", "-o", "out.jsonl"], 1, "",
-           files={"in.jsonl": '{"answers": {"%s": 1, "%s": 2}}\n' % ("d" * 500_000, "d" * 500_000) + records(OK)},
+           files={"in.jsonl": f'{{"answers": {{"{"d" * 500_000}": 1, "{"d" * 500_000}": 2}}}}\n' + records(OK)},
            kept=lambda folder, out, err: (_small(2_000, results="out.jsonl", count=2)(folder, out, err),
                                           _results_in("out.jsonl", 2, ok=1)(folder, out, err))),
     # 4. non-finite numbers
