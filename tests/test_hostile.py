@@ -206,7 +206,7 @@ ATTACKS = [
     Attack("4 assess: a derived fact overflows", ["assess", "-p", "p.yaml", "--answers", "a.json", "-f", "json"], 0,
            "", files={"p.yaml": OVERFLOW, "a.json": json.dumps(HUGE_WEEKS)}, kept=_valid_json_unknown_big),
     Attack("4 batch: a derived fact overflows", ["batch", "in.jsonl", "-p", "p.yaml", "-q", "-o", "out.jsonl"], 0,
-           "", files={"p.yaml": OVERFLOW, "in.jsonl": records(*[HUGE_WEEKS, dict(OK, weeks=1)] * 10)},  # 20: over columns
+           "", files={"p.yaml": OVERFLOW, "in.jsonl": records(*[HUGE_WEEKS, dict(OK, weeks=1)] * 10)},  # over columns
            kept=_batch_valid_json),
     # 5. pathway content: located findings in validate, a clean exit 2 elsewhere
     *[Attack(f"5 {command} with a 100,000-deep `not` in a {where}", [command, "p.yaml"] if command == "validate"
@@ -449,3 +449,49 @@ def test_because_shows_an_answer_as_given(tmp_path: Path):
     first = proc.stdout.splitlines()[0]
     assert first == json.dumps(result, ensure_ascii=False, separators=(",", ":"))
     assert '"weeks":12.004' in first
+
+
+_ORPHAN_SCRIPT = """
+import multiprocessing, os, sys, time
+from backpath import lifeline
+
+def child(path, how):
+    if how == "watch":
+        lifeline._request_death_signal = lambda: False  # as where prctl is not available
+        lifeline.WATCH_SECONDS = 0.1
+    got = lifeline.die_with_parent()
+    with open(path, "w") as fh:
+        fh.write(f"{os.getpid()} {got}")
+    time.sleep(60)
+
+if __name__ == "__main__":
+    multiprocessing.set_start_method("fork")
+    multiprocessing.Process(target=child, args=(sys.argv[1], sys.argv[2])).start()
+    while not os.path.exists(sys.argv[1]) or not open(sys.argv[1]).read():
+        time.sleep(0.02)
+    os._exit(0)  # the parent dies without a word to its child
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork and /proc: Linux")
+@pytest.mark.parametrize("how", ["prctl", "watch"])
+def test_a_worker_dies_with_its_parent(tmp_path: Path, how: str):
+    """`lifeline`: by the parent-death signal, and by watching the parent where that is not available."""
+    script = tmp_path / "orphan.py"
+    script.write_text(_ORPHAN_SCRIPT, encoding="utf-8")
+    subprocess.run([sys.executable, str(script), str(tmp_path / "child"), how], timeout=60, check=True)
+    pid, got = (tmp_path / "child").read_text().split()
+    assert got == how
+    deadline = time.monotonic() + 10
+    while _running(int(pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    running = _running(int(pid))
+    if running:
+        os.kill(int(pid), 9)
+    assert not running, "the child outlived its parent"
+
+
+def test_outside_a_worker_nothing_is_asked():
+    from backpath import lifeline
+
+    assert lifeline.die_with_parent() == "none"
