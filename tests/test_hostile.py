@@ -221,6 +221,9 @@ ATTACKS = [
            "at most 16 digits", files={"p.yaml": mini_with('expr: "age - weeks / 52"',
                                                            f'expr: "age * 1{"0" * 400} / 2"'),
                                        "a.json": json.dumps(OK)}),
+    Attack("5 validate: a derived fact that can overflow (a warning)", ["validate", "p.yaml"], 0, "`onset_age` can "
+           "reach more than any float", files={"p.yaml": mini_with('expr: "age - weeks / 52"', 'expr: "age' +
+                                                                   " * 9999999999999999" * 20 + '"')}),
     Attack("5 validate: min: .nan", ["validate", "p.yaml"], 1, "nan is not a finite number",
            files={"p.yaml": mini_with("min: 16, max: 110", "min: .nan, max: 110")}),
     Attack("5 validate: a full-width name", ["validate", "p.yaml"], 1, "not plain ASCII",

@@ -19,7 +19,7 @@ from .conditions import BOOLEAN, NUMBER, Compiled, ConditionError, Type, compile
 from .errors import Finding, PathwayError, did_you_mean
 from .fileio import read_bounded
 from .limits import MAX_PATHWAY_BYTES
-from .pathway_bounds import content_findings, size_finding
+from .pathway_bounds import content_findings, overflow_findings, size_finding
 from .yamlio import LoadedYaml, load_yaml, path_text
 
 
@@ -80,6 +80,7 @@ def check_pathway_document(raw: bytes, name: str, *, stem: str | None = None
     findings += builder.findings
     if any(f.severity == "error" for f in findings):
         return None, findings, loaded
+    findings += overflow_findings(loaded, name)
     return pathway, findings, loaded
 
 

@@ -21,6 +21,7 @@ from .limits import (
     MAX_EXPRESSION_CHARS,
     MAX_EXPRESSION_DEPTH,
     MAX_LITERAL_DIGITS,
+    MAX_NUMBER,
     MAX_PATHWAY_BYTES,
 )
 from .shown import clip, has_control, safe
@@ -154,4 +155,71 @@ def _digits_problem(text: str) -> str | None:
     if longest > MAX_LITERAL_DIGITS:
         return (f"the expression holds a number of {longest:,} digits; a number in an expression may have at "
                 f"most {MAX_LITERAL_DIGITS} digits.")
+    return None
+
+
+# --- numbers a derived fact can reach ----------------------------------------------------------------------------
+
+def overflow_findings(loaded: LoadedYaml, name: str) -> list[Finding]:
+    """A warning for each derived `expr` whose largest possible value (from the questions' `min`/`max`, the
+    scores' `range` and the facts before it) is beyond `MAX_NUMBER`: past it the value is unknown (as `x / 0`
+    is), which its author should know. A value with no known bound (a question without `max`) is not judged:
+    the engine's run-time rule covers it."""
+    data = loaded.data if isinstance(loaded.data, dict) else {}
+    bounds: dict[str, float | None] = {}
+    for section in data.get("sections") or []:
+        for q in (section.get("questions") or []) if isinstance(section, dict) else []:
+            if isinstance(q, dict) and isinstance(q.get("id"), str):
+                lo, hi = q.get("min"), q.get("max")
+                bounds[q["id"]] = max(abs(lo), abs(hi)) if _number(lo) and _number(hi) else None
+    for score in data.get("scores") or []:
+        if isinstance(score, dict) and isinstance(score.get("id"), str):
+            rng = score.get("range")
+            bounds[score["id"]] = max(map(abs, rng)) if isinstance(rng, list) and rng and all(map(_number, rng)) \
+                else None
+    out = []
+    for i, fact in enumerate(data.get("derived") or []):
+        if not isinstance(fact, dict) or not isinstance(fact.get("id"), str):
+            continue
+        if isinstance(fact.get("expr"), str):
+            try:
+                bound = _bound(ast.parse(" ".join(fact["expr"].split()), mode="eval").body, bounds)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                bound = None
+            if bound is not None and bound > MAX_NUMBER:
+                line, col = loaded.position(("derived", i, "expr"))
+                shown = "more than any float" if math.isinf(bound) else f"about {bound:.3g}"
+                out.append(Finding(name, line, col, f"derived[{i}].expr", f"`{fact['id']}` can reach {shown}, beyond "
+                                   f"the largest number computed (about {float(MAX_NUMBER):.3g}); a value past it is "
+                                   "unknown, as `x / 0` is. Bound its inputs (`max`) or scale it down.",
+                                   "limit", "warning", id=fact["id"]))
+        else:
+            values = [c.get("value") for c in fact.get("cases") or [] if isinstance(c, dict)]
+            bound = max(map(abs, values)) if values and all(map(_number, values)) else None
+        bounds[fact["id"]] = bound
+    return out
+
+
+def _number(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _bound(node: ast.AST, bounds: dict[str, float | None]) -> float | None:
+    """The largest magnitude `node` can have, or None when it has no known bound (or is not a number)."""
+    if isinstance(node, ast.Constant):
+        return float(abs(node.value)) if _number(node.value) else None
+    if isinstance(node, ast.Name):
+        return bounds.get(node.id)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return _bound(node.operand, bounds)
+    if isinstance(node, ast.BinOp):
+        left, right = _bound(node.left, bounds), _bound(node.right, bounds)
+        if left is None or right is None:
+            return None
+        if isinstance(node.op, (ast.Add, ast.Sub)):
+            return left + right
+        if isinstance(node.op, ast.Mult):
+            return left * right
+        if isinstance(node.op, ast.Div) and isinstance(node.right, ast.Constant) and node.right.value:
+            return left / right
     return None
