@@ -298,8 +298,27 @@ def _run(attack: Attack, folder: Path) -> tuple[subprocess.CompletedProcess, str
     return proc, out
 
 
+def _system_links() -> dict[str, str | None]:
+    return {name: os.readlink(name) if os.path.islink(name) else None
+            for name in ("/dev/stdout", "/dev/stderr", "/dev/stdin")}
+
+
+@pytest.fixture
+def system_links_kept():
+    """A build that replaces /dev/stdout (as root, before issue 16's fix) would break it for every process on the
+    machine: put the link back at once, then fail."""
+    before = _system_links()
+    yield
+    after = _system_links()
+    for name, target in before.items():
+        if target is not None and after[name] != target:
+            os.symlink(target, name + ".backpath-test")
+            os.replace(name + ".backpath-test", name)
+    assert after == before, "a system link was replaced (and has been put back)"
+
+
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.kind for a in ATTACKS])
-def test_hostile_input(attack: Attack, tmp_path: Path):
+def test_hostile_input(attack: Attack, tmp_path: Path, system_links_kept):
     proc, out = _run(attack, tmp_path)
     err = proc.stderr.decode("utf-8", "replace")
     assert "Traceback" not in err, err[-3000:]

@@ -101,6 +101,8 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
                 raise BatchUsageError(f"--output {safe(options.output, lines=False)} is also an input"
                                       f"{' (stdin)' if spec.arg == '-' else ''}; write the results elsewhere.")
     keep_freed_memory()  # before workers fork, so they inherit it; before the output file exists (Ctrl-C)
+    if jobs == 1:  # what runs killed with SIGKILL left in memory files (a --jobs run does it as it starts)
+        handoff.remove_stale()
     stats = BatchStats()
     show_progress = not options.quiet and console.is_terminal
     started = time.perf_counter()
