@@ -517,3 +517,51 @@ def test_outside_a_worker_nothing_is_asked():
     from backpath import lifeline
 
     assert lifeline.die_with_parent() == "none"
+
+
+# --- the pieces -------------------------------------------------------------------------------------------------
+
+def test_messages_quote_at_most_a_bounded_piece_of_a_value():
+    from backpath.limits import MAX_QUOTED_CHARS
+    from backpath.shown import clip, quoted, safe
+
+    assert quoted("x" * 10**6).startswith('"xxx') and len(quoted("x" * 10**6)) < MAX_QUOTED_CHARS + 30
+    assert "1,000,000 characters" in quoted("x" * 10**6)
+    assert quoted(10 ** 4000) == "a whole number of about 4,000 digits"
+    assert quoted(list(range(10**5))) == "a list of 100,000 entries"
+    assert quoted(True) == "true" and quoted(None) == "null" and quoted(1.5) == "1.5"
+    assert clip(f"{ESC}[2J\r\nok") == "\\x1b[2J\\r\\nok"
+    assert safe("two\nlines\tand\x07bell\u2028") == "two\nlines\tand\\x07bell\\u2028"
+
+
+def test_did_you_mean_is_bounded():
+    from backpath.errors import did_you_mean
+
+    assert did_you_mean("duraton_weeks", ["duration_weeks", "age"]) == " Did you mean `duration_weeks`?"
+    started = time.perf_counter()
+    assert did_you_mean("duration_weeks" * 100_000, ["duration_weeks", "age"]) == ""
+    assert time.perf_counter() - started < 0.5
+    assert did_you_mean("x", []) == ""
+
+
+def test_csv_cells_that_would_be_formulas_get_a_quote():
+    from backpath.csvcells import neutral
+
+    for cell in ("=1+1", "+1", "-2", "@SUM(A1)", "\t=1", "\r=1"):
+        assert neutral(cell) == "'" + cell
+    for cell in ("ok", "", "a=b", -2, 3.5, None):
+        assert neutral(cell) == cell
+
+
+def test_own_descriptors_are_found_through_links(tmp_path: Path):
+    from backpath.fileio import output_target, own_descriptor
+
+    os.symlink("/proc/self/fd/1", tmp_path / "s")
+    os.symlink(tmp_path / "s", tmp_path / "s2")
+    assert own_descriptor("/dev/stdout") == 1 and own_descriptor("/dev/fd/2") == 2
+    assert own_descriptor(tmp_path / "s2") == 1
+    assert own_descriptor(f"/proc/{os.getpid()}/fd/1") == 1
+    if os.getpid() != 1:  # another process's descriptor is a file like any other
+        assert own_descriptor("/proc/1/fd/1") is None
+    assert own_descriptor(tmp_path / "file") is None
+    assert output_target(tmp_path / "s").fd == 1
