@@ -230,6 +230,9 @@ ATTACKS = [
            files={"p.yaml": mini_with('expr: "weeks > 12"', 'expr: "ｗｅｅｋｓ > 12"')}),
     Attack("5 validate: a pathway over 8 MiB", ["validate", "p.yaml"], 1, "over the limit of 8,388,608 bytes",
            files={"p.yaml": mini_with("# A small", "#" + "x" * (8 << 20) + "\n# A small")}),
+    Attack("5 validate: a cases file over 8 MiB", ["validate", "mini.yaml"], 1, "the cases file is over the limit",
+           files={"mini.yaml": (FIXTURES / "mini.yaml").read_text(encoding="utf-8"),
+                  "mini.cases.yaml": "#" + "x" * (8 << 20) + "\n"}),
     # 6. CSV formula injection
     Attack("6 batch --format csv: ids that are formulas", ["batch", "in.jsonl", "-p", MINI, "-q", "-f", "csv", "-o",
            "out.csv"], 0, "", files={"in.jsonl": records(*[OK] * 7, ids=[
