@@ -20,8 +20,8 @@ from backpath.yamlio import load_yaml
 
 from .conftest import FIXTURES
 
-GENERATED_NAME = re.compile(r"^(v\d+|t\d+|(ask_\d+_)?k\d+|env|values|out|fired|value|explain|decisions|evaluate"
-                            r"|ask_\d+)$")
+GENERATED_NAME = re.compile(r"^(v\d+|t\d+|(ask_\d+_)?k\d+|c\d+|env|values|answers|out|fired|value|explain|decisions"
+                            r"|refute|refute_decisions|evaluate|clean|ask_\d+)$")
 HELPERS = set(codegen.NAMESPACE) - {"__builtins__"}
 METHODS = {"get", "append", "extend"}
 REAL_BUILD = codegen.build
@@ -122,4 +122,5 @@ def test_a_pathway_whose_names_shadow_generated_names_works_the_same(monkeypatch
 def test_generated_code_has_no_builtins():
     compiled = compile_condition("age > 1", {"age": NUMBER})
     assert compiled.fn.__globals__["__builtins__"] == {}
-    assert set(compiled.fn.__globals__) <= set(codegen.NAMESPACE) | {"value", "explain", "decisions"}
+    assert set(compiled.fn.__globals__) <= set(codegen.NAMESPACE) | {"value", "explain", "decisions", "refute",
+                                                                     "refute_decisions"}

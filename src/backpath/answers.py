@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import AnswerProblem, did_you_mean
+from .limits import MAX_PROBLEMS_PER_RECORD
 from .model import Pathway, Question
+from .shown import clip, quoted
 
 
 @dataclass
@@ -69,33 +71,28 @@ def check_value(q: Question, value: Any) -> str | None:
         if not isinstance(value, str):
             return f"must be one option id (text), not {_show(value)}; options: {', '.join(q.option_ids)}."
         if value not in q.option_ids:
-            return (f"\"{value}\" is not an option; options: {', '.join(q.option_ids)}."
+            return (f"{quoted(value)} is not an option; options: {', '.join(q.option_ids)}."
                     f"{did_you_mean(value, q.option_ids)}")
         return None
     # multi_choice
     if not isinstance(value, list):
-        hint = f" Write [\"{value}\"] for one option." if isinstance(value, str) else ""
+        hint = f" Write [{quoted(value)}] for one option." if isinstance(value, str) else ""
         return f"must be a list of option ids ([] for none), not {_show(value)}.{hint}"
     seen = set()
     for v in value:
         if not isinstance(v, str):
             return f"holds {_show(v)}; every entry must be an option id (text). Options: {', '.join(q.option_ids)}."
         if v not in q.option_ids:
-            return (f"\"{v}\" is not an option; options: {', '.join(q.option_ids)}."
+            return (f"{quoted(v)} is not an option; options: {', '.join(q.option_ids)}."
                     f"{did_you_mean(v, q.option_ids)}")
         if v in seen:
-            return f"lists \"{v}\" twice; list each option once."
+            return f"lists {quoted(v)} twice; list each option once."
         seen.add(v)
     return None
 
 
 def _show(value: Any) -> str:
-    text = repr(value) if not isinstance(value, str) else f"\"{value}\""
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif value is None:
-        text = "null"
-    return text if len(text) <= 40 else text[:37] + "..."
+    return quoted(value, 40)
 
 
 def check_answers(pathway: Pathway, answers: Any, asks) -> CheckedAnswers:
@@ -110,11 +107,15 @@ def check_answers(pathway: Pathway, answers: Any, asks) -> CheckedAnswers:
                                                      f"{type(answers).__name__}."))
         return out
     questions = pathway.questions
-    for key in answers:
-        if key not in questions:
-            out.problems.append(AnswerProblem(
-                f"answers.{key}", f"unknown question `{key}`.{did_you_mean(key, questions)} "
-                "`backpath questions` lists every question id."))
+    unknown = [key for key in answers if key not in questions]
+    for key in unknown[:MAX_PROBLEMS_PER_RECORD]:
+        out.problems.append(AnswerProblem(
+            f"answers.{clip(str(key))}", f"unknown question `{clip(str(key))}`.{did_you_mean(key, questions)} "
+            "`backpath questions` lists every question id."))
+    if len(unknown) > MAX_PROBLEMS_PER_RECORD:
+        out.problems.append(AnswerProblem(
+            "answers", f"... and {len(unknown) - MAX_PROBLEMS_PER_RECORD:,} more unknown question ids (only the "
+            f"first {MAX_PROBLEMS_PER_RECORD} are listed)."))
     env = out.values
     for q in pathway.question_list():
         present = q.id in answers and answers[q.id] is not None

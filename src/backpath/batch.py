@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 
 from . import handoff
-from .batch_io import BatchUsageError, Chunk, Output, input_specs, read_chunks, same_file, total_size
+from .batch_io import BatchUsageError, Chunk, Output, input_specs, read_chunks, same_file, stdin_is, total_size
 from .batch_work import (
     FORMATS,
     ChunkResult,
@@ -33,8 +33,10 @@ from .batch_work import (
     thaw_warm_objects,
     worker_assess_chunk,
 )
+from .csvcells import neutral_row
 from .heap import keep_freed_memory
 from .model import Pathway
+from .shown import safe
 from .signals import deferred, raise_on_termination
 from .turns import Turns
 
@@ -95,9 +97,12 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
     specs = input_specs(options.inputs)
     if options.output != "-":
         for spec in specs:
-            if spec.arg != "-" and same_file(spec.arg, options.output):
-                raise BatchUsageError(f"--output {options.output} is also an input; write the results elsewhere.")
+            if same_file(spec.arg, options.output) if spec.arg != "-" else stdin_is(options.output):
+                raise BatchUsageError(f"--output {safe(options.output, lines=False)} is also an input"
+                                      f"{' (stdin)' if spec.arg == '-' else ''}; write the results elsewhere.")
     keep_freed_memory()  # before workers fork, so they inherit it; before the output file exists (Ctrl-C)
+    if jobs == 1:  # what runs killed with SIGKILL left in memory files (a --jobs run does it as it starts)
+        handoff.remove_stale()
     stats = BatchStats()
     show_progress = not options.quiet and console.is_terminal
     started = time.perf_counter()
@@ -142,9 +147,12 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
         kept = _abort(out, " and {} was not written")
         if out.name == "stdout":
             _silence_stdout()
-        console.print(f"error: cannot write the results to {out.name}: {(exc.strerror or str(exc)).rstrip('.')}; "
-                      f"stopped after {stats.records:,} records{kept}.", markup=False, highlight=False,
-                      soft_wrap=True)
+        # stdout, a device or a pipe keeps what reached it: the records counted, and perhaps part of the next
+        # chunk (written in pieces when the error came), so the count is of records written whole
+        written = kept or " written whole, and part of the records after them may follow (the last line cut short)"
+        console.print(safe(f"error: cannot write the results to {out.name}: {(exc.strerror or str(exc)).rstrip('.')};"
+                           f" stopped after {stats.records:,} records{written}.", lines=False), markup=False,
+                      highlight=False, soft_wrap=True)
         return EXIT_INVALID
     except BrokenProcessPool:
         kept = _abort(out, " and {} was not written")
@@ -274,7 +282,7 @@ class _Framing:
             import io
 
             buf = io.StringIO()
-            csv.writer(buf).writerow(csv_header(pathway))
+            csv.writer(buf).writerow(neutral_row(csv_header(pathway)))
             out.write(buf.getvalue().encode("utf-8"))
 
     def write(self, data: list[bytes], handed_over: str | None = None, written: bool = False) -> None:
@@ -344,7 +352,7 @@ def _summary(console: Console, pathway: Pathway, stats: BatchStats, out_name: st
     if out_name != "stdout":
         lines.append(f"results written to {out_name}.")
     for line in lines:
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
+        console.print(safe(line, lines=False), markup=False, highlight=False, soft_wrap=True)
 
 
 def _silence_stdout() -> None:

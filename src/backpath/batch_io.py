@@ -16,7 +16,6 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +23,14 @@ from typing import Any, BinaryIO
 
 from . import handoff
 from .errors import BackpathError
-from .fileio import umask
+from .fileio import PART_SUFFIX, OutputRefused, open_direct, output_target, remove_stale_parts, temp_beside
 from .jsontext import loads, unreadable
+from .shown import safe
 
 MAX_LINE_BYTES = 1 << 20  # 1 MiB: a longer JSON Lines line is reported as an error record, not read
 CHUNK_RECORDS = 500  # records per chunk of work (~8 MB of default-pathway results; see docs/batch.md)
+CHUNK_BYTES = 8 << 20  # input bytes per chunk at most (after the record that passes it): big records make small
+# chunks, so a run's memory stays flat whatever its records hold (500 records of 1 MiB would be a 500 MB chunk)
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 JSON_SUFFIXES = (".json",)
@@ -132,7 +134,7 @@ def read_chunks(specs: list[InputSpec], stdin: BinaryIO | None = None,
         for item, nbytes in _read_input(spec, stdin):
             items.append(item)
             chunk.nbytes += nbytes
-            if len(items) >= chunk_records:
+            if len(items) >= chunk_records or chunk.nbytes >= CHUNK_BYTES:
                 yield chunk
                 chunk = Chunk(start=chunk.start + len(items))
                 items = chunk.items
@@ -261,25 +263,25 @@ class Output:
             self.fh = stdout if stdout is not None else sys.stdout.buffer
             self.name = "stdout"
             return
-        path = Path(target)
-        if path.is_dir():
-            raise BatchUsageError(f"--output {target} is a folder; give a file name.")
-        if path.exists() and not path.is_file():  # /dev/null, a named pipe: write to it, never replace it
+        try:
+            resolved = output_target(target)
+        except OutputRefused as exc:
+            raise BatchUsageError(f"--output {safe(target, lines=False)} {safe(str(exc), lines=False)}.") from None
+        if resolved.direct:  # /dev/null, a named pipe, a link to stdout: write to it, never replace it
             try:
-                self.fh = open(path, "wb", buffering=1 << 20)  # closed by commit or abort
+                self.fh = open_direct(resolved, "wb", buffering=1 << 20)  # closed by commit or abort
             except OSError as exc:
                 raise BatchUsageError(f"--output {target}: cannot write to it: {_reason(exc)}.") from None
             self.name = target
             self.special = True
             return
-        parent = path.parent
-        if not parent.is_dir():
-            raise BatchUsageError(f"--output {target}: the folder {parent} does not exist.")
+        self.path = resolved.path  # a link's file: the link stays, the file it names is replaced
+        remove_stale_parts(resolved)
         try:
-            fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
+            fd, self.tmp = temp_beside(resolved, PART_SUFFIX, lock=True)
         except OSError as exc:
-            raise BatchUsageError(f"--output {target}: cannot write in {parent}: {_reason(exc)}.") from None
-        os.chmod(self.tmp, 0o666 & ~umask())  # the permissions an ordinary new file would get
+            raise BatchUsageError(f"--output {target}: cannot write in {resolved.path.parent}: "
+                                  f"{_reason(exc)}.") from None
         self.fh = os.fdopen(fd, "wb", buffering=1 << 20)
         self.name = target
         self.unsynced = 0
@@ -332,7 +334,7 @@ class Output:
         self.fh.flush()
         os.fsync(self.fh.fileno())
         self.fh.close()
-        os.replace(self.tmp, self.target)
+        os.replace(self.tmp, self.path)
         self.tmp = None
 
     def abort(self) -> None:
@@ -368,4 +370,13 @@ def same_file(a: str, b: str) -> bool:
     try:
         return os.path.samefile(a, b)
     except OSError:
+        return False
+
+
+def stdin_is(path: str) -> bool:
+    """Whether stdin is the file at `path` (`batch - --output f < f` would replace its own input)."""
+    try:
+        st = os.fstat(sys.stdin.fileno())
+        return stat.S_ISREG(st.st_mode) and os.path.samestat(st, os.stat(path))
+    except (OSError, ValueError, AttributeError):
         return False

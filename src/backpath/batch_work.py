@@ -26,12 +26,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import batch_io, handoff
+from . import batch_io, handoff, lifeline
 from .batch_io import CHUNK_RECORDS, LINE, VALUE, Chunk, line_item, long_line_item
+from .csvcells import neutral_row
 from .engine import assess_json, assess_summary, error_result
 from .heap import keep_freed_memory
 from .jsontext import loads, unreadable
 from .model import Pathway
+from .records import extra_keys, first_extra_key
 from .signals import resume
 from .turns import Turns
 
@@ -39,7 +41,7 @@ FORMATS = ("jsonl", "json", "csv")
 MAX_ERROR_PLACES = 3  # error places kept per chunk for the summary
 
 # One encoder for every record: compact, UTF-8 text kept as is, deterministic (keys in the engine's order).
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, allow_nan=False).encode
 _JSON_TYPES = {dict: "an object", list: "an array", str: "text", bool: "true/false", type(None): "null",
                int: "a number", float: "a decimal number"}
 
@@ -255,6 +257,8 @@ def read_record(pathway: Pathway, record: Any, position: int, source: dict) -> d
         else:
             message = f"must be an object of question id → value, not {_JSON_TYPES.get(type(answers), 'that')}."
         return _error(position, record_id, "answers", message, source)
+    if len(record) > 2 and extra_keys(record):
+        return _error(position, record_id, first_extra_key(record), extra_keys(record), source)
     return (position if record_id is None else record_id), answers, source
 
 
@@ -275,7 +279,7 @@ def _assess_answers(pathway: Pathway, answers: dict, record_id: Any, source: dic
 
 
 def _csv_row_writer(pathway: Pathway, buf: io.StringIO):
-    writer = csv.writer(buf)
+    writer = _NeutralWriter(csv.writer(buf))
     score_ids = [s.id for s in pathway.scores]
     blank_scores = [""] * len(score_ids)
 
@@ -291,6 +295,16 @@ def _csv_row_writer(pathway: Pathway, buf: io.StringIO):
                              place(r["source"]) if "source" in r else ""])
 
     return write
+
+
+class _NeutralWriter:
+    """A csv writer whose text cells are never run as spreadsheet formulas (`csvcells`)."""
+
+    def __init__(self, writer):
+        self.writer = writer
+
+    def writerow(self, row: list) -> None:
+        self.writer.writerow(neutral_row(row))
 
 
 def _cell(value: Any) -> Any:
@@ -318,6 +332,7 @@ def init_worker(pathway_path: str, sha256: str, handoff_folder: str | None = Non
     global _worker_pathway, _handoff_folder, _turns
     _handoff_folder, _turns = handoff_folder, turns
     resume()  # forked while the batch process deferred its signals
+    lifeline.die_with_parent()  # a batch process killed with SIGKILL takes its workers with it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     keep_freed_memory()  # a forked worker has it already; a spawned one has not
     pathway = inherited_pathway

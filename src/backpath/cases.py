@@ -15,6 +15,8 @@ from typing import Any
 
 from . import engine
 from .errors import Finding, did_you_mean
+from .fileio import read_bounded
+from .limits import MAX_PATHWAY_BYTES
 from .loader import schema_findings
 from .model import Pathway
 from .yamlio import LoadedYaml, load_yaml, path_text
@@ -96,7 +98,12 @@ def run_cases(pathway: Pathway, path: Path) -> CasesRun:
     name = str(path)
     out = CasesRun(name)
     try:
-        text = path.read_bytes().decode("utf-8")
+        raw = read_bounded(path, MAX_PATHWAY_BYTES)
+        if len(raw) > MAX_PATHWAY_BYTES:
+            out.findings.append(Finding(name, None, None, "(file)", f"the cases file is over the limit of "
+                                        f"{MAX_PATHWAY_BYTES:,} bytes (8 MiB); split it.", "limit"))
+            return out
+        text = raw.decode("utf-8")
     except OSError as exc:
         out.findings.append(Finding(name, None, None, "(file)", f"cannot read the cases file: {exc.strerror}.",
                                     "file"))

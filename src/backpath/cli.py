@@ -19,8 +19,12 @@ from . import __version__
 from .catalog import DEFAULT_PATHWAY, open_pathway
 from .entry import interrupted
 from .errors import BackpathError, PathwayError, PathwayNotFound
+from .fileio import read_bounded
 from .jsontext import loads, unreadable
+from .limits import MAX_ANSWERS_BYTES
 from .model import Pathway
+from .records import extra_keys
+from .shown import safe
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -63,9 +67,9 @@ def stderr_console() -> Console:
 def fail(message: str, code: int, hint: str | None = None) -> typer.Exit:
     """Print `message` (and how to fix it) to stderr; return the Exit to raise."""
     err = stderr_console()
-    err.print(f"error: {message}", markup=False, highlight=False)
+    err.print(f"error: {safe(message)}", markup=False, highlight=False)
     if hint:
-        err.print(hint, markup=False, highlight=False)
+        err.print(safe(hint), markup=False, highlight=False)
     return typer.Exit(code)
 
 
@@ -99,7 +103,13 @@ def read_answers_source(source: str) -> tuple[Any, str]:
     name = "<stdin>" if source == "-" else source
     try:
         # read_text with utf-8-sig: a byte order mark is accepted, as batch accepts one
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8-sig")
+        raw = sys.stdin.buffer.read(MAX_ANSWERS_BYTES + 1) if source == "-" else \
+            read_bounded(source, MAX_ANSWERS_BYTES)
+        if len(raw) > MAX_ANSWERS_BYTES:
+            raise fail(f"{safe(name, lines=False)} is over the limit of {MAX_ANSWERS_BYTES:,} bytes (1 MiB) for an "
+                       "answers file; it was not read.", EXIT_USAGE, "An answers file is one JSON object of about "
+                       "2 KB; check that this is the right file.")
+        text = raw.decode("utf-8-sig")
     except FileNotFoundError:
         raise fail(f"no answers file at {source}.", EXIT_USAGE, "Check the path, or use - to read from stdin.") \
             from None
@@ -119,16 +129,20 @@ def read_answers_source(source: str) -> tuple[Any, str]:
         raise fail(f"{name} cannot be read as answers: {unreadable(exc)}.", EXIT_INVALID) from None
 
 
-def split_record(data: Any) -> tuple[Any, Any]:
-    """A record {"id", "answers"} or a bare answers object -> (id, answers)."""
-    if isinstance(data, dict) and isinstance(data.get("answers"), dict) and set(data) <= {"id", "answers"}:
+def split_record(data: Any, name: str) -> tuple[Any, Any]:
+    """A record {"id", "answers"} or a bare answers object -> (id, answers); a record with other top-level keys
+    is refused, as `batch` refuses it (`records.extra_keys`)."""
+    if isinstance(data, dict) and isinstance(data.get("answers"), dict):
+        extra = extra_keys(data)
+        if extra:
+            raise fail(f"{safe(name, lines=False)}: {extra}", EXIT_INVALID)
         return data.get("id"), data["answers"]
     return None, data
 
 
 def emit_result(result: dict, pathway: Pathway, fmt: AssessFormat) -> None:
     if fmt is AssessFormat.json:
-        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
     elif fmt is AssessFormat.markdown:
         from .render import to_markdown
 
@@ -267,7 +281,7 @@ def assess(
     record_id, given = (None, {})
     if answers is not None:
         data, name = read_answers_source(answers)
-        record_id, given = split_record(data)
+        record_id, given = split_record(data, name)
         if not isinstance(given, dict):
             raise fail(f"{name}: expected a JSON object of answers, not {type(given).__name__}.", EXIT_INVALID)
         if record_id is not None and type(record_id) not in (str, int):
@@ -290,11 +304,12 @@ def assess(
         err.print(f"error: the answers are not valid ({len(result['errors'])} problem"
                   f"{'s' if len(result['errors']) != 1 else ''}):", markup=False, highlight=False)
         for e in result["errors"]:
-            err.print(f"  {e['path']}: {e['message']}", markup=False, highlight=False, soft_wrap=True)
+            err.print(safe(f"  {e['path']}: {e['message']}", lines=False), markup=False, highlight=False,
+                      soft_wrap=True)
         if missing:  # one line, never wrapped, so scripts can read it
             err.print(f"missing: {', '.join(missing)}", markup=False, highlight=False, soft_wrap=True)
         if fmt is AssessFormat.json:
-            sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+            sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
         raise typer.Exit(EXIT_INVALID)
     emit_result(result, pw, fmt)
     if save_answers is not None and not write_answers_file(save_answers, answers_record(record_id, given)):

@@ -28,14 +28,17 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import tree as T
+from .limits import MAX_NUMBER
 
 _INFINITIES = (math.inf, -math.inf)
 
 
 def _finite(r: Any) -> Any:
-    if r.__class__ is float and (r != r or r in _INFINITIES):
-        return None
-    return r
+    """An arithmetic result, or None (unknown, like `x / 0`) when it is not finite or beyond `MAX_NUMBER` (a whole
+    number past the largest float cannot be compared with floats exactly or printed in any length)."""
+    if r.__class__ is float:
+        return None if r != r or r in _INFINITIES else r
+    return r if -MAX_NUMBER <= r <= MAX_NUMBER else None
 
 
 def _add(a: Any, b: Any) -> Any:
@@ -75,7 +78,7 @@ def _div(a: Any, b: Any) -> Any:
 
 
 def _neg(a: Any) -> Any:
-    return None if a is None else -a
+    return None if a is None else _finite(-a)
 
 
 def _points(table: dict, values: Iterable) -> Any:
@@ -373,22 +376,24 @@ def _locate(module: ast.Module) -> None:
             node.col_offset = node.end_col_offset = 0  # type: ignore[attr-defined]
 
 
-def condition_functions(node: T.Node, label: str) -> tuple[Callable, Callable, Callable, int]:
-    """For one condition: its value, its explanation (names that made it true), the outcome of the explanation's
-    tests as bits, and how many such tests there are. Each function takes an env mapping."""
+def condition_functions(node: T.Node, label: str) -> dict[str, Callable]:
+    """For one condition, functions of an env mapping: `value`; `explain`, the names that made it true, and
+    `decisions`, the outcome of the tests `explain` makes as bits; `refute` and `refute_decisions`, the same for
+    why it is false (a derived fact that is false, read under `not`)."""
     value_scope = Scope()
-    value = function("value", ["env"], value_scope, [ast.Return(value=Expressions(value_scope).expr(node))])
-    explain_scope = Scope()
-    explainer = Explanations(explain_scope)
-    body: list[ast.stmt] = [ast.Assign(targets=[_name("out", True)], value=ast.List(elts=[], ctx=ast.Load()))]
-    body += explainer.stmts(node, True)
-    body.append(ast.Return(value=_name("out")))
-    explain = function("explain", ["env"], explain_scope, body)
-    bits: ast.expr = _const(0)  # bit k: the k-th test holds
-    for k, test in enumerate(explainer.terms):
-        bits = ast.BinOp(left=bits, op=ast.BitOr(), right=ast.BinOp(left=test, op=ast.LShift(), right=_const(k)))
-    # The tests read the names the explanation reads; each binds its own temporaries, so a copy stands alone.
-    decisions = function("decisions", ["env"], explain_scope, [ast.Return(value=copy.deepcopy(bits))])
+    functions = [function("value", ["env"], value_scope, [ast.Return(value=Expressions(value_scope).expr(node))])]
+    for want, explain_name, decisions_name in ((True, "explain", "decisions"), (False, "refute", "refute_decisions")):
+        scope = Scope()
+        explainer = Explanations(scope)
+        body: list[ast.stmt] = [ast.Assign(targets=[_name("out", True)], value=ast.List(elts=[], ctx=ast.Load()))]
+        body += explainer.stmts(node, want)
+        body.append(ast.Return(value=_name("out")))
+        functions.append(function(explain_name, ["env"], scope, body))
+        bits: ast.expr = _const(0)  # bit k: the k-th test holds
+        for k, test in enumerate(explainer.terms):
+            bits = ast.BinOp(left=bits, op=ast.BitOr(), right=ast.BinOp(left=test, op=ast.LShift(), right=_const(k)))
+        # The tests read the names the explanation reads; each binds its own temporaries, so a copy stands alone.
+        functions.append(function(decisions_name, ["env"], scope, [ast.Return(value=copy.deepcopy(bits))]))
     # A condition's constants are all `ast.Constant`s (bool, number, text, frozenset): no namespace constants.
-    ns = build([value, explain, decisions], {}, f"<backpath condition {label}>")
-    return ns["value"], ns["explain"], ns["decisions"], len(explainer.terms)
+    ns = build(functions, {}, f"<backpath condition {label}>")
+    return {fn.name: ns[fn.name] for fn in functions}

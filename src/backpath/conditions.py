@@ -63,7 +63,7 @@ class Compiled:
     node: T.Node = field(compare=False, repr=False)
 
     @cached_property
-    def _functions(self) -> tuple[Callable, Callable, Callable, int]:
+    def _functions(self) -> dict[str, Callable]:
         from .codegen import condition_functions
 
         return condition_functions(self.node, self.text[:60])
@@ -72,17 +72,27 @@ class Compiled:
     def fn(self) -> Fn:
         """The value for an env (answers, facts and scores by name): True, False or None (unknown), or a number
         or value for a non-boolean expression."""
-        return self._functions[0]
+        return self._functions["value"]
 
     @property
     def explain(self) -> Callable[[Env], list[str]]:
         """The names that made the condition true for an env (with repeats, in reading order)."""
-        return self._functions[1]
+        return self._functions["explain"]
 
     @property
     def decisions(self) -> Callable[[Env], int]:
         """The outcome of the tests `explain` makes, as bits: `explain` is a function of these (and `names`)."""
-        return self._functions[2]
+        return self._functions["decisions"]
+
+    @property
+    def refute(self) -> Callable[[Env], list[str]]:
+        """The names that made the condition false (for a derived fact that is false)."""
+        return self._functions["refute"]
+
+    @property
+    def refute_decisions(self) -> Callable[[Env], int]:
+        """The outcome of the tests `refute` makes, as bits."""
+        return self._functions["refute_decisions"]
 
     @cached_property
     def decision_count(self) -> int:
@@ -90,12 +100,25 @@ class Compiled:
 
         return decision_count(self.node)
 
-    @property
+    @cached_property
+    def refute_count(self) -> int:
+        from .codegen import decision_count
+
+        return decision_count(self.node, False)
+
+    @cached_property
     def explains_all(self) -> bool:
         """Whether every name always contributes to a true result, so that `explain` is just `names`."""
         from .codegen import conditional
 
         return not conditional(self.node)
+
+    @cached_property
+    def refutes_all(self) -> bool:
+        """Whether every name always contributes to a false result, so that `refute` is just `names`."""
+        from .codegen import conditional
+
+        return not conditional(self.node, False)
 
     def __call__(self, env: Env) -> Any:
         return self.fn(env)

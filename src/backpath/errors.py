@@ -6,10 +6,18 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .limits import MAX_SUGGEST_CHARS
+
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ' Did you mean `x`?' for the closest choice, or '' when nothing is close."""
-    close = difflib.get_close_matches(str(word), sorted(set(choices)), n=1, cutoff=0.6)
+    word = str(word)
+    choices = sorted(set(choices))
+    # A word much longer than every choice is never close (a ratio of at least 0.6 needs similar lengths), and
+    # difflib's cost grows with its length: `limits.MAX_SUGGEST_CHARS` bounds it.
+    if not choices or len(word) > MAX_SUGGEST_CHARS or len(word) > 2 * max(map(len, choices)):
+        return ""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f" Did you mean `{close[0]}`?" if close else ""
 
 
@@ -61,7 +69,9 @@ class PathwayError(BackpathError):
     findings: list[Finding] = field(default_factory=list)
 
     def __str__(self) -> str:
-        lines = [f"{f.where()}: {f.severity}: {f.message}" for f in self.findings]
+        from .shown import safe
+
+        lines = [safe(f"{f.where()}: {f.severity}: {f.message}", lines=False) for f in self.findings]
         return f"pathway {self.file} is invalid:\n" + "\n".join(lines)
 
 

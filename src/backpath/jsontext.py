@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .shown import clip
+
 
 class DuplicateKey(ValueError):
     """A key appears twice in one JSON object."""
@@ -38,7 +40,7 @@ def unreadable(exc: ValueError | RecursionError) -> str:
     """Why JSON text that is not a syntax error still cannot be read (a repeated key, a 5,000-digit number,
     arrays nested 100,000 deep)."""
     if isinstance(exc, DuplicateKey):
-        return (f"the key {json.dumps(exc.key, ensure_ascii=False)} appears twice in one object (one value "
+        return (f"the key {json.dumps(clip(exc.key), ensure_ascii=False)} appears twice in one object (one value "
                 "would silently replace the other); keep one")
     if isinstance(exc, RecursionError):
         return "its JSON nests too deeply"

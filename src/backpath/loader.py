@@ -16,6 +16,9 @@ from . import model as m
 from . import pathway_cache
 from .conditions import BOOLEAN, NUMBER, Compiled, ConditionError, Type, compile_condition
 from .errors import Finding, PathwayError, did_you_mean
+from .fileio import read_bounded
+from .limits import MAX_PATHWAY_BYTES
+from .pathway_bounds import content_findings, overflow_findings, size_finding
 from .yamlio import LoadedYaml, load_yaml, path_text
 
 if TYPE_CHECKING:
@@ -38,7 +41,7 @@ def load_pathway(path: str | Path, *, display_name: str | None = None) -> m.Path
     path = Path(path)
     name = display_name or str(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_PATHWAY_BYTES)
     except OSError as exc:
         raise PathwayError(name, [Finding(name, None, None, "(file)", f"cannot read the file: {exc.strerror}.",
                                           "file")]) from None
@@ -77,6 +80,9 @@ def check_pathway_document(raw: bytes, name: str, *, stem: str | None = None
                            ) -> tuple[m.Pathway | None, list[Finding], LoadedYaml | None]:
     """Like `check_pathway_bytes`, and also return the parsed YAML with its positions (None if unreadable),
     so further checks (`backpath validate`) can point at lines."""
+    too_large = size_finding(len(raw), name)
+    if too_large:
+        return None, [too_large], None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -87,6 +93,9 @@ def check_pathway_document(raw: bytes, name: str, *, stem: str | None = None
     findings = list(loaded.findings)
     if loaded.data is None or any(f.severity == "error" for f in findings):
         return None, findings, loaded
+    bounds = content_findings(loaded, name)
+    if bounds:  # nothing compiles text beyond the limits (a parser can fail on it)
+        return None, findings + bounds, loaded
     schema_findings = _schema_findings(loaded, name)
     if schema_findings:
         return None, findings + schema_findings, loaded
@@ -95,6 +104,7 @@ def check_pathway_document(raw: bytes, name: str, *, stem: str | None = None
     findings += builder.findings
     if any(f.severity == "error" for f in findings):
         return None, findings, loaded
+    findings += overflow_findings(loaded, name)
     return pathway, findings, loaded
 
 

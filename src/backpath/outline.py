@@ -200,14 +200,23 @@ def item_header(p: Pathway, item_id: str, strength: str | None, requested: bool)
 
 
 def plain(value: Any) -> Any:
-    """Numbers as people read them: 12.0 -> 12, 51.8076923 -> 51.81."""
+    """Numbers as people read them: 12.0 -> 12, 51.8076923 -> 51.81, 2.999 -> 3, -0.001 -> 0 (a number that
+    rounds to a whole one is shown whole, and never as -0)."""
     if isinstance(value, float):
-        if value.is_integer():
-            return int(value)
-        return round(value, 2)
+        if not value.is_integer():
+            value = round(value, 2)
+        return int(value) if value.is_integer() else value
     if isinstance(value, list):
         return list(value)
     return value
+
+
+def as_answered(value: Any) -> Any:
+    """An answer as `because` and reasons show it: exactly as given (12.004 weeks stays 12.004, for audit), a
+    whole float as a whole number (12.0 -> 12, as `plain` shows it), a list copied."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return list(value) if isinstance(value, list) else value
 
 
 def _bits(positions) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .model import Pathway, Rule
-from .outline import plain
+from .outline import as_answered, plain
 
 
 def because_names(when, env: Mapping[str, Any], expr_facts: Mapping[str, Any], traces: dict) -> list[str]:
@@ -27,12 +27,17 @@ def because_names(when, env: Mapping[str, Any], expr_facts: Mapping[str, Any], t
 
 
 def _trace(fact: str, env: Mapping[str, Any], expr_facts: Mapping[str, Any], traces: dict) -> list[str]:
-    """The names (with a value) a derived fact's value came from, recursively; repeats are dropped later."""
+    """The names (with a value) a derived fact's value came from, recursively; repeats are dropped later. A fact
+    that is false is traced to what made it false (`not either`, with `either = c or d`, lists c and d)."""
     trace = traces.get(fact)
     if trace is None:
         expr = expr_facts[fact]
         trace = []
-        for name in expr.names if expr.explains_all else expr.explain(env):
+        if env.get(fact) is False:
+            names = expr.names if expr.refutes_all else expr.refute(env)
+        else:
+            names = expr.names if expr.explains_all else expr.explain(env)
+        for name in names:
             if env.get(name) is None:
                 continue
             trace.append(name)
@@ -62,4 +67,4 @@ def show_value(pathway: Pathway, name: str, value: Any) -> str:
         return ", ".join(q.label_of(v) if q else str(v) for v in value)
     if isinstance(value, str):
         return q.label_of(value) if q else value.replace("_", " ")
-    return str(plain(value))
+    return str(as_answered(value) if q else plain(value))

@@ -9,7 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .outline import FORMAT_VERSION, RECOMMENDED, REQUEST_RULE, UNREQUESTED, ItemState, follow_up, item_header, plain
+from .outline import (
+    FORMAT_VERSION,
+    RECOMMENDED,
+    REQUEST_RULE,
+    UNREQUESTED,
+    ItemState,
+    as_answered,
+    follow_up,
+    item_header,
+    plain,
+)
 from .reasons import because_names, reason_text
 
 if TYPE_CHECKING:
@@ -27,13 +37,15 @@ def result_dict(plan: _Plan, env: dict, answer_warnings: list[Mapping[str, Any]]
     rules = [p.rules[ri] for ri in contributing]
     item_ids = outline.item_ids
     because: dict[int, dict] = {}
+    answered = p.questions  # answers are shown as given (audit); facts and scores rounded (`plain`)
     traces: dict[str, list[str]] = {}
 
     def reason(ri: int, effect: str | None) -> dict:
         rule = p.rules[ri]
         names = because.get(ri)
         if names is None:
-            names = because[ri] = {n: plain(env[n]) for n in because_names(rule.when, env, plan.expr_facts, traces)}
+            names = because[ri] = {n: as_answered(env[n]) if n in answered else plain(env[n])
+                                   for n in because_names(rule.when, env, plan.expr_facts, traces)}
         out = {"rule": rule.id, "text": reason_text(p, rule, env), "because": dict(names)}
         if effect is not None:
             out["effect"] = effect

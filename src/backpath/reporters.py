@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .cases import CasesRun
 from .errors import Finding
+from .shown import safe
 
 JSON_FORMAT_VERSION = 1
 
@@ -90,7 +91,7 @@ def text(reports: list[FileReport]) -> str:
             lines.append(f"  invariants: {inv['checked'] - inv['violated']} of {inv['checked']} held over "
                          f"{inv['answer_sets']} answer sets")
     lines.append(summary(reports))
-    return "\n".join(lines) + "\n"
+    return "\n".join(safe(line, lines=False) for line in lines) + "\n"  # a line of pathway text stays one line
 
 
 def as_json(reports: list[FileReport]) -> str:
@@ -115,7 +116,7 @@ def as_json(reports: list[FileReport]) -> str:
 
 
 def _gh_escape(value: str, prop: bool = False) -> str:
-    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    value = safe(value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"), lines=False)
     if prop:
         value = value.replace(":", "%3A").replace(",", "%2C")
     return value

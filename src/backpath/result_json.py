@@ -28,6 +28,7 @@ from .outline import (
     REQUEST_RULE,
     RULED_OUT,
     ItemState,
+    as_answered,
     follow_up,
     item_header,
     plain,
@@ -37,7 +38,7 @@ from .reasons import because_names, show_value
 if TYPE_CHECKING:
     from .engine import _Plan
 
-encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, allow_nan=False).encode
 
 _EFFECT_TAIL = {"offer": ',"effect":"offer"}', "consider": ',"effect":"consider"}',
                 "advise_against": ',"effect":"advise_against"}'}
@@ -99,10 +100,15 @@ class ResultWriter:
         self.rule_conditions: list[tuple] = []
         for ri, r in enumerate(p.rules):
             conditions, offset = [], 0
-            for when in [r.when] + [self.expr_facts[f] for f in self.rule_inputs[ri] if f in self.expr_facts]:
-                if when.decision_count:
-                    conditions.append((when, offset))
-                    offset += when.decision_count
+            if r.when.decision_count:
+                conditions.append((r.when, offset, None))
+                offset += r.when.decision_count
+            for f in self.rule_inputs[ri]:
+                expr = self.expr_facts.get(f)
+                if expr is not None and (expr.decision_count or expr.refute_count):
+                    # bit 0: the fact is false (traced to what made it false), then that explanation's tests
+                    conditions.append((expr, offset, f))
+                    offset += 1 + max(expr.decision_count, expr.refute_count)
             self.rule_conditions.append(tuple(conditions))
         self.because_shapes: list[dict] = [{} for _ in p.rules]
         # A whole reason (text and `because`) is a function of those values and the reason's placeholders: it is
@@ -366,9 +372,10 @@ class ResultWriter:
         return _remembered(self.piece_memo, name, value, self.piece_text)
 
     def piece_text(self, name: str, value: Any) -> str:
-        """`"name":value` as `because` shows it, numbers through `plain` (not memoised)."""
+        """`"name":value` as `because` shows it, numbers through `plain` (answers through `as_answered`; not
+        memoised)."""
         if type(value) is float:
-            value = plain(value)
+            value = as_answered(value) if name in self.p.questions else plain(value)
             if type(value) is float:
                 return self.name_json[name] + (float.__repr__(value) if math.isfinite(value) else encode(value))
         return self.name_json[name] + encode(plain(value))
@@ -427,8 +434,14 @@ class _RecordMemo:
         w, env = self.w, self.env
         shapes = w.because_shapes[ri]
         key = self.presence() & w.rule_mask[ri]
-        for when, offset in w.rule_conditions[ri]:
-            key |= when.decisions(env) << (w.presence_bits + offset)
+        for when, offset, fact in w.rule_conditions[ri]:
+            if fact is None:
+                bits = when.decisions(env)
+            elif env.get(fact) is False:
+                bits = 1 | when.refute_decisions(env) << 1
+            else:
+                bits = when.decisions(env) << 1
+            key |= bits << (w.presence_bits + offset)
         names = shapes.get(key)
         if names is None:
             names = _remember(shapes, key, _RULE_CACHE, tuple(w.because_names(ri, env, self.traces)))

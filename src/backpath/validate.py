@@ -21,7 +21,9 @@ from .answerspace import SEED, AnswerSpace
 from .cases import CASES_SUFFIX, cases_file_for, pathway_file_for, run_cases
 from .catalog import bundled
 from .errors import BackpathError, Finding
+from .fileio import read_bounded
 from .invariants import check_invariants
+from .limits import MAX_PATHWAY_BYTES
 from .lint import Locator, never_firing_rules, schema_line, static_checks
 from .loader import check_pathway_document
 from .reporters import REPORTERS, FileReport, summary
@@ -80,7 +82,7 @@ def check_file(path: Path, options: ValidateOptions | None = None) -> FileReport
     name = str(path)
     report = FileReport(name)
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_PATHWAY_BYTES)
     except OSError as exc:
         report.findings.append(Finding(name, None, None, "(file)", f"cannot read the file: {exc.strerror}.", "file"))
         return report
