@@ -70,8 +70,19 @@ def test_assess_accepts_a_record_and_stdin(runner):
     assert result.exit_code == 0 and json.loads(result.stdout)["id"] == "p-7"
 
 
-def test_assess_text_reads_in_an_80_column_terminal(runner, answers_file):
+def test_assess_text_summary_reads_in_an_80_column_terminal(runner, answers_file):
     result = runner.invoke(app, ["assess", "-p", MINI, "--answers", str(answers_file)])
+    assert result.exit_code == 0
+    out = result.stdout
+    assert out.startswith("CONSERVATIVE\n") and "OFFER        Exercise" in out and "NO           Belt" in out
+    assert "Review: in 4 weeks" in out and "rule " not in out
+    assert "\x1b[" not in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert out.index("What to do now") < out.index("Asked about by the patient") < out.index("Review")
+
+
+def test_assess_text_full_reads_in_an_80_column_terminal(runner, answers_file):
+    result = runner.invoke(app, ["assess", "-p", MINI, "--answers", str(answers_file), "--detail", "full"])
     assert result.exit_code == 0
     out = result.stdout
     assert "CONSERVATIVE" in out and "OFFER  Exercise" in out and "DO NOT OFFER  Belt" in out

@@ -47,6 +47,11 @@ class AssessFormat(str, Enum):
     markdown = "markdown"
 
 
+class Detail(str, Enum):
+    summary = "summary"
+    full = "full"
+
+
 class ListFormat(str, Enum):
     text = "text"
     json = "json"
@@ -126,17 +131,23 @@ def split_record(data: Any) -> tuple[Any, Any]:
     return None, data
 
 
-def emit_result(result: dict, pathway: Pathway, fmt: AssessFormat) -> None:
+def emit_result(result: dict, pathway: Pathway, fmt: AssessFormat, detail: Detail = Detail.summary) -> None:
     if fmt is AssessFormat.json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     elif fmt is AssessFormat.markdown:
         from .render import to_markdown
 
         sys.stdout.write(to_markdown(result, pathway))
+    elif detail is Detail.summary:
+        from .summary import render_summary
+
+        console = stdout_console()
+        console.print(render_summary(result, pathway, width=console.width))
     else:
+        from .paging import print_paged
         from .render import render_result
 
-        stdout_console().print(render_result(result, pathway))
+        print_paged(stdout_console(), render_result(result, pathway))
 
 
 def write_answers_file(path: Path, answers: dict) -> bool:
@@ -242,6 +253,9 @@ def assess(
     save_answers: Path | None = typer.Option(None, "--save-answers", metavar="FILE",
                                                 help="Also write the complete answers as JSON to FILE "
                                                 "(accepted by --answers and batch)."),
+    detail: Detail = typer.Option(Detail.summary, "--detail", "-d", help="text: summary is one screen (the "
+                                  "plan, what was asked about, review, safety-net); full is the complete trace "
+                                  "(rules, because, sources, notes), paged on a terminal."),
 ) -> None:
     """Assess one person and print a tailored, evidence-cited recommendation.
 
@@ -296,7 +310,7 @@ def assess(
         if fmt is AssessFormat.json:
             sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         raise typer.Exit(EXIT_INVALID)
-    emit_result(result, pw, fmt)
+    emit_result(result, pw, fmt, detail)
     if save_answers is not None and not write_answers_file(save_answers, answers_record(record_id, given)):
         raise typer.Exit(EXIT_USAGE)
 
