@@ -168,7 +168,23 @@ def test_questions_json_seeds_an_answers_file(runner):
     data = json.loads(result.stdout)
     assert [q["id"] for q in data["questions"]][:3] == ["age", "weeks", "leg"]
     assert data["questions"][3]["ask_when"] == "leg"
-    assert data["answers_template"]["flags"] == []
+    assert set(data["answers_template"].values()) == {None}
+
+
+def test_an_unfilled_answers_template_is_missing_every_safety_answer(runner, tmp_path):
+    """A template whose red flags and conditions were never mapped must fail, never pass as "none"."""
+    data = json.loads(runner.invoke(app, ["questions", "--format", "json"]).stdout)
+    template = data["answers_template"]
+    assert template["red_flags"] is None and template["conditions"] is None
+    answers = {**template, "age": 70, "duration_weeks": 6, "back_pain_nrs": 5, "sciatica": False,
+               "neurogenic_claudication": False, "imaging_findings": "not_imaged",
+               **{f"startback_{i}": False for i in range(1, 9)}, "startback_9": "slightly"}
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps({k: v for k, v in answers.items() if v is not None}))
+    result = runner.invoke(app, ["assess", "-a", str(path), "-f", "json"])
+    assert result.exit_code == 1
+    missing = next(line for line in result.stderr.splitlines() if line.startswith("missing: "))
+    assert {"red_flags", "conditions", "tried_treatments"} <= set(missing.removeprefix("missing: ").split(", "))
 
 
 def test_questions_text(runner):
