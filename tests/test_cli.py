@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -321,3 +322,46 @@ def test_importing_the_package_imports_nothing_else_until_a_name_is_used():
             "print(before, assess is e.assess, Pathway.__module__, PathwayError.__module__, 'check' in dir(backpath))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["['backpath']", "True", "backpath.model", "backpath.errors", "True"]
+
+
+@pytest.mark.parametrize("command", ["assess", "batch", "validate", "pathways", "questions", "schema"])
+def test_help_has_examples_and_readable_types(runner, command):
+    text = ANSI.sub("", runner.invoke(app, [command, "--help"], env={"COLUMNS": "100"}).stdout)
+    assert "Examples:" in text and f"  backpath {command}" in text
+    panels = text[text.index("╭"):]
+    for python_type in ("<bool>", "<str>", "<int", "<float", "<list[", "<path>", "<text", "<Path"):
+        assert python_type not in panels, (command, python_type)
+    usage = next(line for line in text.splitlines() if "Usage:" in line)
+    assert usage.split("Usage: ")[1].strip().startswith(f"backpath {command} [OPTIONS]")
+
+
+def test_usage_lines_read_as_written(runner):
+    def usage(*args):
+        text = ANSI.sub("", runner.invoke(app, [*args, "--help"], env={"COLUMNS": "100"}).stdout)
+        return next(line for line in text.splitlines() if "Usage:" in line).split("Usage: ")[1].strip()
+
+    assert usage("batch") == "backpath batch [OPTIONS] INPUT..."
+    assert usage("validate") == "backpath validate [OPTIONS] [PATH...]"
+
+
+def test_shell_completion_is_on(runner):
+    text = ANSI.sub("", runner.invoke(app, ["--help"], env={"COLUMNS": "100"}).stdout)
+    assert "--install-completion" in text and "--show-completion" in text
+
+
+def test_completion_offers_pathways_and_formats():
+    import os
+    import subprocess
+    import sys
+
+    if not Path(sys.executable).with_name("backpath").exists():
+        pytest.skip("backpath is not installed as a program beside this Python")
+
+    def complete(words: str, cword: int) -> list[str]:
+        env = {**os.environ, "_BACKPATH_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
+        program = Path(sys.executable).with_name("backpath")  # completion is keyed to the program's name
+        out = subprocess.run([str(program)], env=env, capture_output=True, text=True)
+        return out.stdout.split()
+
+    assert "low-back-pain" in complete("backpath assess --pathway l", 3)
+    assert complete("backpath assess --format ", 3) == ["text", "json", "markdown"]

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from . import __version__
 from .catalog import DEFAULT_PATHWAY, bundled, open_pathway
+from .cli_help import ReadableCommand, ReadableGroup
 from .entry import interrupted
 from .errors import BackpathError, PathwayError, PathwayNotFound
 from .jsontext import loads, unreadable
@@ -30,8 +31,9 @@ app = typer.Typer(
     "It supports a clinician's judgement and never diagnoses. Start with `backpath questions` to see what a "
     "pathway asks, `backpath assess` to assess one person, `backpath batch` for many records and "
     "`backpath validate` to check pathway YAML.",
+    cls=ReadableGroup,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -81,6 +83,11 @@ def load_or_exit(id_or_path: str | None) -> Pathway:
         raise fail(str(exc), EXIT_USAGE) from None
     except PathwayError as exc:
         raise fail(str(exc), EXIT_USAGE, "Run `backpath validate FILE` for every finding.") from None
+
+
+def complete_pathway(incomplete: str) -> list[str]:
+    """Shell completion for --pathway: the bundled pathway ids (a path completes as a file name)."""
+    return [b.id for b in bundled() if b.id.startswith(incomplete)]
 
 
 def version_callback(value: bool) -> None:
@@ -241,19 +248,22 @@ def save_unfinished(outcome, *, record_id: Any, answers_path: str | None, save_p
     return typer.Exit(exit_code)
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def assess(
-    pathway: str | None = typer.Option(None, "--pathway", "-p", help=PATHWAY_HELP, show_default=False),
+    pathway: str | None = typer.Option(None, "--pathway", "-p", metavar="ID|FILE", help=PATHWAY_HELP,
+                                       show_default=False, autocompletion=complete_pathway),
     answers: str | None = typer.Option(
         None, "--answers", "-a", metavar="FILE|-",
         help="JSON answers file ({\"age\": 52, ...} or {\"id\": ..., \"answers\": {...}}); - reads stdin. "
         "On a terminal, missing answers are asked; elsewhere they are listed and the exit code is 1."),
-    fmt: AssessFormat = typer.Option(AssessFormat.text, "--format", "-f", help="text for people, json for "
+    fmt: AssessFormat = typer.Option(AssessFormat.text, "--format", "-f", metavar="text|json|markdown",
+                                  help="text for people, json for "
                                      "programs, markdown for the patient record."),
     save_answers: Path | None = typer.Option(None, "--save-answers", metavar="FILE",
                                                 help="Also write the complete answers as JSON to FILE "
                                                 "(accepted by --answers and batch)."),
-    detail: Detail = typer.Option(Detail.summary, "--detail", "-d", help="text: summary is one screen (the "
+    detail: Detail = typer.Option(Detail.summary, "--detail", "-d", metavar="summary|full",
+                                  help="text: summary is one screen (the "
                                   "plan, what was asked about, review, safety-net); full is the complete trace "
                                   "(rules, because, sources, notes), paged on a terminal."),
 ) -> None:
@@ -323,16 +333,18 @@ class BatchFormat(str, Enum):
     csv = "csv"
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def batch(
     inputs: list[str] = typer.Argument(..., metavar="INPUT...", help=".json (a record or an array of records), "
                                        ".jsonl (a record a line) or - (JSON Lines on stdin)."),
-    pathway: str | None = typer.Option(None, "--pathway", "-p", help=PATHWAY_HELP, show_default=False),
+    pathway: str | None = typer.Option(None, "--pathway", "-p", metavar="ID|FILE", help=PATHWAY_HELP,
+                                       show_default=False, autocompletion=complete_pathway),
     output: str = typer.Option("-", "--output", "-o", metavar="FILE|-", help="Where to write results; - is "
                                "stdout. A file is written atomically (complete or not at all)."),
-    fmt: BatchFormat = typer.Option(BatchFormat.jsonl, "--format", "-f", help="jsonl: a result a line "
+    fmt: BatchFormat = typer.Option(BatchFormat.jsonl, "--format", "-f", metavar="jsonl|json|csv",
+                                  help="jsonl: a result a line "
                                     "(streamed); json: one array; csv: a row a record for spreadsheets."),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=0, help="Worker processes; 0 = one per core. Output "
+    jobs: int = typer.Option(1, "--jobs", "-j", min=0, metavar="N", help="Worker processes; 0 = one per core. Output "
                              "is identical and in input order whatever the number."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary on stderr."),
 ) -> None:
@@ -373,12 +385,13 @@ class ValidateFormat(str, Enum):
     sarif = "sarif"
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def validate(
     paths: list[Path] | None = typer.Argument(None, metavar="[PATH...]", help="Pathway YAML files or folders "
                                                  "(default: every bundled pathway). A cases file stands for the "
                                                  "pathway beside it."),
-    fmt: ValidateFormat = typer.Option(ValidateFormat.text, "--format", "-f", help="text for people, json "
+    fmt: ValidateFormat = typer.Option(ValidateFormat.text, "--format", "-f", metavar="text|json|github|sarif",
+                                       help="text for people, json "
                                        "for programs, github for workflow annotations, sarif for code scanning."),
     strict: bool = typer.Option(False, "--strict", help="Fail on warnings too (notes never fail)."),
     min_coverage: float | None = typer.Option(None, "--min-coverage", min=0, max=100, metavar="N",
@@ -413,11 +426,21 @@ def validate(
 
 # --- pathways, questions, schema ---------------------------------------------------------------
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def pathways(
-    fmt: ListFormat = typer.Option(ListFormat.text, "--format", "-f", help="text or json."),
+    fmt: ListFormat = typer.Option(ListFormat.text, "--format", "-f", metavar="text|json",
+                                  help="text or json."),
 ) -> None:
-    """List the bundled pathways: id, version, title, file."""
+    """List the bundled pathways: id, version, title, file.
+
+    The id is what --pathway takes. Exit code: 0.
+
+    Examples:
+
+      backpath pathways
+
+      backpath pathways --format json
+    """
     rows = []
     for b in bundled():
         try:
@@ -435,13 +458,27 @@ def pathways(
     stdout_console().print(table)
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def questions(
-    pathway: str | None = typer.Option(None, "--pathway", "-p", help=PATHWAY_HELP, show_default=False),
-    fmt: ListFormat = typer.Option(ListFormat.text, "--format", "-f", help="text for people; json to seed an "
+    pathway: str | None = typer.Option(None, "--pathway", "-p", metavar="ID|FILE", help=PATHWAY_HELP,
+                                       show_default=False, autocompletion=complete_pathway),
+    fmt: ListFormat = typer.Option(ListFormat.text, "--format", "-f", metavar="text|json",
+                                  help="text for people; json to seed an "
                                    "answers file or an EHR export mapping."),
 ) -> None:
-    """The data dictionary of a pathway: every question id, type, allowed values and when it is asked."""
+    """The data dictionary of a pathway: every question id, type, allowed values and when it is asked.
+
+    With --format json, `answers_template` has every question id set to null: fill in each answer (`[]` for
+    "none of them") and pass the file to `backpath assess --answers`; a question left null is reported missing.
+
+    Examples:
+
+      backpath questions
+
+      backpath questions --format json > dictionary.json
+
+      backpath questions --pathway pathways/my-pathway.yaml
+    """
     from .dictionary import data_dictionary, render_dictionary
 
     pw = load_or_exit(pathway)
@@ -451,12 +488,22 @@ def questions(
         stdout_console().print(render_dictionary(pw))
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def schema(
     cases: bool = typer.Option(False, "--cases", help="Print the schema of a test cases file (<id>.cases.yaml) "
                                "instead."),
 ) -> None:
-    """Print the JSON Schema of the pathway format (for editors and the YAML language server)."""
+    """Print the JSON Schema of the pathway format (for editors and the YAML language server).
+
+    A pathway file can name it on its first line: `# yaml-language-server: $schema=pathway.schema.json`. Exit
+    code: 0.
+
+    Examples:
+
+      backpath schema > pathway.schema.json
+
+      backpath schema --cases > cases.schema.json
+    """
     from .cases import cases_schema
     from .loader import pathway_schema
 
