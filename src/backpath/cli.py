@@ -262,6 +262,9 @@ def assess(
     save_answers: Path | None = typer.Option(None, "--save-answers", metavar="FILE",
                                                 help="Also write the complete answers as JSON to FILE "
                                                 "(accepted by --answers and batch)."),
+    handout: Path | None = typer.Option(None, "--handout", metavar="FILE.html|FILE.md",
+                                        help="Also write a plain-language handout for the patient: one printable "
+                                        "HTML page, or Markdown, by the file's extension."),
     detail: Detail = typer.Option(Detail.summary, "--detail", "-d", metavar="summary|full",
                                   help="text: summary is one screen (the "
                                   "plan, what was asked about, review, safety-net); full is the complete trace "
@@ -278,6 +281,10 @@ def assess(
       backpath assess --answers answers.json --format json > result.json
 
       backpath assess            # on a terminal: the interactive questionnaire
+
+      backpath assess --answers answers.json --handout plan.html
+
+      backpath assess --answers answers.json --detail full
     """
     from . import engine
 
@@ -288,6 +295,10 @@ def assess(
         problem = unwritable(save_answers)
         if problem:  # before anything is asked, not after the whole questionnaire
             raise fail(f"--save-answers: {problem}.", EXIT_USAGE)
+    if handout is not None:
+        problem = handout_problem(handout)
+        if problem:
+            raise fail(f"--handout: {problem}.", EXIT_USAGE, "Name a file ending in .html or .md.")
     record_id, given = (None, {})
     if answers is not None:
         data, name = read_answers_source(answers)
@@ -299,7 +310,8 @@ def assess(
                        f"{type(record_id).__name__}.", EXIT_INVALID, "Leave `id` out if the record has none.")
     interactive = stdin_is_terminal() and answers != "-"
     checked = engine.check(pw, given)
-    if checked.missing and len(checked.missing) == len(checked.problems) and interactive:
+    asked = bool(checked.missing and len(checked.missing) == len(checked.problems) and interactive)
+    if asked:
         given = ask_missing(pw, given, record_id=record_id, answers_path=answers, save_path=save_answers,
                             pathway_ref=pathway, fmt=fmt)
     elif answers is None and not interactive:
@@ -323,6 +335,59 @@ def assess(
     emit_result(result, pw, fmt, detail)
     if save_answers is not None and not write_answers_file(save_answers, answers_record(record_id, given)):
         raise typer.Exit(EXIT_USAGE)
+    if handout is not None:
+        if not write_handout(handout, result, pw):
+            raise typer.Exit(EXIT_USAGE)
+    elif asked:
+        offer_handout(result, pw)
+
+
+def handout_problem(path: Path) -> str | None:
+    from .fileio import unwritable
+    from .handout import kind_of
+
+    if kind_of(path.name) is None:
+        return f"{path.name} is neither .html nor .md"
+    return unwritable(path)
+
+
+def write_handout(path: Path, result: dict, pw: Pathway) -> bool:
+    """Write the patient handout; say where (on stderr), or why it could not be written."""
+    from .fileio import write_atomic
+    from .handout import kind_of, render
+
+    try:
+        write_atomic(path, render(result, pw, kind_of(path.name) or "html"))
+    except OSError as exc:
+        stderr_console().print(f"error: could not write the handout to {path}: {exc.strerror or exc}.",
+                               markup=False, highlight=False)
+        return False
+    stderr_console().print(f"Handout for the patient written to {path}.", markup=False, highlight=False)
+    return True
+
+
+def offer_handout(result: dict, pw: Pathway) -> None:
+    """At the end of the questionnaire: offer to write the patient handout (Enter or end of input declines)."""
+    err = stderr_console()
+    err.print("Write a plain-language handout for the patient? Type a file name ending in .html (to print) or "
+              ".md, or press Enter to skip.", markup=False, highlight=False)
+    while True:
+        err.print("> ", end="", markup=False, highlight=False)
+        err.file.flush()
+        try:
+            name = sys.stdin.readline()
+        except KeyboardInterrupt:
+            err.print()
+            return
+        name = name.strip()
+        if not name:
+            return
+        problem = handout_problem(Path(name))
+        if problem is None and write_handout(Path(name), result, pw):
+            return
+        if problem:
+            err.print(f"Not accepted: {problem}. Type a file name ending in .html or .md, or press Enter to skip.",
+                      markup=False, highlight=False)
 
 
 # --- batch -------------------------------------------------------------------------------------
