@@ -7,9 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """Return ' Did you mean `x`?' for the closest choice, or '' when nothing is close."""
-    close = difflib.get_close_matches(str(word), sorted(set(choices)), n=1, cutoff=0.6)
+OPTION_CUTOFF = 0.8  # option values: a typo of the same word, never another treatment that shares a word
+
+
+def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
+    """Return ' Did you mean `x`?' for the closest choice, or '' when nothing is close.
+
+    Option values use OPTION_CUTOFF: at 0.6 `spinal_decompression` suggested `spinal_fusion`, a procedure the
+    pathway advises against; a suggestion there must be a misspelling of the same thing."""
+    close = difflib.get_close_matches(str(word), sorted(set(choices)), n=1, cutoff=cutoff)
     return f" Did you mean `{close[0]}`?" if close else ""
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import engine
 from .answers import check_value, describe_range, with_unit
-from .errors import did_you_mean
+from .errors import OPTION_CUTOFF, did_you_mean
 from .model import Pathway, Question, Rule
 
 NONE_WORDS = ("none", "0", "-")
@@ -100,7 +100,7 @@ def _option(q: Question, token: str) -> str | Parsed:
         if o.id.lower() == lowered:
             return o.id
     return Parsed(error=f"\"{token}\" is not an option; type a number from 1 to {len(q.options)} or an option id "
-                  f"(? lists the ids).{did_you_mean(lowered, q.option_ids)}")
+                  f"(? lists the ids).{did_you_mean(lowered, q.option_ids, OPTION_CUTOFF)}")
 
 
 def _parse_multi(q: Question, text: str) -> Parsed:
