@@ -6,7 +6,6 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-
 OPTION_CUTOFF = 0.8  # option values: a typo of the same word, never another treatment that shares a word
 
 
