@@ -280,13 +280,14 @@ def test_a_ctrl_c_no_command_handles_ends_with_one_line_and_130(monkeypatch, cap
     import typer
 
     import backpath.cli as cli
+    import backpath.cli_common as cli_common
 
     def open_pathway(*args, **kwargs):
         if raised:
             raise raised()
         raise typer.Exit(130)
 
-    monkeypatch.setattr(cli, "open_pathway", open_pathway)
+    monkeypatch.setattr(cli_common, "open_pathway", open_pathway)  # what every command loads a pathway with
     monkeypatch.setattr("sys.argv", ["backpath", "questions", "--pathway", MINI])
     with pytest.raises(SystemExit) as exc:
         cli.main()

@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from backpath import cli
+from backpath import cli, cli_session
 from backpath.answers import check_value
 from backpath.prompts import COMPLETE, END_OF_INPUT, INTERRUPTED, STOPPED, lines_from, run_questionnaire
 from backpath.questionnaire import Session, emergencies, parse_answer
@@ -286,9 +286,9 @@ def test_end_of_input_saves_and_says_how_to_resume(runner, terminal, tmp_path, m
 
 
 def test_partial_file_goes_beside_save_answers_or_over_a_resumed_partial(tmp_path):
-    assert cli.partial_answers_path(None, tmp_path / "a.json") == tmp_path / "a.partial.json"
-    assert cli.partial_answers_path("x/p.partial.json", tmp_path / "a.json").as_posix() == "x/p.partial.json"
-    assert cli.partial_answers_path("x/export.json", None).as_posix() == "x/export.partial.json"
+    assert cli_session.partial_answers_path(None, tmp_path / "a.json") == tmp_path / "a.partial.json"
+    assert cli_session.partial_answers_path("x/p.partial.json", tmp_path / "a.json").as_posix() == "x/p.partial.json"
+    assert cli_session.partial_answers_path("x/export.json", None).as_posix() == "x/export.partial.json"
 
 
 def test_stopping_at_an_emergency_prints_the_advice_and_saves(runner, terminal, tmp_path):
