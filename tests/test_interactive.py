@@ -81,7 +81,7 @@ def test_complete_assessment(tmp_path):
     before_start_back = len(EVALUATION) + len(RED_FLAGS)
     answer(child, WALK[1:before_start_back])
     child.expect_exact("Section 3 of 6: Keele STarT Back Screening Tool")
-    child.expect_exact("Keele University")  # the attribution, with the first item
+    child.expect_exact("official form")  # the section intro; the attribution follows the first item
     answer(child, WALK[before_start_back:before_start_back + len(START_BACK)])
     child.expect_exact("Scores so far")  # when the STarT Back section ends
     child.expect_exact("STarT Back total score: 0 of 9")
@@ -331,6 +331,28 @@ def test_requests_for_surgery_and_an_epidural_are_answered(tmp_path):
     child.sendline("epidural_injection spinal_decompression")
     confirm_review(child)
     child.expect_exact('"status": "ok"')
+    child.expect_exact("Write a plain-language handout for the patient?")
+    child.sendline("")
+    assert finish(child) == 0
+
+
+def test_an_emergency_result_stays_in_sight_with_the_handout_offer(tmp_path):
+    """Every required answer is in, so stopping at the emergency prints the result; on 24 rows the word
+    EMERGENCY is still on screen when the handout offer waits."""
+    given = json.loads((Path(__file__).parent.parent / "examples" / "answers-acute-low-risk.json").read_text())
+    given = given.get("answers", given)
+    given.pop("red_flags")
+    (tmp_path / "walk-in.json").write_text(json.dumps(given))
+    child = pexpect.spawn(sys.executable, ["-m", "backpath", "assess", "--answers", "walk-in.json"],
+                          env={**ENV, "LINES": "24"}, cwd=str(tmp_path), encoding="utf-8", timeout=20,
+                          dimensions=(24, 80))
+    child.expect_exact("Which red flags are present?")
+    child.expect_exact("> ")
+    child.sendline("1 2")
+    child.expect_exact("Type c to continue the questionnaire, or s to stop here")
+    child.sendline("s")
+    child.expect_exact("EMERGENCY REFERRAL")  # then " - act now", in another style
+    child.expect_exact("EMERGENCY: act on the advice above now.")
     child.expect_exact("Write a plain-language handout for the patient?")
     child.sendline("")
     assert finish(child) == 0

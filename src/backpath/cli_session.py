@@ -171,6 +171,8 @@ def write_handout(path: Path, result: dict, pw: Pathway) -> bool:
 def offer_handout(result: dict, pw: Pathway) -> None:
     """At the end of the questionnaire: offer to write the patient handout (Enter or end of input declines)."""
     err = stderr_console()
+    if pw.tier(result["tier"]).preempts:  # the screen may scroll: the word stays in sight with the offer
+        err.print("EMERGENCY: act on the advice above now.", markup=False, highlight=False)
     err.print("Write a plain-language handout for the patient? Type a file name ending in .html (to print) or "
               ".md, or press Enter to skip.", markup=False, highlight=False)
     while True:

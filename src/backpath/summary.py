@@ -146,7 +146,8 @@ def _asked(result: dict, pathway: Pathway, width: int, detail: int) -> list[Text
         line = Text("  ")
         line.append(answer.ljust(WORD_W), style="bold")
         line.append(e["title"], style="bold")
-        lines += _with_reason(line, one_reason(e), width, detail)
+        reason = re.sub(r"^not now:\s*", "", one_reason(e), flags=re.I)  # the answer says it already
+        lines += _with_reason(line, reason[:1].upper() + reason[1:], width, detail)
     return lines
 
 
