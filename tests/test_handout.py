@@ -149,3 +149,13 @@ def test_the_longest_handouts_print_on_two_a4_pages(default_pathway, results, tm
         assert 1 <= len(reader.pages) <= 2, (name, len(reader.pages))
         box = reader.pages[0].mediabox
         assert (round(float(box.width)), round(float(box.height))) == (595, 842), name  # A4 in points
+
+
+def test_an_item_without_plain_words_falls_back_to_its_title_and_description(mini_pathway):
+    answers = {"age": 40, "weeks": 20, "leg": True, "leg_nrs": 8, "flags": [], "mood": "low", "requests": ["belt"]}
+    result = backpath.assess(mini_pathway, answers)
+    assert result["status"] == "ok" and result["recommendations"]
+    text = render(result, mini_pathway, "markdown")
+    for rec in result["recommendations"]:
+        assert f"### {rec['title']}" in text
+        assert mini_pathway.catalogue[rec["id"]].description in text

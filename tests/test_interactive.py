@@ -356,3 +356,20 @@ def test_an_emergency_result_stays_in_sight_with_the_handout_offer(tmp_path):
     child.expect_exact("Write a plain-language handout for the patient?")
     child.sendline("")
     assert finish(child) == 0
+
+
+def test_a_long_full_trace_goes_through_the_pager_on_a_terminal(tmp_path):
+    example = str(Path(__file__).parent.parent / "examples" / "answers-chronic-sciatica.json")
+    env = {**ENV, "PAGER": "sed -e s/^/PAGED:/", "LINES": "24"}
+    child = pexpect.spawn(sys.executable, ["-m", "backpath", "assess", "--answers", example, "--detail", "full"],
+                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=30, dimensions=(24, 80))
+    child.logfile_read = io.StringIO()
+    assert finish(child) == 0
+    lines = [line for line in child.logfile_read.getvalue().split("\r\n") if line.strip()]
+    assert len(lines) > 100 and all(line.startswith("PAGED:") for line in lines)
+    # the one-screen summary is never paged
+    child = pexpect.spawn(sys.executable, ["-m", "backpath", "assess", "--answers", example], env=env,
+                          cwd=str(tmp_path), encoding="utf-8", timeout=30, dimensions=(24, 80))
+    child.logfile_read = io.StringIO()
+    assert finish(child) == 0
+    assert "PAGED:" not in child.logfile_read.getvalue() and "SURGICAL OPINION" in child.logfile_read.getvalue()
