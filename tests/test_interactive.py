@@ -258,7 +258,7 @@ def test_durations_in_days_months_and_the_licence_once(tmp_path):
     child.sendline("3 days")
     child.expect_exact("Average localised back pain")
     child.sendline("b")
-    child.expect_exact("Enter keeps: 0.43 weeks.")
+    child.expect_exact("Enter keeps: 0.43 weeks (3")  # "days)." wraps to the next line
     child.sendline("2 months")
     answer(child, EVALUATION[3:] + RED_FLAGS + START_BACK[:2])
     child.expect_exact("STarT Back item 3 ")

@@ -358,6 +358,14 @@ def test_a_duration_in_days_weeks_months_or_years(default_pathway, typed, weeks)
     assert parse_answer(q(default_pathway, "duration_weeks"), typed).value == weeks
 
 
+def test_a_duration_of_days_is_shown_in_days_too(default_pathway):
+    from backpath.questionnaire import show_value
+
+    duration = q(default_pathway, "duration_weeks")
+    assert show_value(duration, 0.43) == "0.43 weeks (3 days)"
+    assert show_value(duration, 6) == "6 weeks" and show_value(duration, 8.67) == "8.67 weeks"
+
+
 def test_a_duration_out_of_range_or_not_a_duration_is_explained(default_pathway):
     duration = q(default_pathway, "duration_weeks")
     assert "0–2600 weeks" in parse_answer(duration, "60 years").error

@@ -173,7 +173,13 @@ def show_value(q: Question, value: Any, *, unit: bool = True) -> str:
     if isinstance(value, str):
         return q.label_of(value)
     number = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-    return with_unit(number, q.unit) if unit else number
+    if not unit:
+        return number
+    shown = with_unit(number, q.unit)
+    if _time_unit(q) == "week" and 0 < value < 4 and not float(value).is_integer():
+        days = round(value * 7)  # "3 days" was typed: 0.43 weeks reads better with it
+        shown += f" ({days} day{'s' if days != 1 else ''})"
+    return shown
 
 
 # --- the session: answers so far, skip logic, where to go next ---------------------------------
