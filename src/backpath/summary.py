@@ -30,22 +30,22 @@ _TAG = re.compile(r"\s*\[[A-Z][A-Z-]*\]")  # authoring markers such as [INTERP]
 _URGENT_WORDS = ("999", "A&E", "emergency department")
 
 
+# Each level makes one more part compact: (plan, asked, safety-net). plan/asked: 2 = item and reason on two
+# lines, 1 = on one line, 0 = titles only (asked: grouped by the answer); safety-net: 1 = all, 0 = when to get
+# help now.
+LEVELS = ((2, 2, 1), (2, 1, 1), (1, 1, 1), (1, 0, 1), (1, 0, 0), (0, 0, 0))
+
+
 def render_summary(result: dict, pathway: Pathway, width: int = 80, max_lines: int = MAX_LINES) -> RenderableType:
     """The one-screen summary of `result`, at most `max_lines` lines at `width` columns where that can be done."""
     if result.get("status") != "ok":
         return render_errors(result)
     lines: list[Text] = []
-    for level in range(len(LEVELS)):
-        lines = _screen(result, pathway, width, LEVELS[level])
+    for level in LEVELS:
+        lines = _screen(result, pathway, width, level)
         if count_lines(Group(*lines), width) <= max_lines:
             break
     return Group(*lines)
-
-
-# Each level makes one more part compact: (plan, asked, safety-net). plan/asked: 2 = item and reason on two
-# lines, 1 = on one line, 0 = titles only (asked: grouped by the answer); safety-net: 1 = all, 0 = when to get
-# help now.
-LEVELS = ((2, 2, 1), (2, 1, 1), (1, 1, 1), (1, 0, 1), (1, 0, 0), (0, 0, 0))
 
 
 def count_lines(renderable: RenderableType, width: int) -> int:
