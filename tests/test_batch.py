@@ -164,7 +164,8 @@ def test_a_bad_record_gives_an_error_record_and_the_rest_go_on(runner, tmp_path,
     assert bad["source"] == {"file": str(src), "line": 2}
     assert bad["id"] == ("b" if '"id": "b"' in line else 2)
     assert any(e["path"] == path and fragment in e["message"] for e in bad["errors"]), bad["errors"]
-    assert f"first errors at: {src}:2" in result.stderr
+    assert f"first errors at: {src}:2" in " ".join(result.stderr.split())  # wrapped at spaces
+    assert "errors by kind (a record counts once for each kind it has): " in " ".join(result.stderr.split())
 
 
 def test_invalid_utf8(runner, tmp_path):
@@ -272,7 +273,7 @@ def test_output_file(runner, tmp_path):
     result = batch(runner, src, "--output", dst)
     assert result.exit_code == 0 and result.stdout == ""
     assert json.loads(dst.read_text())["id"] == 1
-    assert f"results written to {dst}" in result.stderr
+    assert f"results written to {dst}" in " ".join(result.stderr.split())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]  # no temporary file left
 
 
@@ -495,6 +496,27 @@ def test_summary_names_no_patient_data(runner, tmp_path):
     result = batch(runner, src)
     summary = re.sub(r"[\d,.]+ records/s", "", result.stderr)  # the rate's digits could hold "107" by chance
     assert "Jane" not in summary and "sad" not in summary and "107" not in summary
+
+
+def test_summary_counts_errors_by_kind_and_warns_of_repeated_ids(runner, tmp_path, monkeypatch):
+    records = [{"id": "a", "answers": OK}, {"id": "a", "answers": {**OK, "age": 200}}, "bad",
+               {"id": 7, "answers": {"age": 52}}, {"id": "7", "answers": OK}, {"id": "a", "answers": OK}]
+    monkeypatch.chdir(tmp_path)
+    src = write_jsonl(Path("in.jsonl"), records)
+    result = runner.invoke(app, ["batch", str(src), "--pathway", MINI], env={"COLUMNS": "60"})
+    assert result.exit_code == 1
+    text = " ".join(result.stderr.split())
+    assert "6 records read: 3 ok, 3 with errors." in text  # no rate for a run under a second
+    assert "records/s" not in text
+    assert "errors by kind (a record counts once for each kind it has): missing answer 1, invalid answer 1, " \
+           "not JSON 1." in text
+    assert (f"warning: 2 records repeat an id used earlier in this run, at {src}:2, {src}:6; each still has its "
+            "own result, in input order.") in text
+    assert "Jane" not in text and '"a"' not in text  # places, never ids
+    lines = result.stderr.splitlines()
+    assert max(map(len, lines)) <= 60
+    for line in lines:  # wrapped at spaces: a line never ends or starts inside a number
+        assert not re.search(r"\d,$", line) and not re.match(r"^,?\d{3}\b", line)
 
 
 # --- the default pathway, end to end -------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -71,8 +72,19 @@ def test_assess_accepts_a_record_and_stdin(runner):
     assert result.exit_code == 0 and json.loads(result.stdout)["id"] == "p-7"
 
 
-def test_assess_text_reads_in_an_80_column_terminal(runner, answers_file):
+def test_assess_text_summary_reads_in_an_80_column_terminal(runner, answers_file):
     result = runner.invoke(app, ["assess", "-p", MINI, "--answers", str(answers_file)])
+    assert result.exit_code == 0
+    out = result.stdout
+    assert out.startswith("CONSERVATIVE\n") and "OFFER        Exercise" in out and "NO           Belt" in out
+    assert "Review: in 4 weeks" in out and "rule " not in out
+    assert "\x1b[" not in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert out.index("What to do now") < out.index("Asked about by the patient") < out.index("Review")
+
+
+def test_assess_text_full_reads_in_an_80_column_terminal(runner, answers_file):
+    result = runner.invoke(app, ["assess", "-p", MINI, "--answers", str(answers_file), "--detail", "full"])
     assert result.exit_code == 0
     out = result.stdout
     assert "CONSERVATIVE" in out and "OFFER  Exercise" in out and "DO NOT OFFER  Belt" in out
@@ -158,7 +170,23 @@ def test_questions_json_seeds_an_answers_file(runner):
     data = json.loads(result.stdout)
     assert [q["id"] for q in data["questions"]][:3] == ["age", "weeks", "leg"]
     assert data["questions"][3]["ask_when"] == "leg"
-    assert data["answers_template"]["flags"] == []
+    assert set(data["answers_template"].values()) == {None}
+
+
+def test_an_unfilled_answers_template_is_missing_every_safety_answer(runner, tmp_path):
+    """A template whose red flags and conditions were never mapped must fail, never pass as "none"."""
+    data = json.loads(runner.invoke(app, ["questions", "--format", "json"]).stdout)
+    template = data["answers_template"]
+    assert template["red_flags"] is None and template["conditions"] is None
+    answers = {**template, "age": 70, "duration_weeks": 6, "back_pain_nrs": 5, "sciatica": False,
+               "neurogenic_claudication": False, "imaging_findings": "not_imaged",
+               **{f"startback_{i}": False for i in range(1, 9)}, "startback_9": "slightly"}
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps({k: v for k, v in answers.items() if v is not None}))
+    result = runner.invoke(app, ["assess", "-a", str(path), "-f", "json"])
+    assert result.exit_code == 1
+    missing = next(line for line in result.stderr.splitlines() if line.startswith("missing: "))
+    assert {"red_flags", "conditions", "tried_treatments"} <= set(missing.removeprefix("missing: ").split(", "))
 
 
 def test_questions_text(runner):
@@ -253,13 +281,14 @@ def test_a_ctrl_c_no_command_handles_ends_with_one_line_and_130(monkeypatch, cap
     import typer
 
     import backpath.cli as cli
+    import backpath.cli_common as cli_common
 
     def open_pathway(*args, **kwargs):
         if raised:
             raise raised()
         raise typer.Exit(130)
 
-    monkeypatch.setattr(cli, "open_pathway", open_pathway)
+    monkeypatch.setattr(cli_common, "open_pathway", open_pathway)  # what every command loads a pathway with
     monkeypatch.setattr("sys.argv", ["backpath", "questions", "--pathway", MINI])
     with pytest.raises(SystemExit) as exc:
         cli.main()
@@ -295,3 +324,46 @@ def test_importing_the_package_imports_nothing_else_until_a_name_is_used():
             "print(before, assess is e.assess, Pathway.__module__, PathwayError.__module__, 'check' in dir(backpath))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["['backpath']", "True", "backpath.model", "backpath.errors", "True"]
+
+
+@pytest.mark.parametrize("command", ["assess", "batch", "validate", "pathways", "questions", "schema"])
+def test_help_has_examples_and_readable_types(runner, command):
+    text = ANSI.sub("", runner.invoke(app, [command, "--help"], env={"COLUMNS": "100"}).stdout)
+    assert "Examples:" in text and f"  backpath {command}" in text
+    panels = text[text.index("╭"):]
+    for python_type in ("<bool>", "<str>", "<int", "<float", "<list[", "<path>", "<text", "<Path"):
+        assert python_type not in panels, (command, python_type)
+    usage = next(line for line in text.splitlines() if "Usage:" in line)
+    assert usage.split("Usage: ")[1].strip().startswith(f"backpath {command} [OPTIONS]")
+
+
+def test_usage_lines_read_as_written(runner):
+    def usage(*args):
+        text = ANSI.sub("", runner.invoke(app, [*args, "--help"], env={"COLUMNS": "100"}).stdout)
+        return next(line for line in text.splitlines() if "Usage:" in line).split("Usage: ")[1].strip()
+
+    assert usage("batch") == "backpath batch [OPTIONS] INPUT..."
+    assert usage("validate") == "backpath validate [OPTIONS] [PATH...]"
+
+
+def test_shell_completion_is_on(runner):
+    text = ANSI.sub("", runner.invoke(app, ["--help"], env={"COLUMNS": "100"}).stdout)
+    assert "--install-completion" in text and "--show-completion" in text
+
+
+def test_completion_offers_pathways_and_formats():
+    import os
+    import subprocess
+    import sys
+
+    if not Path(sys.executable).with_name("backpath").exists():
+        pytest.skip("backpath is not installed as a program beside this Python")
+
+    def complete(words: str, cword: int) -> list[str]:
+        env = {**os.environ, "_BACKPATH_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
+        program = Path(sys.executable).with_name("backpath")  # completion is keyed to the program's name
+        out = subprocess.run([str(program)], env=env, capture_output=True, text=True)
+        return out.stdout.split()
+
+    assert "low-back-pain" in complete("backpath assess --pathway l", 3)
+    assert complete("backpath assess --format ", 3) == ["text", "json", "markdown"]

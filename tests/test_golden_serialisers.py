@@ -129,7 +129,9 @@ def test_batch_csv_agrees(features, runner, records_file):
 def _assess_cli(runner, tmp_path: Path, rid: str, answers: dict, fmt: str):
     path = tmp_path / f"{rid}.json"
     path.write_text(json.dumps({"id": rid, "answers": answers}), encoding="utf-8")
-    return runner.invoke(app, ["assess", "--pathway", str(FEATURES), "--answers", str(path), "--format", fmt])
+    detail = ["--detail", "full"] if fmt == "text" else []  # the complete trace, with every reason and because
+    return runner.invoke(app, ["assess", "--pathway", str(FEATURES), "--answers", str(path), "--format", fmt,
+                               *detail])
 
 
 @pytest.mark.parametrize(("rid", "answers"), RECORDS, ids=[rid for rid, _ in RECORDS])

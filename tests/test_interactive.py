@@ -47,6 +47,24 @@ def answer(child: pexpect.spawn, steps) -> None:
         child.sendline(typed)
 
 
+def confirm_review(child: pexpect.spawn) -> None:
+    """Page through the review screen with Enter until it asks to see the recommendation, and confirm."""
+    while True:
+        last = child.expect_exact(["Enter for the next page.", "Enter to see the recommendation."])
+        child.expect_exact("> ")
+        child.sendline("")
+        if last:
+            return
+
+
+def see_result(child: pexpect.spawn, handout: str = "") -> None:
+    """The one-screen result, then the handout offer: `handout` is the file name typed (Enter skips)."""
+    child.expect_exact("What to do now")
+    child.expect_exact("Write a plain-language handout for the patient?")
+    child.expect_exact("> ")
+    child.sendline(handout)
+
+
 def finish(child: pexpect.spawn) -> int:
     child.expect(pexpect.EOF)
     child.close()
@@ -64,13 +82,19 @@ def test_complete_assessment(tmp_path):
     before_start_back = len(EVALUATION) + len(RED_FLAGS)
     answer(child, WALK[1:before_start_back])
     child.expect_exact("Section 3 of 6: Keele STarT Back Screening Tool")
-    child.expect_exact("Keele University")  # the attribution, with the first item
-    answer(child, WALK[before_start_back:])
+    child.expect_exact("official form")  # the section intro; the attribution follows the first item
+    answer(child, WALK[before_start_back:before_start_back + len(START_BACK)])
+    child.expect_exact("Scores so far")  # when the STarT Back section ends
+    child.expect_exact("STarT Back total score: 0 of 9")
+    child.expect_exact("STarT Back psychosocial subscale: 0 of 5")
+    child.expect_exact("STarT Back risk group: low")
+    answer(child, REST)
     child.expect_exact(f"Review: {len(WALK)} answers")
-    child.expect_exact("Enter to see the recommendation.")
-    child.sendline("")
-    child.expect_exact("Plan, in order")
+    confirm_review(child)
+    see_result(child, "plan.html")
+    child.expect_exact("Handout for the patient written to plan.html.")
     assert finish(child) == 0
+    assert (tmp_path / "plan.html").read_text().startswith("<!DOCTYPE html>")
     record = json.loads(saved.read_text())
     assert record["answers"]["age"] == 45 and record["answers"]["red_flags"] == []
     assert "bmi" not in record["answers"]  # skipped optional questions are left out
@@ -136,9 +160,8 @@ def test_review_screen_changes_an_answer_and_asks_what_now_applies(tmp_path):
     child.expect_exact("Average leg pain over the last week")  # applies now
     child.sendline("8")
     child.expect_exact(f"Review: {len(WALK) + 1} answers")
-    child.expect_exact("> ")
-    child.sendline("")
-    child.expect_exact("Plan, in order")
+    confirm_review(child)
+    see_result(child)
     assert finish(child) == 0
     answers = json.loads(saved.read_text())["answers"]
     assert answers["sciatica"] is True and answers["leg_pain_nrs"] == 8
@@ -180,9 +203,10 @@ def test_ctrl_c_saves_and_resume_asks_only_what_is_missing(tmp_path):
     resumed.expect_exact(f"Question 1 of about {resumed.match.group(1)}")
     answer(resumed, START_BACK[2:] + REST)  # asked first: the question after the last one answered
     resumed.expect_exact(f"Review: {len(WALK)} answers")
-    resumed.expect_exact("> ")
-    resumed.sendline("")
+    confirm_review(resumed)
     resumed.expect_exact('"status": "ok"')
+    resumed.expect_exact("Write a plain-language handout for the patient?")
+    resumed.sendline("")
     assert finish(resumed) == 0
 
 
@@ -223,3 +247,130 @@ def test_a_60_column_terminal_keeps_every_line_inside_it(tmp_path):
     assert "Keele University" in seen and "Which red flags are present?" in seen
     questionnaire = seen.split("Resume with:")[0]  # the resume command itself is one line, to copy whole
     assert max(len(line) for line in questionnaire.split("\r\n")) <= 60
+
+
+def test_durations_in_days_months_and_the_licence_once(tmp_path):
+    """ "3 days" is a duration; the STarT Back licence is shown in full once, even when an item is asked again."""
+    child = spawn(cwd=tmp_path)
+    child.logfile_read = io.StringIO()
+    answer(child, EVALUATION[:2])
+    child.expect_exact("How many weeks")
+    child.expect_exact("or 3 days, 2 months.")
+    child.sendline("3 days")
+    child.expect_exact("Average localised back pain")
+    child.sendline("b")
+    child.expect_exact("Enter keeps: 0.43 weeks (3")  # "days)." wraps to the next line
+    child.sendline("2 months")
+    answer(child, EVALUATION[3:] + RED_FLAGS + START_BACK[:2])
+    child.expect_exact("STarT Back item 3 ")
+    child.sendline("b")
+    child.expect_exact("STarT Back item 2 ")
+    child.sendline("n")
+    child.expect_exact("STarT Back item 3 ")
+    child.expect_exact("> ")
+    child.sendintr()
+    child.expect(r"Interrupted: \d+ answers saved to\s+(\S+\.partial\.json)")
+    saved = tmp_path / child.match.group(1)
+    assert finish(child) == 130
+    assert json.loads(saved.read_text())["answers"]["duration_weeks"] == 8.67
+    seen = child.logfile_read.getvalue()
+    assert seen.count("No licence is needed for non-commercial use") == 1
+    assert seen.count("From the Keele STarT Back Screening Tool.") >= 2
+
+
+def test_a_resumed_session_never_asks_an_answered_question_again(tmp_path):
+    """The file answers `pregnant` but not `age`: once age is typed, pregnancy is not asked again."""
+    partial = tmp_path / "referral.partial.json"
+    partial.write_text(json.dumps({"answers": {"pregnant": False, "duration_weeks": 6}}))
+    child = spawn("--answers", partial.name, cwd=tmp_path)
+    child.logfile_read = io.StringIO()
+    answer(child, [("Age", "45")])
+    child.expect_exact("Average localised back pain")
+    child.expect_exact("> ")
+    child.sendintr()
+    assert finish(child) == 130
+    assert "Is the patient pregnant?" not in child.logfile_read.getvalue()
+    answers = json.loads(partial.read_text())["answers"]
+    assert answers["pregnant"] is False and answers["age"] == 45
+
+
+def test_the_review_screen_pages_to_the_terminal_height(tmp_path):
+    child = pexpect.spawn(sys.executable, ["-m", "backpath", "assess"], env={**ENV, "LINES": "24"},
+                          cwd=str(tmp_path), encoding="utf-8", timeout=20, dimensions=(24, 80))
+    child.logfile_read = io.StringIO()
+    answer(child, WALK)
+    child.expect(r"Review: \d+ answers, page 1 of (\d+)")
+    pages = int(child.match.group(1))
+    assert pages >= 2
+    child.expect_exact("Enter for the next page.")
+    child.expect_exact("> ")
+    child.sendline("")
+    child.expect_exact(f"page 2 of {pages}")
+    child.expect_exact("p for the previous page")
+    child.expect_exact("> ")
+    child.sendline("p")
+    child.expect_exact(f"page 1 of {pages}")
+    confirm_review(child)
+    see_result(child)
+    assert finish(child) == 0
+    screens = child.logfile_read.getvalue().split("Review: ")[1:]
+    for screen in screens:  # each page, with its instructions, fits the 24 rows
+        assert len(screen.split("> ")[0].split("\r\n")) <= 24
+
+
+def test_requests_for_surgery_and_an_epidural_are_answered(tmp_path):
+    child = spawn("--format", "json", cwd=tmp_path)
+    answer(child, WALK[:-1])
+    child.expect_exact("Treatments or tests the patient asks")
+    child.expect_exact("> ")
+    child.sendline("spinal_decompresion")  # a misspelling of the same procedure
+    child.expect_exact("Did you mean `spinal_decompression`?")
+    child.sendline("spinal_surgery")  # not an option: no suggestion of another procedure (spinal_fusion)
+    child.expect_exact('"spinal_surgery" is not an option')
+    child.expect_exact("> ")
+    assert "Did you mean" not in child.before
+    child.sendline("epidural_injection spinal_decompression")
+    confirm_review(child)
+    child.expect_exact('"status": "ok"')
+    child.expect_exact("Write a plain-language handout for the patient?")
+    child.sendline("")
+    assert finish(child) == 0
+
+
+def test_an_emergency_result_stays_in_sight_with_the_handout_offer(tmp_path):
+    """Every required answer is in, so stopping at the emergency prints the result; on 24 rows the word
+    EMERGENCY is still on screen when the handout offer waits."""
+    given = json.loads((Path(__file__).parent.parent / "examples" / "answers-acute-low-risk.json").read_text())
+    given = given.get("answers", given)
+    given.pop("red_flags")
+    (tmp_path / "walk-in.json").write_text(json.dumps(given))
+    child = pexpect.spawn(sys.executable, ["-m", "backpath", "assess", "--answers", "walk-in.json"],
+                          env={**ENV, "LINES": "24"}, cwd=str(tmp_path), encoding="utf-8", timeout=20,
+                          dimensions=(24, 80))
+    child.expect_exact("Which red flags are present?")
+    child.expect_exact("> ")
+    child.sendline("1 2")
+    child.expect_exact("Type c to continue the questionnaire, or s to stop here")
+    child.sendline("s")
+    child.expect_exact("EMERGENCY REFERRAL")  # then " - act now", in another style
+    child.expect_exact("EMERGENCY: act on the advice above now.")
+    child.expect_exact("Write a plain-language handout for the patient?")
+    child.sendline("")
+    assert finish(child) == 0
+
+
+def test_a_long_full_trace_goes_through_the_pager_on_a_terminal(tmp_path):
+    example = str(Path(__file__).parent.parent / "examples" / "answers-chronic-sciatica.json")
+    env = {**ENV, "PAGER": "sed -e s/^/PAGED:/", "LINES": "24"}
+    child = pexpect.spawn(sys.executable, ["-m", "backpath", "assess", "--answers", example, "--detail", "full"],
+                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=30, dimensions=(24, 80))
+    child.logfile_read = io.StringIO()
+    assert finish(child) == 0
+    lines = [line for line in child.logfile_read.getvalue().split("\r\n") if line.strip()]
+    assert len(lines) > 100 and all(line.startswith("PAGED:") for line in lines)
+    # the one-screen summary is never paged
+    child = pexpect.spawn(sys.executable, ["-m", "backpath", "assess", "--answers", example], env=env,
+                          cwd=str(tmp_path), encoding="utf-8", timeout=30, dimensions=(24, 80))
+    child.logfile_read = io.StringIO()
+    assert finish(child) == 0
+    assert "PAGED:" not in child.logfile_read.getvalue() and "SURGICAL OPINION" in child.logfile_read.getvalue()

@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from backpath import cli
+from backpath import cli, cli_session
 from backpath.answers import check_value
 from backpath.prompts import COMPLETE, END_OF_INPUT, INTERRUPTED, STOPPED, lines_from, run_questionnaire
 from backpath.questionnaire import Session, emergencies, parse_answer
@@ -286,9 +286,9 @@ def test_end_of_input_saves_and_says_how_to_resume(runner, terminal, tmp_path, m
 
 
 def test_partial_file_goes_beside_save_answers_or_over_a_resumed_partial(tmp_path):
-    assert cli.partial_answers_path(None, tmp_path / "a.json") == tmp_path / "a.partial.json"
-    assert cli.partial_answers_path("x/p.partial.json", tmp_path / "a.json").as_posix() == "x/p.partial.json"
-    assert cli.partial_answers_path("x/export.json", None).as_posix() == "x/export.partial.json"
+    assert cli_session.partial_answers_path(None, tmp_path / "a.json") == tmp_path / "a.partial.json"
+    assert cli_session.partial_answers_path("x/p.partial.json", tmp_path / "a.json").as_posix() == "x/p.partial.json"
+    assert cli_session.partial_answers_path("x/export.json", None).as_posix() == "x/export.partial.json"
 
 
 def test_stopping_at_an_emergency_prints_the_advice_and_saves(runner, terminal, tmp_path):
@@ -350,3 +350,45 @@ def test_bytes_that_are_not_text_are_a_wrong_answer_not_a_crash(runner, terminal
                            + b"\n\n")
     assert result.exit_code == 0, result.stderr
     assert 'Not accepted: must be a number (16–110 years), not "\ufffd\ufffd".' in result.stderr
+
+
+@pytest.mark.parametrize(("typed", "weeks"), [("3 days", 0.43), ("2 months", 8.67), ("1 year", 52), ("6 weeks", 6),
+                                               ("6", 6), ("14d", 2), ("1.5 years", 78), ("2 Months", 8.67)])
+def test_a_duration_in_days_weeks_months_or_years(default_pathway, typed, weeks):
+    assert parse_answer(q(default_pathway, "duration_weeks"), typed).value == weeks
+
+
+def test_a_duration_of_days_is_shown_in_days_too(default_pathway):
+    from backpath.questionnaire import show_value
+
+    duration = q(default_pathway, "duration_weeks")
+    assert show_value(duration, 0.43) == "0.43 weeks (3 days)"
+    assert show_value(duration, 6) == "6 weeks" and show_value(duration, 8.67) == "8.67 weeks"
+
+
+def test_a_duration_out_of_range_or_not_a_duration_is_explained(default_pathway):
+    duration = q(default_pathway, "duration_weeks")
+    assert "0–2600 weeks" in parse_answer(duration, "60 years").error
+    assert parse_answer(duration, "three days").error
+    assert parse_answer(q(default_pathway, "age"), "3 days").error  # an age is not typed as a duration
+    assert parse_answer(q(default_pathway, "age"), "52 years").value == 52
+
+
+def test_a_resumed_answer_waiting_for_an_earlier_one_is_kept(default_pathway):
+    session = Session.start(default_pathway, {"pregnant": False, "duration_weeks": 6})
+    assert session.answers["pregnant"] is False and session.next_question(None).id == "age"
+    session.answer("age", 40)
+    assert session.next_question("age").id == "back_pain_nrs"  # pregnancy is answered already
+    assert session.answer("age", 70) == ["pregnant"]  # and dropped once it cannot apply
+
+
+def test_scores_are_shown_when_their_section_ends(default_pathway):
+    given = {"age": 52, "pregnant": False, "duration_weeks": 6, "back_pain_nrs": 5, "sciatica": False,
+             "neurogenic_claudication": False, "red_flags": [], "thoracic_pain": False, "first_episode": False}
+    given = {k: v for k, v in given.items() if k in default_pathway.questions}
+    typed = ["y", "n", "y", "y", "y", "n", "n", "n", "3"]  # items 1, 3, 4, 5 and "moderately": medium risk
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    run_questionnaire(default_pathway, given, console=console, read_line=lines_from(typed))
+    text = console.file.getvalue()
+    assert text.index("Scores so far") > text.index("STarT Back item 9")
+    assert "STarT Back total score: 4 of 9" in text and "STarT Back risk group: medium" in text

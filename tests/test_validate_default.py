@@ -108,4 +108,6 @@ def test_weakening_a_protected_rule_breaks_an_invariant(tmp_path: Path, mutate, 
         rank = mutant.tier_rank
         assert (inv.tier is not None and result["tier"] != inv.tier) \
             or (inv.tier_at_least is not None and rank[result["tier"]] > rank[inv.tier_at_least]) \
-            or recommended & (set(inv.never_recommended) | set(inv.only_when_items))
+            or recommended & (set(inv.never_recommended) | set(inv.only_when_items)) \
+            or (recommended & set(inv.warned_items)
+                and not {w.get("rule") for w in result["warnings"]} & set(inv.warning_rules))

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import AnswerProblem, did_you_mean
+from .errors import OPTION_CUTOFF, AnswerProblem, did_you_mean
 from .limits import MAX_PROBLEMS_PER_RECORD
 from .model import Pathway, Question
 from .shown import clip, quoted
@@ -72,7 +72,7 @@ def check_value(q: Question, value: Any) -> str | None:
             return f"must be one option id (text), not {_show(value)}; options: {', '.join(q.option_ids)}."
         if value not in q.option_ids:
             return (f"{quoted(value)} is not an option; options: {', '.join(q.option_ids)}."
-                    f"{did_you_mean(value, q.option_ids)}")
+                    f"{did_you_mean(value, q.option_ids, OPTION_CUTOFF)}")
         return None
     # multi_choice
     if not isinstance(value, list):
@@ -84,7 +84,7 @@ def check_value(q: Question, value: Any) -> str | None:
             return f"holds {_show(v)}; every entry must be an option id (text). Options: {', '.join(q.option_ids)}."
         if v not in q.option_ids:
             return (f"{quoted(v)} is not an option; options: {', '.join(q.option_ids)}."
-                    f"{did_you_mean(v, q.option_ids)}")
+                    f"{did_you_mean(v, q.option_ids, OPTION_CUTOFF)}")
         if v in seen:
             return f"lists {quoted(v)} twice; list each option once."
         seen.add(v)

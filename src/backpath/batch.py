@@ -23,6 +23,7 @@ from rich.console import Console
 
 from . import handoff
 from .batch_io import BatchUsageError, Chunk, Output, input_specs, read_chunks, same_file, stdin_is, total_size
+from .batch_summary import Repeats, print_summary
 from .batch_work import (
     FORMATS,
     ChunkResult,
@@ -63,12 +64,16 @@ class BatchStats:
     errors: int = 0
     tiers: Counter = field(default_factory=Counter)
     error_places: list[str] = field(default_factory=list)
+    error_kinds: Counter = field(default_factory=Counter)
+    repeats: Repeats = field(default_factory=Repeats)
 
     def add(self, r: ChunkResult) -> None:
         self.records += r.records
         self.ok += r.ok
         self.errors += r.errors
         self.tiers.update(r.tiers)
+        self.error_kinds.update(r.error_kinds)
+        self.repeats.add(r.ids)
         if len(self.error_places) < 3:
             self.error_places.extend(r.error_places[: 3 - len(self.error_places)])
 
@@ -166,7 +171,7 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
     finally:
         thaw_warm_objects()
     if not options.quiet:
-        _summary(console, pathway, stats, out.name, time.perf_counter() - started)
+        print_summary(console, pathway, stats, out.name, time.perf_counter() - started)
     return EXIT_OK if stats.errors == 0 else EXIT_INVALID
 
 
@@ -337,22 +342,6 @@ class _progress:
     def __exit__(self, *exc) -> None:
         if self.show:
             self.bar.stop()
-
-
-def _summary(console: Console, pathway: Pathway, stats: BatchStats, out_name: str, seconds: float) -> None:
-    rate = f", {stats.records / seconds:,.0f} records/s" if seconds > 0 and stats.records else ""
-    noun = "record" if stats.records == 1 else "records"
-    lines = [f"{stats.records:,} {noun} read: {stats.ok:,} ok, {stats.errors:,} with errors{rate}."]
-    if stats.ok:
-        per_tier = [f"{t.id} {stats.tiers[t.id]:,}" for t in pathway.tiers if stats.tiers.get(t.id)]
-        lines.append("tiers: " + ", ".join(per_tier) + ".")
-    if stats.errors:
-        more = " ..." if stats.errors > len(stats.error_places) else ""
-        lines.append(f"first errors at: {', '.join(stats.error_places)}{more} (see each record's \"errors\").")
-    if out_name != "stdout":
-        lines.append(f"results written to {out_name}.")
-    for line in lines:
-        console.print(safe(line, lines=False), markup=False, highlight=False, soft_wrap=True)
 
 
 def _silence_stdout() -> None:

@@ -28,6 +28,7 @@ from typing import Any
 
 from . import batch_io, handoff, lifeline
 from .batch_io import CHUNK_RECORDS, LINE, VALUE, Chunk, line_item, long_line_item
+from .batch_summary import error_kinds
 from .csvcells import neutral_row
 from .engine import assess_json, assess_summary, error_result
 from .heap import keep_freed_memory
@@ -58,6 +59,8 @@ class ChunkResult:
     errors: int = 0
     tiers: Counter = field(default_factory=Counter)
     error_places: list[str] = field(default_factory=list)
+    error_kinds: Counter = field(default_factory=Counter)  # records by kind of error (batch_summary)
+    ids: list = field(default_factory=list)  # (id, place) of each record that has an id: repeats are warned
     nbytes: int = 0
     handed_over: str | None = None  # from a worker: the file holding `data` instead (see `handoff`)
     written: bool = False  # from a worker: `data` is already in the output, written in its turn (see `turns`)
@@ -79,7 +82,7 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
     out = ChunkResult([], nbytes=chunk.nbytes)
     tiers = out.tiers
     as_text = fmt != "csv"
-    results = _assess_items(pathway, chunk, as_text)
+    results = _assess_items(pathway, chunk, as_text, out.ids)
     if fmt == "csv":
         buf = io.StringIO()
         serialise = _csv_row_writer(pathway, buf)
@@ -97,6 +100,7 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
             tiers[result["tier"]] += 1
         else:
             out.errors += 1
+            out.error_kinds.update(error_kinds(result["errors"]))
             if len(out.error_places) < MAX_ERROR_PLACES:
                 out.error_places.append(place(result["source"]))
         serialise(_encode(result) if as_text else result)
@@ -168,14 +172,17 @@ def _result_lines(result: ChunkResult) -> list[str]:
     return b"".join(result.data).decode("utf-8").split("\n")[:-1]
 
 
-def _assess_items(pathway: Pathway, chunk: Chunk, as_text: bool) -> list:
-    """One result per item, in order: `(tier, JSON text)` or a summary dict for ok records, error dicts."""
+def _assess_items(pathway: Pathway, chunk: Chunk, as_text: bool, ids: list | None = None) -> list:
+    """One result per item, in order: `(tier, JSON text)` or a summary dict for ok records, error dicts.
+    `ids` gets the (id, place) of each record read that has an id."""
     results: list = []
     waiting: list[tuple[int, Any, Any, dict]] = []  # (index in results, id, answers, source) to assess
     position = chunk.start
     for item in chunk.items:
         got = _read_item(pathway, item, position)
         if type(got) is tuple:
+            if ids is not None and got[0] is not None:
+                ids.append((got[0], place(got[2])))
             waiting.append((len(results), got[0], got[1], got[2]))
             results.append(None)
         else:

@@ -4,29 +4,43 @@ from __future__ import annotations
 
 import inspect
 import json
-import shlex
 import sys
-import time
 from enum import Enum
 from pathlib import Path
-from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .catalog import DEFAULT_PATHWAY, open_pathway
+from .catalog import DEFAULT_PATHWAY, bundled
+from .cli_common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    AssessFormat,
+    Detail,
+    ListFormat,
+    fail,
+    load_or_exit,
+    stderr_console,
+    stdout_console,
+)
+from .cli_help import ReadableCommand, ReadableGroup
+from .cli_session import (
+    answers_record,
+    ask_missing,
+    handout_problem,
+    offer_handout,
+    read_answers_source,
+    split_record,
+    stdin_is_terminal,
+    write_answers_file,
+    write_handout,
+)
 from .entry import interrupted
-from .errors import BackpathError, PathwayError, PathwayNotFound
-from .fileio import read_bounded
-from .jsontext import loads, unreadable
-from .limits import MAX_ANSWERS_BYTES
+from .errors import BackpathError
 from .model import Pathway
-from .records import extra_keys
 from .shown import safe
-
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 app = typer.Typer(
     name="backpath",
@@ -34,8 +48,9 @@ app = typer.Typer(
     "It supports a clinician's judgement and never diagnoses. Start with `backpath questions` to see what a "
     "pathway asks, `backpath assess` to assess one person, `backpath batch` for many records and "
     "`backpath validate` to check pathway YAML.",
+    cls=ReadableGroup,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -45,41 +60,9 @@ PATHWAY_HELP = (f"A bundled pathway id (see `backpath pathways`) or a path to a 
                 f"{DEFAULT_PATHWAY}).")
 
 
-class AssessFormat(str, Enum):
-    text = "text"
-    json = "json"
-    markdown = "markdown"
-
-
-class ListFormat(str, Enum):
-    text = "text"
-    json = "json"
-
-
-def stdout_console() -> Console:
-    return Console(file=sys.stdout, soft_wrap=False)
-
-
-def stderr_console() -> Console:
-    return Console(file=sys.stderr, soft_wrap=False)
-
-
-def fail(message: str, code: int, hint: str | None = None) -> typer.Exit:
-    """Print `message` (and how to fix it) to stderr; return the Exit to raise."""
-    err = stderr_console()
-    err.print(f"error: {safe(message)}", markup=False, highlight=False)
-    if hint:
-        err.print(safe(hint), markup=False, highlight=False)
-    return typer.Exit(code)
-
-
-def load_or_exit(id_or_path: str | None) -> Pathway:
-    try:
-        return open_pathway(id_or_path)
-    except PathwayNotFound as exc:
-        raise fail(str(exc), EXIT_USAGE) from None
-    except PathwayError as exc:
-        raise fail(str(exc), EXIT_USAGE, "Run `backpath validate FILE` for every finding.") from None
+def complete_pathway(incomplete: str) -> list[str]:
+    """Shell completion for --pathway: the bundled pathway ids (a path completes as a file name)."""
+    return [b.id for b in bundled() if b.id.startswith(incomplete)]
 
 
 def version_callback(value: bool) -> None:
@@ -98,164 +81,46 @@ def main_callback(
 
 # --- assess ------------------------------------------------------------------------------------
 
-def read_answers_source(source: str) -> tuple[Any, str]:
-    """Read a JSON answers file (or '-' for stdin). Returns the parsed value and a display name."""
-    name = "<stdin>" if source == "-" else source
-    try:
-        # read_text with utf-8-sig: a byte order mark is accepted, as batch accepts one
-        raw = sys.stdin.buffer.read(MAX_ANSWERS_BYTES + 1) if source == "-" else \
-            read_bounded(source, MAX_ANSWERS_BYTES)
-        if len(raw) > MAX_ANSWERS_BYTES:
-            raise fail(f"{safe(name, lines=False)} is over the limit of {MAX_ANSWERS_BYTES:,} bytes (1 MiB) for an "
-                       "answers file; it was not read.", EXIT_USAGE, "An answers file is one JSON object of about "
-                       "2 KB; check that this is the right file.")
-        text = raw.decode("utf-8-sig")
-    except FileNotFoundError:
-        raise fail(f"no answers file at {source}.", EXIT_USAGE, "Check the path, or use - to read from stdin.") \
-            from None
-    except IsADirectoryError:
-        raise fail(f"{source} is a folder, not an answers file.", EXIT_USAGE) from None
-    except UnicodeDecodeError:
-        raise fail(f"{name} is not UTF-8 text.", EXIT_INVALID, "Save the answers file as UTF-8 JSON.") from None
-    except OSError as exc:
-        raise fail(f"cannot read {name}: {exc.strerror}.", EXIT_USAGE) from None
-    try:
-        return loads(text), name
-    except json.JSONDecodeError as exc:
-        raise fail(f"{name}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}).", EXIT_INVALID,
-                   "An answers file is a JSON object such as {\"age\": 52, \"sciatica\": false, ...}; "
-                   "`backpath questions --format json` lists every question.") from None
-    except (ValueError, RecursionError) as exc:  # a repeated key, a 5,000-digit number, arrays nested deep
-        raise fail(f"{name} cannot be read as answers: {unreadable(exc)}.", EXIT_INVALID) from None
-
-
-def split_record(data: Any, name: str) -> tuple[Any, Any]:
-    """A record {"id", "answers"} or a bare answers object -> (id, answers); a record with other top-level keys
-    is refused, as `batch` refuses it (`records.extra_keys`)."""
-    if isinstance(data, dict) and isinstance(data.get("answers"), dict):
-        extra = extra_keys(data)
-        if extra:
-            raise fail(f"{safe(name, lines=False)}: {extra}", EXIT_INVALID)
-        return data.get("id"), data["answers"]
-    return None, data
-
-
-def emit_result(result: dict, pathway: Pathway, fmt: AssessFormat) -> None:
+def emit_result(result: dict, pathway: Pathway, fmt: AssessFormat, detail: Detail = Detail.summary) -> None:
     if fmt is AssessFormat.json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
     elif fmt is AssessFormat.markdown:
         from .render import to_markdown
 
         sys.stdout.write(to_markdown(result, pathway))
+    elif detail is Detail.summary:
+        from .summary import render_summary
+
+        console = stdout_console()
+        console.print(render_summary(result, pathway, width=console.width))
     else:
+        from .paging import print_paged
         from .render import render_result
 
-        stdout_console().print(render_result(result, pathway))
+        print_paged(stdout_console(), render_result(result, pathway))
 
 
-def write_answers_file(path: Path, answers: dict) -> bool:
-    """Save the answers; if that fails, say why and print them to stderr (so nothing typed is lost) and
-    return False."""
-    from .fileio import write_atomic
-
-    text = json.dumps(answers, ensure_ascii=False, indent=2) + "\n"
-    try:
-        write_atomic(path, text)
-    except OSError as exc:
-        stderr_console().print(f"error: could not save the answers to {path}: {exc.strerror or exc}. Here they "
-                               "are:", markup=False, highlight=False)
-        sys.stderr.write(text)
-        return False
-    return True
-
-
-def answers_record(record_id: Any, answers: dict) -> dict:
-    """Answers as a record ({"id", "answers"}), the form both `assess --answers` and `batch` read."""
-    return {"id": record_id, "answers": answers} if record_id is not None else {"answers": answers}
-
-
-def stdin_is_terminal() -> bool:
-    return sys.stdin.isatty()
-
-
-def partial_answers_path(answers_path: str | None, save_path: Path | None) -> Path:
-    """Where to save an unfinished questionnaire: over a resumed .partial.json, beside --save-answers or
-    --answers, or a new timestamped file in the current folder."""
-    if answers_path and answers_path != "-":
-        source = Path(answers_path)
-        if source.name.endswith(".partial.json"):
-            return source
-    base = save_path or (Path(answers_path) if answers_path and answers_path != "-" else None)
-    if base is not None:
-        return base.with_name(base.name.removesuffix(".json") + ".partial.json")
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path, n = Path(f"backpath-answers-{stamp}.partial.json"), 1
-    while path.exists():
-        n += 1
-        path = Path(f"backpath-answers-{stamp}-{n}.partial.json")
-    return path
-
-
-def ask_missing(pw: Pathway, given: dict, *, record_id: Any, answers_path: str | None, save_path: Path | None,
-                pathway_ref: str | None, fmt: AssessFormat) -> dict:
-    """Run the questionnaire for what `given` lacks. Returns complete answers, or saves the answers so far,
-    says how to resume and exits (130 after Ctrl-C, 1 at end of input or when stopped at an emergency)."""
-    from .prompts import COMPLETE, STOPPED, emergency_advice_markdown, emergency_banner, run_questionnaire
-
-    outcome = run_questionnaire(pw, given, source=answers_path)
-    if outcome.status == COMPLETE or outcome.status == STOPPED and not outcome.session.missing():
-        return outcome.session.to_record(keep_skips=False)
-    if outcome.status == STOPPED:
-        if fmt is AssessFormat.markdown:
-            sys.stdout.write(emergency_advice_markdown(outcome.emergencies))
-        elif fmt is AssessFormat.text:
-            stdout_console().print(emergency_banner(outcome.emergencies, "EMERGENCY — act now (questionnaire "
-                                                    "stopped here; the other answers were not assessed)"))
-    raise save_unfinished(outcome, record_id=record_id, answers_path=answers_path, save_path=save_path,
-                          pathway_ref=pathway_ref)
-
-
-def save_unfinished(outcome, *, record_id: Any, answers_path: str | None, save_path: Path | None,
-                    pathway_ref: str | None) -> typer.Exit:
-    """Save an unfinished questionnaire's answers and print how to resume; return the Exit to raise."""
-    from .prompts import INTERRUPTED, STOPPED
-
-    session = outcome.session
-    err = stderr_console()
-    exit_code = 130 if outcome.status == INTERRUPTED else EXIT_INVALID
-    if not session.answers and not session.skipped and answers_path is None:
-        err.print("Nothing was answered, so nothing was saved.", markup=False, highlight=False)
-        return typer.Exit(exit_code)
-    record = answers_record(record_id, session.to_record(keep_skips=True))
-    path = partial_answers_path(answers_path, save_path)
-    if not write_answers_file(path, record):
-        return typer.Exit(exit_code)
-    what = {STOPPED: "Stopped at the emergency", INTERRUPTED: "Interrupted"}.get(outcome.status, "End of input")
-    left = len(session.missing())
-    err.print(f"{what}: {len(session.answers)} answers saved to {path} ({left} required "
-              f"question{'s' if left != 1 else ''} still to answer).", markup=False, highlight=False)
-    command = ["backpath", "assess", "--answers", str(path)]
-    if pathway_ref:
-        command += ["--pathway", pathway_ref]
-    if save_path:
-        command += ["--save-answers", str(save_path)]
-    err.print("Resume with:", markup=False)
-    err.print("  " + shlex.join(command), markup=False, highlight=False, soft_wrap=True)
-    return typer.Exit(exit_code)
-
-
-@app.command()
+@app.command(cls=ReadableCommand)
 def assess(
-    pathway: str | None = typer.Option(None, "--pathway", "-p", help=PATHWAY_HELP, show_default=False),
+    pathway: str | None = typer.Option(None, "--pathway", "-p", metavar="ID|FILE", help=PATHWAY_HELP,
+                                       show_default=False, autocompletion=complete_pathway),
     answers: str | None = typer.Option(
         None, "--answers", "-a", metavar="FILE|-",
         help="JSON answers file ({\"age\": 52, ...} or {\"id\": ..., \"answers\": {...}}); - reads stdin. "
         "On a terminal, missing answers are asked; elsewhere they are listed and the exit code is 1."),
-    fmt: AssessFormat = typer.Option(AssessFormat.text, "--format", "-f", help="text for people, json for "
+    fmt: AssessFormat = typer.Option(AssessFormat.text, "--format", "-f", metavar="text|json|markdown",
+                                  help="text for people, json for "
                                      "programs, markdown for the patient record."),
     save_answers: Path | None = typer.Option(None, "--save-answers", metavar="FILE",
                                                 help="Also write the complete answers as JSON to FILE "
                                                 "(accepted by --answers and batch)."),
+    handout: Path | None = typer.Option(None, "--handout", metavar="FILE.html|FILE.md",
+                                        help="Also write a plain-language handout for the patient: one printable "
+                                        "HTML page, or Markdown, by the file's extension."),
+    detail: Detail = typer.Option(Detail.summary, "--detail", "-d", metavar="summary|full",
+                                  help="text: summary is one screen (the "
+                                  "plan, what was asked about, review, safety-net); full is the complete trace "
+                                  "(rules, because, sources, notes), paged on a terminal."),
 ) -> None:
     """Assess one person and print a tailored, evidence-cited recommendation.
 
@@ -268,6 +133,10 @@ def assess(
       backpath assess --answers answers.json --format json > result.json
 
       backpath assess            # on a terminal: the interactive questionnaire
+
+      backpath assess --answers answers.json --handout plan.html
+
+      backpath assess --answers answers.json --detail full
     """
     from . import engine
 
@@ -278,6 +147,10 @@ def assess(
         problem = unwritable(save_answers)
         if problem:  # before anything is asked, not after the whole questionnaire
             raise fail(f"--save-answers: {problem}.", EXIT_USAGE)
+    if handout is not None:
+        problem = handout_problem(handout)
+        if problem:
+            raise fail(f"--handout: {problem}.", EXIT_USAGE, "Name a file ending in .html or .md.")
     record_id, given = (None, {})
     if answers is not None:
         data, name = read_answers_source(answers)
@@ -289,7 +162,8 @@ def assess(
                        f"{type(record_id).__name__}.", EXIT_INVALID, "Leave `id` out if the record has none.")
     interactive = stdin_is_terminal() and answers != "-"
     checked = engine.check(pw, given)
-    if checked.missing and len(checked.missing) == len(checked.problems) and interactive:
+    asked = bool(checked.missing and len(checked.missing) == len(checked.problems) and interactive)
+    if asked:
         given = ask_missing(pw, given, record_id=record_id, answers_path=answers, save_path=save_answers,
                             pathway_ref=pathway, fmt=fmt)
     elif answers is None and not interactive:
@@ -311,9 +185,14 @@ def assess(
         if fmt is AssessFormat.json:
             sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
         raise typer.Exit(EXIT_INVALID)
-    emit_result(result, pw, fmt)
+    emit_result(result, pw, fmt, detail)
     if save_answers is not None and not write_answers_file(save_answers, answers_record(record_id, given)):
         raise typer.Exit(EXIT_USAGE)
+    if handout is not None:
+        if not write_handout(handout, result, pw):
+            raise typer.Exit(EXIT_USAGE)
+    elif asked:
+        offer_handout(result, pw)
 
 
 # --- batch -------------------------------------------------------------------------------------
@@ -324,16 +203,18 @@ class BatchFormat(str, Enum):
     csv = "csv"
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def batch(
     inputs: list[str] = typer.Argument(..., metavar="INPUT...", help=".json (a record or an array of records), "
                                        ".jsonl (a record a line) or - (JSON Lines on stdin)."),
-    pathway: str | None = typer.Option(None, "--pathway", "-p", help=PATHWAY_HELP, show_default=False),
+    pathway: str | None = typer.Option(None, "--pathway", "-p", metavar="ID|FILE", help=PATHWAY_HELP,
+                                       show_default=False, autocompletion=complete_pathway),
     output: str = typer.Option("-", "--output", "-o", metavar="FILE|-", help="Where to write results; - is "
                                "stdout. A file is written atomically (complete or not at all)."),
-    fmt: BatchFormat = typer.Option(BatchFormat.jsonl, "--format", "-f", help="jsonl: a result a line "
+    fmt: BatchFormat = typer.Option(BatchFormat.jsonl, "--format", "-f", metavar="jsonl|json|csv",
+                                  help="jsonl: a result a line "
                                     "(streamed); json: one array; csv: a row a record for spreadsheets."),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=0, help="Worker processes; 0 = one per core. Output "
+    jobs: int = typer.Option(1, "--jobs", "-j", min=0, metavar="N", help="Worker processes; 0 = one per core. Output "
                              "is identical and in input order whatever the number."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary on stderr."),
 ) -> None:
@@ -374,12 +255,13 @@ class ValidateFormat(str, Enum):
     sarif = "sarif"
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def validate(
     paths: list[Path] | None = typer.Argument(None, metavar="[PATH...]", help="Pathway YAML files or folders "
                                                  "(default: every bundled pathway). A cases file stands for the "
                                                  "pathway beside it."),
-    fmt: ValidateFormat = typer.Option(ValidateFormat.text, "--format", "-f", help="text for people, json "
+    fmt: ValidateFormat = typer.Option(ValidateFormat.text, "--format", "-f", metavar="text|json|github|sarif",
+                                       help="text for people, json "
                                        "for programs, github for workflow annotations, sarif for code scanning."),
     strict: bool = typer.Option(False, "--strict", help="Fail on warnings too (notes never fail)."),
     min_coverage: float | None = typer.Option(None, "--min-coverage", min=0, max=100, metavar="N",
@@ -414,14 +296,16 @@ def validate(
 
 # --- pathways, questions, schema ---------------------------------------------------------------
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def pathways(
-    fmt: ListFormat = typer.Option(ListFormat.text, "--format", "-f", help="text, or json with the sha256 of "
-                                   "each file (the one results carry), to pin what a deployment runs."),
+    fmt: ListFormat = typer.Option(ListFormat.text, "--format", "-f", metavar="text|json",
+                                  help="text, or json with the sha256 of each file (the one results carry), to "
+                                  "pin what a deployment runs."),
 ) -> None:
     """List the bundled pathways: id, version, title, file (and, with --format json, the sha256 of each file).
 
-    A deployment can pin what it runs: the sha256 is the one every result carries in `pathway.sha256`.
+    The id is what --pathway takes. A deployment can pin what it runs: the sha256 is the one every result carries
+    in `pathway.sha256`. Exit code: 0.
 
     Examples:
 
@@ -441,13 +325,27 @@ def pathways(
     stdout_console().print(table)
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def questions(
-    pathway: str | None = typer.Option(None, "--pathway", "-p", help=PATHWAY_HELP, show_default=False),
-    fmt: ListFormat = typer.Option(ListFormat.text, "--format", "-f", help="text for people; json to seed an "
+    pathway: str | None = typer.Option(None, "--pathway", "-p", metavar="ID|FILE", help=PATHWAY_HELP,
+                                       show_default=False, autocompletion=complete_pathway),
+    fmt: ListFormat = typer.Option(ListFormat.text, "--format", "-f", metavar="text|json",
+                                  help="text for people; json to seed an "
                                    "answers file or an EHR export mapping."),
 ) -> None:
-    """The data dictionary of a pathway: every question id, type, allowed values and when it is asked."""
+    """The data dictionary of a pathway: every question id, type, allowed values and when it is asked.
+
+    With --format json, `answers_template` has every question id set to null: fill in each answer (`[]` for
+    "none of them") and pass the file to `backpath assess --answers`; a question left null is reported missing.
+
+    Examples:
+
+      backpath questions
+
+      backpath questions --format json > dictionary.json
+
+      backpath questions --pathway pathways/my-pathway.yaml
+    """
     from .dictionary import data_dictionary, render_dictionary
 
     pw = load_or_exit(pathway)
@@ -457,12 +355,22 @@ def questions(
         stdout_console().print(render_dictionary(pw))
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def schema(
     cases: bool = typer.Option(False, "--cases", help="Print the schema of a test cases file (<id>.cases.yaml) "
                                "instead."),
 ) -> None:
-    """Print the JSON Schema of the pathway format (for editors and the YAML language server)."""
+    """Print the JSON Schema of the pathway format (for editors and the YAML language server).
+
+    A pathway file can name it on its first line: `# yaml-language-server: $schema=pathway.schema.json`. Exit
+    code: 0.
+
+    Examples:
+
+      backpath schema > pathway.schema.json
+
+      backpath schema --cases > cases.schema.json
+    """
     from .cases import cases_schema
     from .loader import pathway_schema
 

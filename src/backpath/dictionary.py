@@ -23,12 +23,16 @@ def question_entry(q: Question) -> dict:
 
 
 def data_dictionary(pathway: Pathway) -> dict:
-    """JSON-ready dictionary; `answers_template` has every question id with null, to fill in."""
+    """JSON-ready dictionary; `answers_template` has every question id with null, to fill in.
+
+    Null everywhere, multi-choice questions too: `[]` means "none of them" (no red flags, no conditions), an
+    answer a person must give, so an unfilled template fails as missing instead of passing as "none".
+    """
     qs = pathway.question_list()
     return {
         "pathway": {"id": pathway.id, "version": pathway.version, "title": pathway.title},
         "questions": [question_entry(q) for q in qs],
-        "answers_template": {q.id: ([] if q.type == "multi_choice" else None) for q in qs},
+        "answers_template": {q.id: None for q in qs},
     }
 
 

@@ -8,16 +8,21 @@ from dataclasses import dataclass, field
 
 from .limits import MAX_SUGGEST_CHARS
 
+OPTION_CUTOFF = 0.8  # option values: a typo of the same word, never another treatment that shares a word
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """Return ' Did you mean `x`?' for the closest choice, or '' when nothing is close."""
+
+def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
+    """Return ' Did you mean `x`?' for the closest choice, or '' when nothing is close.
+
+    Option values use OPTION_CUTOFF: at 0.6 `spinal_decompression` suggested `spinal_fusion`, a procedure the
+    pathway advises against; a suggestion there must be a misspelling of the same thing."""
     word = str(word)
     choices = sorted(set(choices))
     # A word much longer than every choice is never close (a ratio of at least 0.6 needs similar lengths), and
     # difflib's cost grows with its length: `limits.MAX_SUGGEST_CHARS` bounds it.
     if not choices or len(word) > MAX_SUGGEST_CHARS or len(word) > 2 * max(map(len, choices)):
         return ""
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
     return f" Did you mean `{close[0]}`?" if close else ""
 
 

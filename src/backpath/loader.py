@@ -272,7 +272,8 @@ class _Builder:
         self.unique(d["sources"], "sources", "source")
         self.sources = {s["id"]: m.Source(s["id"], s["title"], s.get("url"), s.get("publisher"), s.get("year"),
                                           s.get("note")) for s in d["sources"]}
-        attributions = tuple(m.Attribution(a["id"], a["title"], a["text"]) for a in d.get("attributions", []))
+        attributions = tuple(m.Attribution(a["id"], a["title"], a["text"], a.get("short"))
+                             for a in d.get("attributions", []))
         self.attribution_ids = {a.id for a in attributions}
         roles = d.get("care_roles", [])
         self.unique(roles, "care_roles", "care role")
@@ -524,8 +525,15 @@ class _Builder:
             out.setdefault(it["id"], m.Item(
                 it["id"], it["title"], it["description"].strip(), it["category"], it["tier"], tuple(it["care_team"]),
                 it["stance"].strip(), self.citations(it["sources"], path + ("sources",)), it.get("timeframe"),
-                tuple(it.get("also_covers", ()))))
+                tuple(it.get("also_covers", ())), self.plain(it.get("plain"), path + ("plain",))))
         return out
+
+    def plain(self, p: dict | None, path: tuple) -> m.PlainText | None:
+        if p is None:
+            return None
+        keys = ("name", "what", "expect", "benefits", "harms", "against")
+        texts = {k: " ".join(p[k].split()) for k in keys if k in p}
+        return m.PlainText(**texts, sources=self.citations(p["sources"], path + ("sources",)))
 
     def rules(self, entries: list[dict], catalogue: dict[str, m.Item]) -> tuple[m.Rule, ...]:
         self.unique(entries, "rules", "rule")

@@ -126,6 +126,19 @@ class Tier:
 
 
 @dataclass(frozen=True)
+class PlainText:
+    """An item in plain language, for the patient handout: what it is, what to expect, benefits and harms."""
+
+    name: str
+    what: str
+    sources: tuple[Citation, ...]
+    expect: str | None = None
+    benefits: str | None = None
+    harms: str | None = None
+    against: str | None = None  # why it is advised against, for a patient who asked about it
+
+
+@dataclass(frozen=True)
 class Item:
     id: str
     title: str
@@ -137,6 +150,7 @@ class Item:
     sources: tuple[Citation, ...]
     timeframe: str | None = None
     also_covers: tuple[str, ...] = ()
+    plain: PlainText | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +211,7 @@ class Attribution:
     id: str
     title: str
     text: str
+    short: str | None = None  # one line, for the one-screen summary
 
 
 @dataclass(frozen=True, eq=False)

@@ -17,6 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from . import engine
 from .model import Pathway, Question
 from .questionnaire import BACK_WORDS, HELP_WORDS, Emergency, Session, emergencies, input_hint, parse_answer, show_value
 from .signals import raise_on_termination
@@ -81,6 +82,8 @@ class Questionnaire:
         self.shown_section: str | None = None
         self.shown_intros: set[str] = set()  # a section's introduction is shown once
         self.shown_attribution: str | None = None
+        self.licensed: set[str] = set()  # attributions shown in full: once a session
+        self.shown_scores: dict[str, Any] = {}  # scores shown at the end of a section, with their value
         self.announced: set[str] = set()
 
     # --- the flow ------------------------------------------------------------------------------
@@ -107,7 +110,10 @@ class Questionnaire:
                     self.history.remove(current.id)
                 self.history.append(current.id)
                 self.check_emergencies()
-                current = self.session.next_question(current.id, only_unsettled=reviewed)
+                answered, current = current, self.session.next_question(current.id, only_unsettled=reviewed)
+                if current is None or self.session.section_of(current.id)[0] != self.session.section_of(
+                        answered.id)[0]:
+                    self.show_new_scores()
         except _Stop:
             return Outcome(STOPPED, self.session, emergencies(self.pathway, self.session.answers))
         except KeyboardInterrupt:
@@ -151,28 +157,64 @@ class Questionnaire:
         return None
 
     def review(self) -> Question | None:
-        """The review screen. Returns a question to change, or None when the answers are confirmed."""
+        """The review screen, a page at a time when the answers are taller than the terminal. Returns a question
+        to change, or None when the answers are confirmed."""
         c = self.console
+        page = 0
         while True:
             missing = self.session.first_unsettled()
             if missing is not None:
                 return missing
             items = self.session.review_items()
+            pages = review_pages(self.session, items, c.width, max(c.height - 4, 8))
+            page = min(page, len(pages) - 1)
+            last = page == len(pages) - 1
             c.print()
-            c.print(Text(f"Review: {len(items)} answers", style="bold"))
-            c.print(review_list(self.session, items, c.width))
-            c.print(Text("Type a number to change that answer, b to go back to the last question, or press Enter "
-                         "to see the recommendation."))
+            c.print(Text(f"Review: {len(items)} answers" + (f", page {page + 1} of {len(pages)}" if len(pages) > 1
+                                                            else ""), style="bold"))
+            c.print(review_list(self.session, items, c.width, pages[page]))
+            turn = "p for the previous page, " if page else ""
+            if last:
+                c.print(Text(f"Type a number to change that answer, {turn}b to go back to the last question, or "
+                             "press Enter to see the recommendation."))
+            else:
+                c.print(Text(f"Type a number to change that answer, {turn}b to go back to the last question, or "
+                             "press Enter for the next page."))
             while True:
                 text = self.prompt().strip().lower()
-                if not text:
-                    return None
+                if not text or text in ("n", "next"):
+                    if last:
+                        if not text:
+                            return None
+                        c.print(Text("This is the last page; press Enter to see the recommendation."))
+                        continue
+                    page += 1
+                    break
+                if text in ("p", "previous") and page:
+                    page -= 1
+                    break
                 if text in BACK_WORDS:
                     return self.previous(None) or items[-1]
                 if text.isdigit() and 1 <= int(text) <= len(items):
                     self.change(items[int(text) - 1])
                     break
                 c.print(Text(f"Not accepted: type a number from 1 to {len(items)}, b, or press Enter."))
+
+    def show_new_scores(self) -> None:
+        """At the end of a section: the scores that became known, or changed, with it (STarT Back after its
+        nine items), by title, with the range and the risk group."""
+        from .summary import scores_line
+
+        facts = engine.compute_facts(self.pathway, self.session.answers)
+        new = {s.id: facts.get(s.id) for s in self.pathway.scores
+               if facts.get(s.id) is not None and self.shown_scores.get(s.id) != facts.get(s.id)}
+        if not new:
+            return
+        self.shown_scores.update(new)
+        self.console.print()
+        self.console.print(Text("Scores so far", style="bold"))
+        for part in scores_line(new, self.pathway).split("; "):
+            self.console.print(Text(f"  {part}"))
 
     def change(self, q: Question) -> None:
         """Change one answer from the review screen, then ask whatever that change makes apply."""
@@ -237,7 +279,8 @@ class Questionnaire:
         if q.attribution:
             attribution = next((a for a in self.pathway.attributions if a.id == q.attribution), None)
             if attribution is not None:
-                if self.shown_attribution != q.attribution:
+                if attribution.id not in self.licensed:
+                    self.licensed.add(attribution.id)
                     c.print(Text(f"{attribution.title}. {attribution.text}", style="italic"))
                 else:
                     c.print(Text(f"From the {attribution.title}.", style="italic"))
@@ -301,14 +344,17 @@ def option_list(q: Question, *, details: bool = False) -> Table:
     return grid
 
 
-def review_list(session: Session, items: list[Question], width: int) -> Group:
-    """Every answer, numbered, under its section title: the question (cut to one line) and the answer."""
+def review_list(session: Session, items: list[Question], width: int, numbers: range | None = None) -> Group:
+    """The answers numbered `numbers` (all by default), under their section titles: the question (cut to one
+    line) and the answer."""
+    numbers = numbers if numbers is not None else range(len(items))
     num_w = len(str(len(items))) + 1
     prompt_w = min(max((len(q.prompt) for q in items), default=12), max(12, (width - num_w - 2) * 3 // 5))
     parts: list[Table | Text] = []
     grid = None
     section = None
-    for n, q in enumerate(items, 1):
+    for n in numbers:
+        q = items[n]
         _, title, _ = session.section_of(q.id)
         if title != section:
             section = title
@@ -320,8 +366,25 @@ def review_list(session: Session, items: list[Question], width: int) -> Group:
             parts.append(grid)
         answered = q.id in session.answers
         shown = show_value(q, session.answers[q.id]) if answered else "skipped"
-        grid.add_row(f"{n}.", Text(q.prompt), Text(shown, style="bold"))
+        grid.add_row(f"{n + 1}.", Text(q.prompt), Text(shown, style="bold"))
     return Group(*parts)
+
+
+def review_pages(session: Session, items: list[Question], width: int, height: int) -> list[range]:
+    """The review split into pages of at most `height` lines at `width` columns (a page has at least one
+    answer, however tall)."""
+    from .summary import count_lines
+
+    pages: list[range] = []
+    start = 0
+    while start < len(items):
+        stop = start + 1
+        while stop < len(items) and count_lines(review_list(session, items, width, range(start, stop + 1)),
+                                                width) <= height:
+            stop += 1
+        pages.append(range(start, stop))
+        start = stop
+    return pages or [range(0)]
 
 
 def emergency_banner(found: list[Emergency], title: str = "EMERGENCY") -> Panel:

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import engine
 from .answers import check_value, describe_range, with_unit
-from .errors import did_you_mean
+from .errors import OPTION_CUTOFF, did_you_mean
 from .model import Pathway, Question, Rule
 
 NONE_WORDS = ("none", "0", "-")
@@ -69,8 +69,34 @@ def _checked(q: Question, value: Any) -> Parsed:
     return Parsed(error=why) if why else Parsed(value)
 
 
+# A duration typed in another unit, in that unit's length in days: "3 days", "2 months", "1 year".
+TIME_UNITS = {"day": 1.0, "week": 7.0, "month": 364 / 12, "year": 364.0}  # a year is 52 weeks, as clinics count
+_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*(day|week|month|year|d|w|m|y)s?$")
+
+
+def _duration(q: Question, text: str) -> float | None:
+    """A number of `q`'s time unit (weeks, say) from "3 days", "2 months", "1.5 years"; None if not a duration."""
+    unit = _time_unit(q)
+    match = _DURATION.match(text.lower())
+    if unit is None or match is None:
+        return None
+    typed = {"d": "day", "w": "week", "m": "month", "y": "year"}.get(match.group(2), match.group(2))
+    value = float(match.group(1)) * TIME_UNITS[typed] / TIME_UNITS[unit]
+    return round(value, 2)
+
+
+def _time_unit(q: Question) -> str | None:
+    """The time unit of a duration question (days, weeks, months); None otherwise. An age in years is not a
+    duration a person types as "3 days", so a question in years keeps plain numbers."""
+    unit = (q.unit or "").lower().rstrip("s")
+    return unit if unit in TIME_UNITS and unit != "year" else None
+
+
 def _number(q: Question, text: str) -> Any:
-    """'52', '10.5', '12 weeks' -> a number; anything else stays text so check_value explains it."""
+    """'52', '10.5', '12 weeks', '3 days' -> a number; anything else stays text so check_value explains it."""
+    duration = _duration(q, text)
+    if duration is not None:
+        return int(duration) if duration.is_integer() and q.type == "integer" else duration
     if q.unit and text.lower().endswith(q.unit.lower()):
         text = text[: -len(q.unit)].strip()
     try:
@@ -100,7 +126,7 @@ def _option(q: Question, token: str) -> str | Parsed:
         if o.id.lower() == lowered:
             return o.id
     return Parsed(error=f"\"{token}\" is not an option; type a number from 1 to {len(q.options)} or an option id "
-                  f"(? lists the ids).{did_you_mean(lowered, q.option_ids)}")
+                  f"(? lists the ids).{did_you_mean(lowered, q.option_ids, OPTION_CUTOFF)}")
 
 
 def _parse_multi(q: Question, text: str) -> Parsed:
@@ -128,6 +154,8 @@ def input_hint(q: Question) -> str:
         return "Type y (yes) or n (no)."
     if q.type in ("integer", "number"):
         kind = "a whole number" if q.type == "integer" else "a number"
+        if _time_unit(q) is not None:
+            return f"Type {kind}, {describe_range(q)}, or 3 days, 2 months."
         return f"Type {kind}, {describe_range(q)}."
     if q.type == "choice":
         return "Type the number of one option."
@@ -145,7 +173,13 @@ def show_value(q: Question, value: Any, *, unit: bool = True) -> str:
     if isinstance(value, str):
         return q.label_of(value)
     number = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-    return with_unit(number, q.unit) if unit else number
+    if not unit:
+        return number
+    shown = with_unit(number, q.unit)
+    if _time_unit(q) == "week" and 0 < value < 4 and not float(value).is_integer():
+        days = round(value * 7)  # "3 days" was typed: 0.43 weeks reads better with it
+        shown += f" ({days} day{'s' if days != 1 else ''})"
+    return shown
 
 
 # --- the session: answers so far, skip logic, where to go next ---------------------------------
@@ -154,7 +188,8 @@ def show_value(q: Question, value: Any, *, unit: bool = True) -> str:
 class Session:
     """Answers given so far and what to ask next.
 
-    `answers` only ever holds answers that apply (their `ask_when` is true given the answers before them);
+    `answers` only ever holds answers that apply or may still apply (their `ask_when` is true, or not known
+    until an earlier answer comes);
     `skipped` holds optional questions passed over. `preset` are the ids that came from an answers file:
     they are not asked again unless an edit makes them apply afresh.
     """
@@ -168,7 +203,11 @@ class Session:
     def start(cls, pathway: Pathway, given: Mapping[str, Any] | None = None) -> Session:
         """A session resuming from `given` (valid answers; `null` marks an optional question already skipped)."""
         given = dict(given or {})
-        values = engine.check(pathway, {k: v for k, v in given.items() if k in pathway.questions}).values
+        values = dict(engine.check(pathway, {k: v for k, v in given.items() if k in pathway.questions}).values)
+        for k, v in given.items():  # valid answers whose question waits for an earlier answer (pregnant, age)
+            q = pathway.questions.get(k)
+            if q is not None and k not in values and v is not None and check_value(q, v) is None:
+                values[k] = v
         skipped = {k for k, v in given.items() if v is None and k in pathway.questions
                    and not pathway.questions[k].required}
         session = cls(pathway, dict(values), skipped, frozenset(values) | frozenset(skipped))
@@ -190,12 +229,15 @@ class Session:
         return out
 
     def prune(self) -> list[str]:
-        """Drop answers (and skips) of questions that no longer apply; return the dropped answer ids."""
+        """Drop answers (and skips) of questions that no longer apply; return the dropped answer ids.
+
+        An answer whose question may still apply (its `ask_when` waits for an earlier answer, as `pregnant`
+        waits for `age` in a resumed file) is kept, so it is never asked again once that answer comes."""
         status = self.applicability()
-        dropped = [qid for qid in self.answers if status.get(qid) is not True]
+        dropped = [qid for qid in self.answers if status.get(qid) is False]
         for qid in dropped:
             del self.answers[qid]
-        self.skipped = {qid for qid in self.skipped if status.get(qid) is True}
+        self.skipped = {qid for qid in self.skipped if status.get(qid) is not False}
         return [q.id for q in self.order if q.id in dropped]
 
     def answer(self, qid: str, value: Any) -> list[str]:
