@@ -28,17 +28,18 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from . import batch_io, handoff
+from . import batch_io, fhir_result, handoff
 from .batch_io import CHUNK_RECORDS, LINE, VALUE, Chunk, line_item, long_line_item
 from .columns import ColumnEngine, ColumnsUnsupported
 from .engine import _plan, assess_json, assess_summary, error_result
 from .heap import keep_freed_memory
+from .input_formats import read_special
 from .jsontext import loads, unreadable
 from .model import Pathway
 from .signals import resume
 from .turns import Turns
 
-FORMATS = ("jsonl", "json", "csv")
+FORMATS = ("jsonl", "json", "csv", "fhir")
 MAX_ERROR_PLACES = 3  # error places kept per chunk for the summary
 MIN_COLUMN_RECORDS = 16  # fewer valid-looking records than this are assessed one by one (column set-up costs)
 
@@ -78,7 +79,12 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
     `result_chunks.ChunkWriter`; a record that is not clean (an invalid or ignored answer) goes through the
     scalar engine, which words its errors and warnings. Either way the bytes are those of `assess` (tested).
     Each result is serialised as soon as it is made, so only its text is kept.
+    `fhir` is NDJSON: each JSON Lines result made into a FHIR Bundle by `fhir_result`.
     """
+    if fmt == "fhir":
+        out = assess_chunk(pathway, chunk, "jsonl")
+        out.data = fhir_result.ndjson_bundles(pathway, out.data)
+        return out
     out = ChunkResult([], nbytes=chunk.nbytes)
     tiers = out.tiers
     as_text = fmt != "csv"
@@ -338,7 +344,11 @@ def _syntax_error(text: str, exc: json.JSONDecodeError) -> json.JSONDecodeError:
 
 def read_record(pathway: Pathway, record: Any, position: int, source: dict) -> dict | tuple[Any, Any, dict]:
     """One parsed record {"id": ..., "answers": {...}} -> `(id, answers, source)`, or the error result for a
-    record that is not of that shape. The id is the record's own, else its position in the run."""
+    record that is not of that shape. The id is the record's own, else its position in the run. A CSV row or a
+    FHIR resource is read by `input_formats`."""
+    special = read_special(pathway, record, position, source)
+    if special is not None:
+        return special
     if type(record) is not dict:
         return _error(position, None, "", "a record must be a JSON object like {\"id\": ..., \"answers\": {...}}, "
                       f"not {_JSON_TYPES.get(type(record), 'that')}.", source)

@@ -45,11 +45,19 @@ class AssessFormat(str, Enum):
     text = "text"
     json = "json"
     markdown = "markdown"
+    fhir = "fhir"
+    cds_hooks = "cds-hooks"
 
 
 class ListFormat(str, Enum):
     text = "text"
     json = "json"
+
+
+class QuestionsFormat(str, Enum):
+    text = "text"
+    json = "json"
+    fhir = "fhir"
 
 
 def stdout_console() -> Console:
@@ -119,6 +127,25 @@ def read_answers_source(source: str) -> tuple[Any, str]:
         raise fail(f"{name} cannot be read as answers: {unreadable(exc)}.", EXIT_INVALID) from None
 
 
+def read_fhir_answers(pw: Pathway, data: dict, name: str, fmt: AssessFormat) -> tuple[Any, dict]:
+    """A QuestionnaireResponse (or a Bundle holding one) -> (id, answers); a response that cannot be read as
+    answers to this pathway is reported like invalid answers (exit 1)."""
+    from .engine import error_result
+    from .fhir_response import ResponseProblem
+    from .input_formats import single_response
+
+    try:
+        return single_response(pw, data, "use `backpath batch` for a Bundle of responses")
+    except ResponseProblem as exc:
+        err = stderr_console()
+        err.print(f"error: {name} cannot be read as answers to {pw.id} {pw.version}:", markup=False, highlight=False)
+        for e in exc.errors:
+            err.print(f"  {e['path'] or 'response'}: {e['message']}", markup=False, highlight=False, soft_wrap=True)
+        if fmt in (AssessFormat.json, AssessFormat.fhir, AssessFormat.cds_hooks):
+            emit_result(error_result(getattr(exc, "record_id", None), exc.errors), pw, fmt)
+        raise typer.Exit(EXIT_INVALID) from None
+
+
 def split_record(data: Any) -> tuple[Any, Any]:
     """A record {"id", "answers"} or a bare answers object -> (id, answers)."""
     if isinstance(data, dict) and isinstance(data.get("answers"), dict) and set(data) <= {"id", "answers"}:
@@ -129,6 +156,11 @@ def split_record(data: Any) -> tuple[Any, Any]:
 def emit_result(result: dict, pathway: Pathway, fmt: AssessFormat) -> None:
     if fmt is AssessFormat.json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    elif fmt in (AssessFormat.fhir, AssessFormat.cds_hooks):
+        from .fhir_result import to_bundle, to_cards
+
+        out = to_bundle(pathway, result) if fmt is AssessFormat.fhir else to_cards(pathway, result)
+        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
     elif fmt is AssessFormat.markdown:
         from .render import to_markdown
 
@@ -235,10 +267,12 @@ def assess(
     pathway: str | None = typer.Option(None, "--pathway", "-p", help=PATHWAY_HELP, show_default=False),
     answers: str | None = typer.Option(
         None, "--answers", "-a", metavar="FILE|-",
-        help="JSON answers file ({\"age\": 52, ...} or {\"id\": ..., \"answers\": {...}}); - reads stdin. "
+        help="JSON answers file ({\"age\": 52, ...} or {\"id\": ..., \"answers\": {...}}), or a FHIR "
+        "QuestionnaireResponse of `backpath questions --format fhir`; - reads stdin. "
         "On a terminal, missing answers are asked; elsewhere they are listed and the exit code is 1."),
     fmt: AssessFormat = typer.Option(AssessFormat.text, "--format", "-f", help="text for people, json for "
-                                     "programs, markdown for the patient record."),
+                                     "programs, markdown for the patient record, fhir for a FHIR R4 Bundle "
+                                     "(GuidanceResponse + RequestGroup), cds-hooks for CDS Hooks cards."),
     save_answers: Path | None = typer.Option(None, "--save-answers", metavar="FILE",
                                                 help="Also write the complete answers as JSON to FILE "
                                                 "(accepted by --answers and batch)."),
@@ -252,6 +286,8 @@ def assess(
       backpath assess --answers examples/answers-chronic-sciatica.json
 
       backpath assess --answers answers.json --format json > result.json
+
+      backpath assess --answers response.fhir.json --format fhir > bundle.json
 
       backpath assess            # on a terminal: the interactive questionnaire
     """
@@ -267,7 +303,8 @@ def assess(
     record_id, given = (None, {})
     if answers is not None:
         data, name = read_answers_source(answers)
-        record_id, given = split_record(data)
+        fhir = isinstance(data, dict) and "resourceType" in data  # a FHIR resource, not a backpath record
+        record_id, given = read_fhir_answers(pw, data, name, fmt) if fhir else split_record(data)
         if not isinstance(given, dict):
             raise fail(f"{name}: expected a JSON object of answers, not {type(given).__name__}.", EXIT_INVALID)
         if record_id is not None and type(record_id) not in (str, int):
@@ -293,8 +330,8 @@ def assess(
             err.print(f"  {e['path']}: {e['message']}", markup=False, highlight=False, soft_wrap=True)
         if missing:  # one line, never wrapped, so scripts can read it
             err.print(f"missing: {', '.join(missing)}", markup=False, highlight=False, soft_wrap=True)
-        if fmt is AssessFormat.json:
-            sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        if fmt in (AssessFormat.json, AssessFormat.fhir, AssessFormat.cds_hooks):
+            emit_result(result, pw, fmt)
         raise typer.Exit(EXIT_INVALID)
     emit_result(result, pw, fmt)
     if save_answers is not None and not write_answers_file(save_answers, answers_record(record_id, given)):
@@ -307,17 +344,20 @@ class BatchFormat(str, Enum):
     jsonl = "jsonl"
     json = "json"
     csv = "csv"
+    fhir = "fhir"
 
 
 @app.command()
 def batch(
-    inputs: list[str] = typer.Argument(..., metavar="INPUT...", help=".json (a record or an array of records), "
-                                       ".jsonl (a record a line) or - (JSON Lines on stdin)."),
+    inputs: list[str] = typer.Argument(..., metavar="INPUT...", help=".json (a record, an array of records, or a "
+                                       "FHIR QuestionnaireResponse or Bundle of them), .jsonl/.ndjson (a record or "
+                                       "a response a line), .csv (a column a question) or - (JSON Lines on stdin)."),
     pathway: str | None = typer.Option(None, "--pathway", "-p", help=PATHWAY_HELP, show_default=False),
     output: str = typer.Option("-", "--output", "-o", metavar="FILE|-", help="Where to write results; - is "
                                "stdout. A file is written atomically (complete or not at all)."),
     fmt: BatchFormat = typer.Option(BatchFormat.jsonl, "--format", "-f", help="jsonl: a result a line "
-                                    "(streamed); json: one array; csv: a row a record for spreadsheets."),
+                                    "(streamed); json: one array; csv: a row a record for spreadsheets; "
+                                    "fhir: NDJSON, a FHIR Bundle a record."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=0, help="Worker processes; 0 = one per core. Output "
                              "is identical and in input order whatever the number."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary on stderr."),
@@ -335,6 +375,10 @@ def batch(
       backpath batch referrals.jsonl --output results.jsonl
 
       backpath batch referrals.jsonl --format csv --output audit.csv --jobs 0
+
+      backpath batch responses.ndjson --format fhir --output results.ndjson
+
+      backpath batch referrals.csv --output results.jsonl
 
       cat records.jsonl | backpath batch - --quiet > results.jsonl
     """
@@ -424,14 +468,31 @@ def pathways(
 @app.command()
 def questions(
     pathway: str | None = typer.Option(None, "--pathway", "-p", help=PATHWAY_HELP, show_default=False),
-    fmt: ListFormat = typer.Option(ListFormat.text, "--format", "-f", help="text for people; json to seed an "
-                                   "answers file or an EHR export mapping."),
+    fmt: QuestionsFormat = typer.Option(QuestionsFormat.text, "--format", "-f", help="text for people; json to "
+                                        "seed an answers file or an EHR export mapping; fhir for a FHIR R4 SDC "
+                                        "Questionnaire for form renderers."),
 ) -> None:
-    """The data dictionary of a pathway: every question id, type, allowed values and when it is asked."""
+    """The data dictionary of a pathway: every question id, type, allowed values and when it is asked.
+
+    Examples:
+
+      backpath questions --format json > dictionary.json
+
+      backpath questions --format fhir > questionnaire.json
+    """
     from .dictionary import data_dictionary, render_dictionary
 
     pw = load_or_exit(pathway)
-    if fmt is ListFormat.json:
+    if fmt is QuestionsFormat.fhir:
+        from .fhir_questionnaire import QuestionnaireError, build_questionnaire
+
+        try:
+            questionnaire = build_questionnaire(pw)
+        except QuestionnaireError as exc:
+            raise fail(f"{pw.id}: {exc}", EXIT_INVALID, "Simplify the condition, or use --format json.") from None
+        sys.stdout.write(json.dumps(questionnaire, ensure_ascii=False, indent=2) + "\n")
+        return
+    if fmt is QuestionsFormat.json:
         sys.stdout.write(json.dumps(data_dictionary(pw), ensure_ascii=False, indent=2) + "\n")
     else:
         stdout_console().print(render_dictionary(pw))

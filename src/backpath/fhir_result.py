@@ -198,10 +198,12 @@ def to_cards(pathway: Pathway, result: dict) -> dict:
         lines.append(f"- Not recommended (asked about): **{_md(r['title'])}**. {_md(reason)}")
     others = len(result["not_recommended"]) - len(asked)
     if others:
-        lines.append(f"- {others} other options are not recommended for this patient (see the FHIR result).")
+        lines.append(f"- {others} other option{'s are' if others != 1 else ' is'} not recommended for this patient "
+                     "(see the FHIR result).")
     follow_up = result.get("follow_up") or {}
-    if follow_up.get("review_in_weeks") is not None:
-        lines += ["", f"Review in {follow_up['review_in_weeks']:g} weeks."]
+    review = follow_up.get("review_in_weeks")
+    if review is not None:
+        lines += ["", "Review: now." if review == 0 else f"Review in {review:g} week{'s' if review != 1 else ''}."]
     if follow_up.get("safety_net"):
         lines += ["", f"Safety-net: {_md(follow_up['safety_net'])}"]
     for w in result.get("warnings", []):
@@ -221,4 +223,17 @@ def _md(text: Any) -> str:
     out = str(text)
     for ch in "\\`*_[]<>#|":
         out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def ndjson_bundles(pathway: Pathway, pieces: list[bytes]) -> list[bytes]:
+    """`batch --format fhir`: JSON Lines results (a chunk's output) -> NDJSON, a Bundle a line, in the same order."""
+    text = b"".join(pieces)
+    out = []
+    for line in text.splitlines():
+        if line:
+            bundle = to_bundle(pathway, json.loads(line))
+            text = json.dumps(bundle, ensure_ascii=False, separators=(",", ":"))
+            out.append(text.encode("utf-8", "backslashreplace"))
+            out.append(b"\n")
     return out
