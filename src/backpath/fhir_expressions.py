@@ -5,7 +5,8 @@ The condition text was checked when the pathway was loaded; here it is parsed ag
 walked node by node (never evaluated). FHIRPath's empty collection plays the part of backpath's unknown: a
 comparison or arithmetic on an unanswered item is empty, and `and`/`or`/`iif` treat empty the way backpath's
 three-valued logic treats unknown, so an expression is enabled exactly when backpath asks the question (tested
-case by case with fhirpathpy). Derived facts and scores are written out in place (FHIR has no such names).
+case by case with fhirpathpy). Derived facts are written out in place (FHIR has no such names); a number score is
+read from its read-only calculated item, which the form fills in (a score of named values is written out).
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ _OPS = {ast.Eq: "=", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", a
 _ARITH = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _FLIP = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _MAX_DEPTH = 40  # facts written out in place nest; a deeper expression is refused rather than built
+
+
+def _numeric(score: Score) -> bool:
+    return not score.cases or all(isinstance(c.value, (int, float)) and not isinstance(c.value, bool)
+                                  for c in score.cases)
 
 
 class NotExpressible(Exception):
@@ -138,8 +144,11 @@ class FhirPathWriter:
         q = self.pathway.questions.get(name)
         if q is not None:
             return self._answer(q)
-        if name in self.facts:
-            return "(" + self._fact(self.facts[name], depth + 1) + ")"
+        fact = self.facts.get(name)
+        if isinstance(fact, Score) and _numeric(fact):
+            return answer_path(name)  # the score's calculated item, which the form fills in
+        if fact is not None:
+            return "(" + self._fact(fact, depth + 1) + ")"
         if name in ("true", "True", "false", "False"):
             return literal(name.lower() == "true")
         raise NotExpressible(f"`{name}` is neither a question, a derived fact nor a score")
