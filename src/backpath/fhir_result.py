@@ -65,16 +65,23 @@ def to_bundle(pathway: Pathway, result: dict) -> dict:
 
 
 def _outcome(ids: dict[str, str], result: dict) -> dict | None:
-    issues = [{"severity": "error", "code": "invalid", "diagnostics": e["message"], "expression": [e["path"]]}
-              for e in result.get("errors", [])]
-    issues += [{"severity": "warning", "code": "informational", "diagnostics": w["message"],
-                "expression": [w["path"]]} for w in result.get("warnings", [])]
-    for issue in issues:
-        if not issue["expression"][0]:
-            del issue["expression"]
+    issues = [_issue("error", "invalid", e) for e in result.get("errors", [])]
+    issues += [_issue("warning", "informational", w) for w in result.get("warnings", [])]
     if not issues:
         return None
     return {"resourceType": "OperationOutcome", "id": ids["OperationOutcome"], "issue": issues}
+
+
+def _issue(severity: str, code: str, entry: dict) -> dict:
+    """An error or warning as an OperationOutcome issue: an answer's path as its `expression`, a rule's warning
+    with the rule id as its `details` code."""
+    issue: dict = {"severity": severity, "code": code}
+    if entry.get("rule"):
+        issue["details"] = {"coding": [{"system": "urn:backpath:rule", "code": entry["rule"]}]}
+    issue["diagnostics"] = entry["message"]
+    if entry.get("path"):
+        issue["expression"] = [entry["path"]]
+    return issue
 
 
 def _request_group(pathway: Pathway, result: dict, ids: dict[str, str]) -> dict:
@@ -207,7 +214,7 @@ def to_cards(pathway: Pathway, result: dict) -> dict:
     if follow_up.get("safety_net"):
         lines += ["", f"Safety-net: {_md(follow_up['safety_net'])}"]
     for w in result.get("warnings", []):
-        lines += ["", f"Warning: {_md(w['message'])}"]
+        lines += ["", f"{'Note' if w.get('path') else 'Warning'}: {_md(w['message'])}"]
     lines += ["", f"_{_md(result['disclaimer'])}_"]
     card = {"uuid": ids["GuidanceResponse"], "summary": summary, "indicator": INDICATOR.get(tier, "info"),
             "detail": "\n".join(lines), "source": source}
