@@ -52,7 +52,13 @@ def read_csv(fh: BinaryIO, name: str) -> Iterator[tuple[tuple, int]]:
     from .batch_io import PROBLEM, VALUE
 
     text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text)
+    try:
+        yield from _csv_items(csv.reader(text), name, PROBLEM, VALUE)
+    finally:
+        text.detach()  # the caller closes `fh`
+
+
+def _csv_items(reader, name: str, PROBLEM: int, VALUE: int) -> Iterator[tuple[tuple, int]]:  # noqa: N803
     header: tuple[str, ...] | None = None
     line = 1
     while True:
