@@ -16,6 +16,7 @@ from .model import Pathway, Question, Score
 SDC = "http://hl7.org/fhir/uv/sdc/StructureDefinition"
 EXT = "http://hl7.org/fhir/StructureDefinition"
 SDC_PROFILE = f"{SDC}/sdc-questionnaire"
+SDC_BEHAVE_PROFILE = f"{SDC}/sdc-questionnaire-behave"  # calculated items, enableWhenExpression
 ENABLE_WHEN_EXPRESSION = f"{SDC}/sdc-questionnaire-enableWhenExpression"
 CALCULATED_EXPRESSION = f"{SDC}/sdc-questionnaire-calculatedExpression"
 ITEM_CONTROL = f"{EXT}/questionnaire-itemControl"
@@ -63,7 +64,7 @@ def build_questionnaire(pathway: Pathway) -> dict:
     resource = {
         "resourceType": "Questionnaire",
         "id": pathway.id,
-        "meta": {"profile": [SDC_PROFILE]},
+        "meta": {"profile": [SDC_PROFILE, SDC_BEHAVE_PROFILE]},
         "url": codes.canonical(pathway),
         "version": pathway.version,
         "name": _computable_name(pathway.id),
