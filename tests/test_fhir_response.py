@@ -230,3 +230,39 @@ def test_batch_reads_bundles_and_ndjson_and_keeps_going(runner, tmp_path, defaul
     assert lines[3]["source"] == {"file": str(ndjson), "line": 4}
     expected = dumps(engine.assess(pw, chronic_sciatica_answers, record_id="a"))
     assert dumps({k: v for k, v in lines[0].items()}) == expected
+
+
+def test_example_response_is_the_example_answers(default_pathway, chronic_sciatica_answers):
+    from .conftest import EXAMPLES
+
+    example = json.loads((EXAMPLES / "response-chronic-sciatica.fhir.json").read_text(encoding="utf-8"))
+    assert schema_errors(example) == []
+    assert read_response(default_pathway, example) == ("chronic-sciatica-example", chronic_sciatica_answers)
+    assert example == through_json(to_response(default_pathway, chronic_sciatica_answers, "chronic-sciatica-example"))
+
+
+# --- hostile input stays cheap and never raises anything but ResponseProblem --------------------------
+
+def test_deep_nesting_and_many_items_are_refused(default_pathway):
+    deep: dict = {"linkId": "evaluation", "item": []}
+    top = deep
+    for _ in range(200):
+        child = {"linkId": "evaluation", "item": []}
+        deep["item"].append(child)
+        deep = child
+    errors = problems(default_pathway, {"resourceType": "QuestionnaireResponse", "item": [top]})
+    assert "nest more than" in errors[0]["message"]
+    many = {"resourceType": "QuestionnaireResponse", "item": [{"linkId": "evaluation"}] * 20_000}
+    assert "more than 10,000 items" in problems(default_pathway, many)[0]["message"]
+
+
+@pytest.mark.parametrize("response", [
+    {"resourceType": "QuestionnaireResponse", "item": "no"},
+    {"resourceType": "QuestionnaireResponse", "item": [1, None, {"linkId": 5}]},
+    {"resourceType": "QuestionnaireResponse", "item": [{"linkId": "age", "answer": "52"}]},
+    {"resourceType": "QuestionnaireResponse", "item": [{"linkId": "age", "answer": [52]}]},
+    {"resourceType": "QuestionnaireResponse", "item": [{"linkId": "red_flags", "answer": [{"valueCoding": "x"}]}]},
+    {"resourceType": "QuestionnaireResponse", "questionnaire": 7},
+])
+def test_malformed_responses_are_problems(default_pathway, response):
+    assert problems(default_pathway, response)

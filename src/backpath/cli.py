@@ -287,7 +287,7 @@ def assess(
 
       backpath assess --answers answers.json --format json > result.json
 
-      backpath assess --answers response.fhir.json --format fhir > bundle.json
+      backpath assess --answers examples/response-chronic-sciatica.fhir.json --format fhir
 
       backpath assess            # on a terminal: the interactive questionnaire
     """
