@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from . import batch_io, fhir_result, handoff
+from . import batch_io, handoff
 from .batch_io import CHUNK_RECORDS, LINE, VALUE, Chunk, line_item, long_line_item
 from .columns import ColumnEngine, ColumnsUnsupported
 from .engine import _plan, assess_json, assess_summary, error_result
@@ -82,6 +82,8 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
     `fhir` is NDJSON: each JSON Lines result made into a FHIR Bundle by `fhir_result`.
     """
     if fmt == "fhir":
+        from . import fhir_result
+
         out = assess_chunk(pathway, chunk, "jsonl")
         out.data = fhir_result.ndjson_bundles(pathway, out.data)
         return out

@@ -33,10 +33,6 @@ class ResponseProblem(Exception):
         self.errors = errors
 
 
-def is_fhir(value: Any) -> bool:
-    return type(value) is dict and "resourceType" in value
-
-
 # --- out: answers -> QuestionnaireResponse --------------------------------------------------------
 
 def to_response(pathway: Pathway, answers: dict, record_id: Any = None) -> dict:

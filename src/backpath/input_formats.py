@@ -20,7 +20,6 @@ from typing import Any, BinaryIO
 
 from .engine import error_result
 from .errors import did_you_mean
-from .fhir_response import ResponseProblem, is_fhir, read_response, responses_in
 from .model import Pathway, Question
 
 CSV_SUFFIXES = (".csv",)
@@ -130,9 +129,15 @@ def _convert(q: Question, text: str) -> Any:
 
 # --- the assessing side --------------------------------------------------------------------------
 
+def is_fhir(value: Any) -> bool:
+    """A FHIR resource (it names its `resourceType`), not a backpath record."""
+    return type(value) is dict and "resourceType" in value
+
+
 def fhir_items(data: dict, name: str, size: int) -> Iterator[tuple[tuple, int]]:
     """A FHIR resource parsed from a .json input -> one item per QuestionnaireResponse it holds."""
     from .batch_io import PROBLEM, VALUE
+    from .fhir_response import responses_in
 
     found = responses_in(data)
     share = size // len(found)
@@ -154,6 +159,8 @@ def read_special(pathway: Pathway, record: Any, position: int, source: dict) -> 
         return (position if record_id is None else record_id), answers, source
     if not is_fhir(record):
         return None
+    from .fhir_response import ResponseProblem
+
     try:
         record_id, answers = single_response(pathway, record, "give a Bundle as a .json file, or one "
                                                               "QuestionnaireResponse a line")
@@ -165,6 +172,8 @@ def read_special(pathway: Pathway, record: Any, position: int, source: dict) -> 
 def single_response(pathway: Pathway, data: dict, hint: str) -> tuple[Any, dict]:
     """The one QuestionnaireResponse `data` is or holds -> `(record id, answers)`; raises ResponseProblem for
     anything else (`hint` says what to do with a Bundle of several)."""
+    from .fhir_response import ResponseProblem, read_response, responses_in
+
     found = responses_in(data)
     if len(found) > 1:
         raise ResponseProblem([{"path": "", "message": f"a Bundle of {len(found)} responses where one is read; "
