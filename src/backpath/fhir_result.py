@@ -28,8 +28,9 @@ INDICATOR = {"emergency": "critical", "urgent": "critical", "surgical_consult": 
 _NAMESPACE = uuid.UUID("6f1c5a52-3d0e-4e38-9a57-9b7c2f0d2b11")  # backpath's namespace for UUIDv5 ids
 
 
-def _ids(result: dict) -> dict[str, str]:
-    seed = json.dumps(result, sort_keys=True, ensure_ascii=False)
+def _ids(result: dict, text: str | None = None) -> dict[str, str]:
+    """Ids from the result's compact JSON text (`text` when the caller has it already, as batch does)."""
+    seed = text if text is not None else json.dumps(result, ensure_ascii=False, separators=(",", ":"))
     return {kind: str(uuid.uuid5(_NAMESPACE, f"{kind}:{seed}"))
             for kind in ("Bundle", "GuidanceResponse", "RequestGroup", "Parameters", "OperationOutcome")}
 
@@ -38,9 +39,10 @@ def _ref(ids: dict[str, str], kind: str) -> dict:
     return {"reference": f"urn:uuid:{ids[kind]}"}
 
 
-def to_bundle(pathway: Pathway, result: dict) -> dict:
-    """One result (ok or error) -> a FHIR R4 Bundle of type collection."""
-    ids = _ids(result)
+def to_bundle(pathway: Pathway, result: dict, text: str | None = None) -> dict:
+    """One result (ok or error) -> a FHIR R4 Bundle of type collection. `text`: the result's compact JSON, if
+    already made (it seeds the ids)."""
+    ids = _ids(result, text)
     ok = result.get("status") == "ok"
     guidance: dict = {"resourceType": "GuidanceResponse", "id": ids["GuidanceResponse"]}
     if result.get("id") is not None:
@@ -239,7 +241,8 @@ def ndjson_bundles(pathway: Pathway, pieces: list[bytes]) -> list[bytes]:
     out = []
     for line in text.splitlines():
         if line:
-            bundle = to_bundle(pathway, json.loads(line))
+            line_text = line.decode("utf-8")
+            bundle = to_bundle(pathway, json.loads(line_text), line_text)
             text = json.dumps(bundle, ensure_ascii=False, separators=(",", ":"))
             out.append(text.encode("utf-8", "backslashreplace"))
             out.append(b"\n")
