@@ -291,3 +291,16 @@ def test_an_option_named_none_is_refused(default_pathway):
 def test_option_system_is_per_question(default_pathway):
     a, b = default_pathway.questions["red_flags"], default_pathway.questions["conditions"]
     assert option_system(default_pathway, a) != option_system(default_pathway, b)
+
+
+def test_a_condition_it_cannot_translate_is_refused_not_dropped(default_pathway):
+    import dataclasses
+
+    from backpath.conditions import compile_condition
+
+    q = default_pathway.questions["treatment_response"]
+    odd = compile_condition("tried_treatments == ['nsaid']", default_pathway.symbols)
+    other = dataclasses.replace(default_pathway, questions={**default_pathway.questions,
+                                                            q.id: dataclasses.replace(q, ask_when=odd)})
+    with pytest.raises(QuestionnaireError, match="treatment_response.*cannot be written as FHIR skip logic"):
+        build_questionnaire(other)

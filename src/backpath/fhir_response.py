@@ -203,7 +203,7 @@ class _Reader:
             found = [k for k in answer if k.startswith("value")]
             accepted = (key, "valueInteger") if kind == "decimal" else (key,)
             if len(found) != 1 or found[0] not in accepted:
-                self.errors.append({"path": path, "message": f"a {kind} item's answer is {key}, not "
+                self.errors.append({"path": path, "message": f"the answer to this {kind} item is {key}, not "
                                     f"{' and '.join(found) or 'no value'}."})
                 return
             value = answer[found[0]]
