@@ -110,7 +110,8 @@ def question_item(pathway: Pathway, q: Question, writer: FhirPathWriter) -> dict
                                          f"as FHIR skip logic ({exc}).") from None
             extensions.append({"url": ENABLE_WHEN_EXPRESSION, "valueExpression": {
                 "description": f"backpath ask_when: {q.ask_when.text}", "language": "text/fhirpath",
-                "expression": expression}})
+                # always true or false: empty (an answer it reads is missing) is false, as SDC asks and backpath does
+                "expression": f"iif({expression}, true, false)"}})
     value_key = "valueInteger" if q.type == "integer" else "valueDecimal"
     if q.type in ("integer", "number"):
         if q.min is not None:
