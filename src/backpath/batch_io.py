@@ -80,8 +80,8 @@ def input_specs(args: Iterable[str]) -> list[InputSpec]:
             specs.append(InputSpec(arg, STDIN_NAME, "jsonl", _stdin_size()))
             continue
         suffix = Path(arg).suffix.lower()
-        if input_formats.kind_of(arg):
-            kind = input_formats.kind_of(arg)
+        if other := input_formats.kind_of(arg):  # CSV
+            kind = other
         elif suffix in JSON_SUFFIXES:
             kind = "json"
         elif suffix in JSONL_SUFFIXES or _is_stream(arg):  # a pipe, e.g. bash's <(zcat referrals.jsonl.gz)
