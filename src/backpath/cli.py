@@ -120,9 +120,11 @@ def read_answers_source(source: str) -> tuple[Any, str]:
     try:
         return loads(text), name
     except json.JSONDecodeError as exc:
-        raise fail(f"{name}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}).", EXIT_INVALID,
-                   "An answers file is a JSON object such as {\"age\": 52, \"sciatica\": false, ...}; "
-                   "`backpath questions --format json` lists every question.") from None
+        hint = ("A CSV file holds many records: assess them with `backpath batch FILE.csv`."
+                if source.lower().endswith(".csv") else
+                "An answers file is a JSON object such as {\"age\": 52, \"sciatica\": false, ...}, or a FHIR "
+                "QuestionnaireResponse; `backpath questions --format json` lists every question.")
+        raise fail(f"{name}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}).", EXIT_INVALID, hint) from None
     except (ValueError, RecursionError) as exc:  # a repeated key, a 5,000-digit number, arrays nested deep
         raise fail(f"{name} cannot be read as answers: {unreadable(exc)}.", EXIT_INVALID) from None
 
