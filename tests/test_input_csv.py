@@ -113,3 +113,13 @@ def test_not_utf8_and_bad_quotes_stop_the_file_with_one_error(runner, tmp_path):
 def test_unknown_extension_names_every_format():
     with pytest.raises(batch_io.BatchUsageError, match=r"\.csv file"):
         batch_io.input_specs(["records.txt"])
+
+
+def test_a_line_over_the_limit_stops_the_file_with_one_error(runner, tmp_path):
+    table = tmp_path / "long.csv"
+    table.write_text("id,age\n1,50\n" + "x," * (batch_io.MAX_LINE_BYTES // 2 + 10) + "\n2,60\n", encoding="utf-8")
+    out = runner.invoke(app, ["batch", str(table), "--quiet"])
+    got = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [(r["id"], r["status"]) for r in got] == [("1", "error"), (2, "error")]  # row 1 lacks most answers
+    assert "required answer is missing" in got[0]["errors"][0]["message"]
+    assert "over 1 MiB" in got[1]["errors"][0]["message"] and got[1]["source"]["line"] == 3

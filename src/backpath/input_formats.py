@@ -46,15 +46,32 @@ class CsvRow:
 
 def read_csv(fh: BinaryIO, name: str) -> Iterator[tuple[tuple, int]]:
     """A CSV input as batch items `(kind, file, where, payload)` with the bytes each came from. A row whose cell
-    count differs from the header's, or a quoting error, is an error item; reading stops only at a quoting error
-    or bytes that are not UTF-8 (both make the rest of the file unreliable)."""
+    count differs from the header's is an error item; reading stops at a quoting error, bytes that are not UTF-8
+    or a line over 1 MiB (each makes the rest of the file unreliable), with an error item."""
     from .batch_io import PROBLEM, VALUE
 
     text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
     try:
-        yield from _csv_items(csv.reader(text), name, PROBLEM, VALUE)
+        yield from _csv_items(csv.reader(_bounded_lines(text)), name, PROBLEM, VALUE)
     finally:
         text.detach()  # the caller closes `fh`
+
+
+class _LineTooLong(Exception):
+    pass
+
+
+def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:
+    """The file's lines, none read past `MAX_LINE_BYTES` characters (a hostile file cannot fill memory)."""
+    from .batch_io import MAX_LINE_BYTES
+
+    while True:
+        line = text.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE_BYTES:
+            raise _LineTooLong
+        yield line
 
 
 def _csv_items(reader, name: str, PROBLEM: int, VALUE: int) -> Iterator[tuple[tuple, int]]:  # noqa: N803
@@ -68,6 +85,10 @@ def _csv_items(reader, name: str, PROBLEM: int, VALUE: int) -> Iterator[tuple[tu
         except UnicodeDecodeError:
             yield (PROBLEM, name, line, ("", f"the file is not UTF-8 text (an invalid byte after line {line - 1}); "
                                              "save it as UTF-8 CSV. The rest of the file is skipped.")), 0
+            return
+        except _LineTooLong:
+            yield (PROBLEM, name, line, ("", "a line is over 1 MiB (the limit for one record); the rest of the file "
+                                             "is skipped.")), 0
             return
         except csv.Error as exc:
             yield (PROBLEM, name, line, ("", f"the CSV cannot be read at line {line}: {exc}. Check its quotes; "
