@@ -462,7 +462,7 @@ def test_a_signal_while_the_output_file_is_made_removes_it(runner, tmp_path, mon
 # --- usage errors --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["in.csv"], "unknown kind of input (.csv)"),
+    (["in.txt"], "unknown kind of input (.txt)"),
     (["-", "-"], "(stdin) is given more than once"),
     (["in.jsonl", "--output", "."], "is a folder"),
     (["in.jsonl", "--output", "nowhere/out.jsonl"], "does not exist"),

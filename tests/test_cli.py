@@ -366,4 +366,4 @@ def test_completion_offers_pathways_and_formats():
         return out.stdout.split()
 
     assert "low-back-pain" in complete("backpath assess --pathway l", 3)
-    assert complete("backpath assess --format ", 3) == ["text", "json", "markdown"]
+    assert complete("backpath assess --format ", 3) == ["text", "json", "markdown", "fhir", "cds-hooks"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import handoff
+from . import handoff, input_formats
 from .errors import BackpathError
 from .fileio import PART_SUFFIX, OutputRefused, open_direct, output_target, remove_stale_parts, temp_beside
 from .jsontext import loads, unreadable
@@ -64,7 +64,7 @@ class InputSpec:
 
     arg: str
     name: str
-    kind: str  # "jsonl" | "json"
+    kind: str  # "jsonl" | "json" | "csv"
     size: int | None
 
 
@@ -82,14 +82,17 @@ def input_specs(args: Iterable[str]) -> list[InputSpec]:
             specs.append(InputSpec(arg, STDIN_NAME, "jsonl", _stdin_size()))
             continue
         suffix = Path(arg).suffix.lower()
-        if suffix in JSON_SUFFIXES:
+        if other := input_formats.kind_of(arg):  # CSV
+            kind = other
+        elif suffix in JSON_SUFFIXES:
             kind = "json"
         elif suffix in JSONL_SUFFIXES or _is_stream(arg):  # a pipe, e.g. bash's <(zcat referrals.jsonl.gz)
             kind = "jsonl"
         else:
             raise BatchUsageError(
-                f"{arg}: unknown kind of input ({suffix or 'no extension'}). Give a .json file (a record or an "
-                "array of records), a .jsonl file (a record a line) or - (JSON Lines on stdin).")
+                f"{arg}: unknown kind of input ({suffix or 'no extension'}). Give a .json file (a record, an "
+                "array of records or a FHIR resource), a .jsonl or .ndjson file (a record a line), a .csv file (a "
+                "column a question) or - (JSON Lines on stdin).")
         specs.append(InputSpec(arg, arg, kind, _file_size(arg)))
     return specs
 
@@ -155,6 +158,8 @@ def _read_input(spec: InputSpec, stdin: BinaryIO | None) -> Iterator[tuple[Item,
     with fh:
         if spec.kind == "jsonl":
             yield from _read_lines(fh, name)
+        elif spec.kind == "csv":
+            yield from input_formats.read_csv(fh, name)
         else:
             yield from _read_json(fh, name)
 
@@ -234,6 +239,9 @@ def _read_json(fh: BinaryIO, name: str) -> Iterator[tuple[Item, int]]:
         return
     except (ValueError, RecursionError) as exc:  # a repeated key, a 5,000-digit number, arrays nested deep
         yield (PROBLEM, name, None, ("", f"the file cannot be read as JSON records: {unreadable(exc)}.")), size
+        return
+    if input_formats.is_fhir(data):  # a QuestionnaireResponse or a Bundle of them: one item a response
+        yield from input_formats.fhir_items(data, name, size)
         return
     if isinstance(data, list):
         if not data:

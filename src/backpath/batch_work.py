@@ -32,13 +32,14 @@ from .batch_summary import error_kinds
 from .csvcells import neutral_row
 from .engine import assess_json, assess_summary, error_result
 from .heap import keep_freed_memory
+from .input_formats import read_special
 from .jsontext import loads, unreadable
 from .model import Pathway
 from .records import extra_keys, first_extra_key
 from .signals import resume
 from .turns import Turns
 
-FORMATS = ("jsonl", "json", "csv")
+FORMATS = ("jsonl", "json", "csv", "fhir")
 MAX_ERROR_PLACES = 3  # error places kept per chunk for the summary
 
 # One encoder for every record: compact, UTF-8 text kept as is, deterministic (keys in the engine's order).
@@ -73,12 +74,19 @@ def csv_header(pathway: Pathway) -> list[str]:
 
 
 def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
-    """Assess every item of `chunk` in order; frame the results for `fmt` (jsonl, json or csv).
+    """Assess every item of `chunk` in order; frame the results for `fmt` (jsonl, json, csv or fhir).
 
     Each record goes through the engine's compiled pathway and `result_json.ResultWriter`, whose memos are shared
     by the whole run; the bytes are those of `assess` (tested). Each result is serialised as soon as it is made,
     so only its text is kept.
+    `fhir` is NDJSON: each JSON Lines result made into a FHIR Bundle by `fhir_result`.
     """
+    if fmt == "fhir":
+        from . import fhir_result
+
+        out = assess_chunk(pathway, chunk, "jsonl")
+        out.data = fhir_result.ndjson_bundles(pathway, out.data)
+        return out
     out = ChunkResult([], nbytes=chunk.nbytes)
     tiers = out.tiers
     as_text = fmt != "csv"
@@ -247,7 +255,11 @@ def _syntax_error(text: str, exc: json.JSONDecodeError) -> json.JSONDecodeError:
 
 def read_record(pathway: Pathway, record: Any, position: int, source: dict) -> dict | tuple[Any, Any, dict]:
     """One parsed record {"id": ..., "answers": {...}} -> `(id, answers, source)`, or the error result for a
-    record that is not of that shape. The id is the record's own, else its position in the run."""
+    record that is not of that shape. The id is the record's own, else its position in the run. A CSV row or a
+    FHIR resource is read by `input_formats`."""
+    special = read_special(pathway, record, position, source)
+    if special is not None:
+        return special
     if type(record) is not dict:
         return _error(position, None, "", "a record must be a JSON object like {\"id\": ..., \"answers\": {...}}, "
                       f"not {_JSON_TYPES.get(type(record), 'that')}.", source)

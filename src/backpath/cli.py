@@ -20,6 +20,7 @@ from .cli_common import (
     AssessFormat,
     Detail,
     ListFormat,
+    QuestionsFormat,
     fail,
     load_or_exit,
     stderr_console,
@@ -32,6 +33,7 @@ from .cli_session import (
     handout_problem,
     offer_handout,
     read_answers_source,
+    read_fhir_answers,
     split_record,
     stdin_is_terminal,
     write_answers_file,
@@ -84,6 +86,11 @@ def main_callback(
 def emit_result(result: dict, pathway: Pathway, fmt: AssessFormat, detail: Detail = Detail.summary) -> None:
     if fmt is AssessFormat.json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
+    elif fmt in (AssessFormat.fhir, AssessFormat.cds_hooks):
+        from .fhir_result import to_bundle, to_cards
+
+        out = to_bundle(pathway, result) if fmt is AssessFormat.fhir else to_cards(pathway, result)
+        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
     elif fmt is AssessFormat.markdown:
         from .render import to_markdown
 
@@ -106,11 +113,14 @@ def assess(
                                        show_default=False, autocompletion=complete_pathway),
     answers: str | None = typer.Option(
         None, "--answers", "-a", metavar="FILE|-",
-        help="JSON answers file ({\"age\": 52, ...} or {\"id\": ..., \"answers\": {...}}); - reads stdin. "
+        help="JSON answers file ({\"age\": 52, ...} or {\"id\": ..., \"answers\": {...}}), or a FHIR "
+        "QuestionnaireResponse of `backpath questions --format fhir`; - reads stdin. "
         "On a terminal, missing answers are asked; elsewhere they are listed and the exit code is 1."),
-    fmt: AssessFormat = typer.Option(AssessFormat.text, "--format", "-f", metavar="text|json|markdown",
-                                  help="text for people, json for "
-                                     "programs, markdown for the patient record."),
+    fmt: AssessFormat = typer.Option(AssessFormat.text, "--format", "-f",
+                                     metavar="text|json|markdown|fhir|cds-hooks",
+                                     help="text for people, json for programs, markdown for the patient record, "
+                                     "fhir for a FHIR R4 Bundle (GuidanceResponse + RequestGroup), cds-hooks for "
+                                     "CDS Hooks cards."),
     save_answers: Path | None = typer.Option(None, "--save-answers", metavar="FILE",
                                                 help="Also write the complete answers as JSON to FILE "
                                                 "(accepted by --answers and batch)."),
@@ -137,6 +147,8 @@ def assess(
       backpath assess --answers answers.json --handout plan.html
 
       backpath assess --answers answers.json --detail full
+
+      backpath assess --answers examples/response-chronic-sciatica.fhir.json --format fhir
     """
     from . import engine
 
@@ -154,7 +166,10 @@ def assess(
     record_id, given = (None, {})
     if answers is not None:
         data, name = read_answers_source(answers)
-        record_id, given = split_record(data, name)
+        if isinstance(data, dict) and "resourceType" in data:  # a FHIR resource, not a backpath record
+            record_id, given = read_fhir_answers(pw, data, name, fmt, lambda r: emit_result(r, pw, fmt))
+        else:
+            record_id, given = split_record(data, name)
         if not isinstance(given, dict):
             raise fail(f"{name}: expected a JSON object of answers, not {type(given).__name__}.", EXIT_INVALID)
         if record_id is not None and type(record_id) not in (str, int):
@@ -182,8 +197,8 @@ def assess(
                       soft_wrap=True)
         if missing:  # one line, never wrapped, so scripts can read it
             err.print(f"missing: {', '.join(missing)}", markup=False, highlight=False, soft_wrap=True)
-        if fmt is AssessFormat.json:
-            sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
+        if fmt in (AssessFormat.json, AssessFormat.fhir, AssessFormat.cds_hooks):
+            emit_result(result, pw, fmt)
         raise typer.Exit(EXIT_INVALID)
     emit_result(result, pw, fmt, detail)
     if save_answers is not None and not write_answers_file(save_answers, answers_record(record_id, given)):
@@ -201,19 +216,21 @@ class BatchFormat(str, Enum):
     jsonl = "jsonl"
     json = "json"
     csv = "csv"
+    fhir = "fhir"
 
 
 @app.command(cls=ReadableCommand)
 def batch(
-    inputs: list[str] = typer.Argument(..., metavar="INPUT...", help=".json (a record or an array of records), "
-                                       ".jsonl (a record a line) or - (JSON Lines on stdin)."),
+    inputs: list[str] = typer.Argument(..., metavar="INPUT...", help=".json (a record, an array of records, or a "
+                                       "FHIR QuestionnaireResponse or Bundle of them), .jsonl/.ndjson (a record or "
+                                       "a response a line), .csv (a column a question) or - (JSON Lines on stdin)."),
     pathway: str | None = typer.Option(None, "--pathway", "-p", metavar="ID|FILE", help=PATHWAY_HELP,
                                        show_default=False, autocompletion=complete_pathway),
     output: str = typer.Option("-", "--output", "-o", metavar="FILE|-", help="Where to write results; - is "
                                "stdout. A file is written atomically (complete or not at all)."),
-    fmt: BatchFormat = typer.Option(BatchFormat.jsonl, "--format", "-f", metavar="jsonl|json|csv",
-                                  help="jsonl: a result a line "
-                                    "(streamed); json: one array; csv: a row a record for spreadsheets."),
+    fmt: BatchFormat = typer.Option(BatchFormat.jsonl, "--format", "-f", metavar="jsonl|json|csv|fhir",
+                                    help="jsonl: a result a line (streamed); json: one array; csv: a row a record "
+                                    "for spreadsheets; fhir: NDJSON, a FHIR Bundle a record."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=0, metavar="N", help="Worker processes; 0 = one per core. Output "
                              "is identical and in input order whatever the number."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary on stderr."),
@@ -233,6 +250,10 @@ def batch(
       backpath batch referrals.jsonl --format csv --output audit.csv --jobs 0
 
       cat records.jsonl | backpath batch - --quiet > results.jsonl
+
+      backpath batch responses.ndjson --format fhir --output results.ndjson
+
+      backpath batch referrals.csv --output results.jsonl
     """
     from .batch import BatchOptions, run_batch
 
@@ -329,9 +350,9 @@ def pathways(
 def questions(
     pathway: str | None = typer.Option(None, "--pathway", "-p", metavar="ID|FILE", help=PATHWAY_HELP,
                                        show_default=False, autocompletion=complete_pathway),
-    fmt: ListFormat = typer.Option(ListFormat.text, "--format", "-f", metavar="text|json",
-                                  help="text for people; json to seed an "
-                                   "answers file or an EHR export mapping."),
+    fmt: QuestionsFormat = typer.Option(QuestionsFormat.text, "--format", "-f", metavar="text|json|fhir",
+                                        help="text for people; json to seed an answers file or an EHR export "
+                                        "mapping; fhir for a FHIR R4 SDC Questionnaire for form renderers."),
 ) -> None:
     """The data dictionary of a pathway: every question id, type, allowed values and when it is asked.
 
@@ -345,11 +366,22 @@ def questions(
       backpath questions --format json > dictionary.json
 
       backpath questions --pathway pathways/my-pathway.yaml
+
+      backpath questions --format fhir > questionnaire.json
     """
     from .dictionary import data_dictionary, render_dictionary
 
     pw = load_or_exit(pathway)
-    if fmt is ListFormat.json:
+    if fmt is QuestionsFormat.fhir:
+        from .fhir_questionnaire import QuestionnaireError, build_questionnaire
+
+        try:
+            questionnaire = build_questionnaire(pw)
+        except QuestionnaireError as exc:
+            raise fail(f"{pw.id}: {exc}", EXIT_INVALID, "Simplify the condition, or use --format json.") from None
+        sys.stdout.write(json.dumps(questionnaire, ensure_ascii=False, indent=2) + "\n")
+        return
+    if fmt is QuestionsFormat.json:
         sys.stdout.write(json.dumps(data_dictionary(pw), ensure_ascii=False, indent=2) + "\n")
     else:
         stdout_console().print(render_dictionary(pw))

@@ -20,6 +20,14 @@ class AssessFormat(str, Enum):
     text = "text"
     json = "json"
     markdown = "markdown"
+    fhir = "fhir"
+    cds_hooks = "cds-hooks"
+
+
+class QuestionsFormat(str, Enum):
+    text = "text"
+    json = "json"
+    fhir = "fhir"
 
 
 class Detail(str, Enum):

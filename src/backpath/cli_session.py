@@ -10,6 +10,7 @@ import json
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +49,36 @@ def read_answers_source(source: str) -> tuple[Any, str]:
     try:
         return loads(text), name
     except json.JSONDecodeError as exc:
-        raise fail(f"{name}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}).", EXIT_INVALID,
-                   "An answers file is a JSON object such as {\"age\": 52, \"sciatica\": false, ...}; "
-                   "`backpath questions --format json` lists every question.") from None
+        hint = ("A CSV file holds many records: assess them with `backpath batch FILE.csv`."
+                if source.lower().endswith(".csv") else
+                "An answers file is a JSON object such as {\"age\": 52, \"sciatica\": false, ...}, or a FHIR "
+                "QuestionnaireResponse; `backpath questions --format json` lists every question.")
+        raise fail(f"{name}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}).", EXIT_INVALID, hint) from None
     except (ValueError, RecursionError) as exc:  # a repeated key, a 5,000-digit number, arrays nested deep
         raise fail(f"{name} cannot be read as answers: {unreadable(exc)}.", EXIT_INVALID) from None
+
+
+def read_fhir_answers(pw: Pathway, data: dict, name: str, fmt: AssessFormat,
+                      emit: Callable[[dict], None]) -> tuple[Any, dict]:
+    """A QuestionnaireResponse (or a Bundle holding one) -> (id, answers); a response that cannot be read as
+    answers to this pathway is reported like invalid answers (exit 1), its error result passed to `emit` for the
+    machine formats."""
+    from .engine import error_result
+    from .fhir_response import ResponseProblem
+    from .input_formats import single_response
+
+    try:
+        return single_response(pw, data, "use `backpath batch` for a Bundle of responses")
+    except ResponseProblem as exc:
+        err = stderr_console()
+        err.print(safe(f"error: {name} cannot be read as answers to {pw.id} {pw.version}:"), markup=False,
+                  highlight=False)
+        for e in exc.errors:
+            err.print(safe(f"  {e['path'] or 'response'}: {e['message']}", lines=False), markup=False,
+                      highlight=False, soft_wrap=True)
+        if fmt in (AssessFormat.json, AssessFormat.fhir, AssessFormat.cds_hooks):
+            emit(error_result(getattr(exc, "record_id", None), exc.errors))
+        raise typer.Exit(EXIT_INVALID) from None
 
 
 def split_record(data: Any, name: str) -> tuple[Any, Any]:
