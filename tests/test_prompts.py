@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from backpath.cli import main as cli
+from backpath.cli import commands as cli
 from backpath.cli import session as cli_session
 from backpath.core.answers import check_value
 from backpath.questionnaire.flow import Session, emergencies, parse_answer

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from backpath.core.errors import AnswersError, BackpathError, PathwayError, PathwayNotFound
     from backpath.core.model import Pathway
 
-__version__ = "0.1.0"
+from backpath.version import __version__
 
 __all__ = ["assess", "assess_lines", "check", "load_pathway", "Pathway", "BackpathError", "PathwayError",
            "PathwayNotFound", "AnswersError", "__version__"]

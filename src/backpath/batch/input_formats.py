@@ -48,7 +48,7 @@ def read_csv(fh: BinaryIO, name: str) -> Iterator[tuple[tuple, int]]:
     """A CSV input as batch items `(kind, file, where, payload)` with the bytes each came from. A row whose cell
     count differs from the header's is an error item; reading stops at a quoting error, bytes that are not UTF-8
     or a line over 1 MiB (each makes the rest of the file unreliable), with an error item."""
-    from backpath.batch.streams import PROBLEM, VALUE
+    from backpath.batch.items import PROBLEM, VALUE
 
     text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
     try:
@@ -63,7 +63,7 @@ class _LineTooLong(Exception):
 
 def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:
     """The file's lines, none read past `MAX_LINE_BYTES` characters (a hostile file cannot fill memory)."""
-    from backpath.batch.streams import MAX_LINE_BYTES
+    from backpath.batch.items import MAX_LINE_BYTES
 
     while True:
         line = text.readline(MAX_LINE_BYTES + 1)
@@ -157,7 +157,7 @@ def is_fhir(value: Any) -> bool:
 
 def fhir_items(data: dict, name: str, size: int) -> Iterator[tuple[tuple, int]]:
     """A FHIR resource parsed from a .json input -> one item per QuestionnaireResponse it holds."""
-    from backpath.batch.streams import PROBLEM, VALUE
+    from backpath.batch.items import PROBLEM, VALUE
     from backpath.fhir.response import responses_in
 
     found = responses_in(data)

@@ -19,9 +19,10 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from backpath.batch import handoff, input_formats
+from backpath.batch.items import LINE, MAX_LINE_BYTES, PROBLEM, VALUE, Item  # noqa: F401 (re-exported)
 from backpath.core.errors import BackpathError
 from backpath.core.jsontext import loads, unreadable
 from backpath.core.shown import safe
@@ -34,7 +35,6 @@ from backpath.system.fileio import (
     temp_beside,
 )
 
-MAX_LINE_BYTES = 1 << 20  # 1 MiB: a longer JSON Lines line is reported as an error record, not read
 CHUNK_RECORDS = 500  # records per chunk of work (~8 MB of default-pathway results; see docs/batch.md)
 CHUNK_BYTES = 8 << 20  # input bytes per chunk at most (after the record that passes it): big records make small
 # chunks, so a run's memory stays flat whatever its records hold (500 records of 1 MiB would be a 500 MB chunk)
@@ -44,12 +44,7 @@ JSON_SUFFIXES = (".json",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 _BOM = b"\xef\xbb\xbf"
 
-# Item kinds. An item is a tuple (kind, file, where, payload):
-#   LINE:    where = line number, payload = the line's bytes (parsed later)
-#   VALUE:   where = 1-based index in a .json array (None for a single-record file), payload = the parsed value
-#   PROBLEM: where = line number / array index / None, payload = (path, message) of the error record
-LINE, VALUE, PROBLEM = 0, 1, 2
-Item = tuple[int, str, Any, Any]
+# Item kinds and the bound on a record: `items` (also read by `input_formats`).
 
 
 class BatchUsageError(BackpathError):

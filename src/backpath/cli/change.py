@@ -9,7 +9,8 @@ from pathlib import Path
 
 import typer
 
-from backpath.cli.main import EXIT_INVALID, EXIT_OK, EXIT_USAGE, PATHWAY_HELP, app, fail, load_or_exit
+from backpath.cli.app import PATHWAY_HELP, app
+from backpath.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, fail, load_or_exit
 from backpath.core.errors import BackpathError
 
 

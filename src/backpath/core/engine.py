@@ -12,59 +12,21 @@ from typing import Any
 
 from backpath.core.answers import CheckedAnswers, check_answers
 from backpath.core.model import Pathway, Question, Rule
-from backpath.core.outline import FORMAT_VERSION, Outline
-from backpath.core.program import Program
+from backpath.core.outline import FORMAT_VERSION
+from backpath.core.plan import Plan
 from backpath.core.reasons import reason_text, show_value  # noqa: F401 (re-exported)
 from backpath.core.report import result_dict
 from backpath.core.result_json import ResultWriter
 
-
-class _Plan:
-    """Everything about a pathway the engine can work out once, before the first record."""
-
-    def __init__(self, pathway: Pathway):
-        self.pathway = pathway
-        self.program = Program(pathway)
-        self.outline = Outline(pathway)
-        self.expr_facts = {d.id: d.expr for d in pathway.derived if d.expr is not None}
-        self.catalogue_index = {item_id: i for i, item_id in enumerate(pathway.catalogue)}
-        self.notes: dict[str, list[str]] = {}
-        for note in pathway.advisory_notes:
-            for item in note.items:
-                self.notes.setdefault(item, []).append(note.id)
-        self.item_sources = {i.id: [c.as_dict() for c in i.sources] for i in pathway.catalogue.values()}
-        self.rule_sources = {r.id: [c.as_dict() for c in r.sources] for r in pathway.rules}
-        self.unrequested_sources = [c.as_dict() for c in pathway.unrequested_sources]
-        self._merged_sources: dict[tuple, list[dict]] = {}
-        self.writer = ResultWriter(self)
-
-    def sources(self, item_id: str, rules: list[Rule], unrequested: bool) -> list[dict]:
-        """The item's own citations, then those of the rules that produced it, without repeats (memoised)."""
-        key = (item_id, tuple(r.id for r in rules), unrequested)
-        merged = self._merged_sources.get(key)
-        if merged is None:
-            merged = list(self.item_sources[item_id])
-            seen = {(s["id"], s["section"]) for s in merged}
-            extras = [s for rule in rules for s in self.rule_sources[rule.id]]
-            for extra in extras + (self.unrequested_sources if unrequested else []):
-                if (extra["id"], extra["section"]) not in seen:
-                    seen.add((extra["id"], extra["section"]))
-                    merged.append(extra)
-            self._merged_sources[key] = merged
-        return merged
-
-    def asks(self, question: Question, values: Mapping[str, Any]) -> bool | None:
-        """The question's `ask_when` for the answers so far (True when it has none; None when unknown)."""
-        return self.program.asks(question.id, values)
+_plans: weakref.WeakKeyDictionary[Pathway, Plan] = weakref.WeakKeyDictionary()
 
 
-_plans: weakref.WeakKeyDictionary[Pathway, _Plan] = weakref.WeakKeyDictionary()
-
-
-def _plan(pathway: Pathway) -> _Plan:
+def _plan(pathway: Pathway) -> Plan:
+    """The pathway's plan, made once (with its JSON writer) and kept while the pathway lives."""
     plan = _plans.get(pathway)
     if plan is None:
-        plan = _plans[pathway] = _Plan(pathway)
+        plan = _plans[pathway] = Plan(pathway)
+        plan.writer = ResultWriter(plan)
     return plan
 
 
@@ -143,7 +105,7 @@ def assess_summary(pathway: Pathway, answers: Any, *, record_id: Any = None) -> 
     return plan.writer.summary(record_id, checked.values, tier, contributing)
 
 
-def _decided(pathway: Pathway, answers: Any, record_id: Any) -> tuple[_Plan, CheckedAnswers, str, list[int]] | dict:
+def _decided(pathway: Pathway, answers: Any, record_id: Any) -> tuple[Plan, CheckedAnswers, str, list[int]] | dict:
     """Check, compute facts (into `checked.values`) and decide (the contributing rules by position); an error
     result for invalid answers."""
     plan = _plan(pathway)
@@ -155,7 +117,7 @@ def _decided(pathway: Pathway, answers: Any, record_id: Any) -> tuple[_Plan, Che
     return plan, checked, tier, contributing
 
 
-def decide_positions(plan: _Plan, values: dict) -> tuple[str, list[int]]:
+def decide_positions(plan: Plan, values: dict) -> tuple[str, list[int]]:
     """`decide` on clean answers through the compiled program (facts are added to `values`): the tier and the
     positions of the contributing rules."""
     fired = plan.program.evaluate(values)

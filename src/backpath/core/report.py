@@ -23,10 +23,10 @@ from backpath.core.outline import (
 from backpath.core.reasons import because_names, reason_text
 
 if TYPE_CHECKING:
-    from backpath.core.engine import _Plan
+    from backpath.core.plan import Plan
 
 
-def result_dict(plan: _Plan, env: dict, answer_warnings: list[Mapping[str, Any]], record_id: Any, tier: str,
+def result_dict(plan: Plan, env: dict, answer_warnings: list[Mapping[str, Any]], record_id: Any, tier: str,
                 contributing: list[int]) -> dict:
     """The result for one valid set of answers: `env` holds answers, derived facts and scores; `contributing`
     the positions of the rules that contribute, in order."""

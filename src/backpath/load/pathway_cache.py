@@ -39,7 +39,7 @@ def folder() -> Path | None:
 
 
 def key(raw: bytes, schema_text: bytes) -> str:
-    from backpath import __version__
+    from backpath.version import __version__
 
     digest = hashlib.sha256()
     for part in (b"backpath-pathway-cache", str(CACHE_FORMAT).encode(), __version__.encode(),

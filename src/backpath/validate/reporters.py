@@ -149,7 +149,7 @@ _SARIF_LEVEL = {"error": "error", "warning": "warning", "note": "note"}
 
 
 def sarif_document(reports: list[FileReport]) -> dict:
-    from backpath import __version__
+    from backpath.version import __version__
 
     results = []
     rules: dict[str, dict] = {}
