@@ -9,7 +9,7 @@ from functools import cache
 
 import jsonschema
 
-from .conftest import FIXTURES
+from tests.conftest import FIXTURES
 
 SCHEMA = FIXTURES / "fhir" / "fhir.schema.json.gz"
 SCHEMA_SHA256 = "15b9548af6412c44faaa411456e0652542de286fd1c58ef882b09bdc8947909d"

@@ -11,8 +11,7 @@ from typer.testing import CliRunner
 
 from backpath import __version__
 from backpath.cli.main import app
-
-from .conftest import FIXTURES
+from tests.conftest import FIXTURES
 
 MINI = str(FIXTURES / "mini.yaml")
 ANSWERS = {"age": 40, "weeks": 20, "leg": True, "leg_nrs": 8, "flags": [], "mood": "low", "requests": ["belt"]}
@@ -323,7 +322,8 @@ def test_importing_the_package_imports_nothing_else_until_a_name_is_used():
             "from backpath import assess, Pathway, PathwayError; import backpath.core.engine as e; "
             "print(before, assess is e.assess, Pathway.__module__, PathwayError.__module__, 'check' in dir(backpath))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["['backpath',", "'backpath.version']", "True", "backpath.core.model", "backpath.core.errors", "True"]
+    assert out.split() == ["['backpath',", "'backpath.version']", "True", "backpath.core.model", "backpath.core.errors",
+                           "True"]
 
 
 @pytest.mark.parametrize("command", ["assess", "batch", "validate", "pathways", "questions", "schema"])

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 from backpath.cli.main import app
-
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

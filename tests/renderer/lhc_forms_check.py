@@ -32,7 +32,7 @@ from backpath.core import engine
 from backpath.fhir.questionnaire import build_questionnaire
 from backpath.fhir.response import read_response
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parent.parents[2]
 SCORES = ("startback_total", "startback_psychosocial", "startback_risk")
 PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <link rel="stylesheet" href="lforms/webcomponent/styles.css"></head><body>

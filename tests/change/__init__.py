@@ -1,0 +1,1 @@
+"""Tests of `backpath diff` and `backpath graph`."""

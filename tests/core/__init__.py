@@ -1,0 +1,1 @@
+"""Tests of the pure core: conditions, the compiled program, the outline and its serialisers."""

@@ -1,0 +1,125 @@
+"""The safety argument of `codegen` (docs/pathway-format.md, "How conditions run"), tested: identifiers, strings
+and numbers from a pathway reach the generated code only as constants, and the code calls nothing but its own
+helpers."""
+
+from __future__ import annotations
+
+import ast
+import json
+import keyword
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import backpath
+from backpath.core import codegen
+from backpath.core.conditions import BOOLEAN, NUMBER, Type, compile_condition
+from backpath.load.yamlio import load_yaml
+from tests.conftest import FIXTURES
+
+GENERATED_NAME = re.compile(r"^(v\d+|t\d+|(ask_\d+_)?k\d+|c\d+|env|values|answers|out|fired|value|explain|decisions"
+                            r"|refute|refute_decisions|evaluate|clean|ask_\d+)$")
+HELPERS = set(codegen.NAMESPACE) - {"__builtins__"}
+METHODS = {"get", "append", "extend"}
+REAL_BUILD = codegen.build
+
+
+def captured_modules(monkeypatch) -> list[ast.Module]:
+    """Every module `codegen.build` compiles from now on (as the trees it was given)."""
+    modules: list[ast.Module] = []
+
+    def spy(functions, constants, filename):
+        modules.append(ast.Module(body=list(functions), type_ignores=[]))
+        return REAL_BUILD(functions, constants, filename)
+
+    monkeypatch.setattr(codegen, "build", spy)
+    return modules
+
+
+def check_tree(module: ast.Module, allowed_constants: set) -> None:
+    """Only generated names, the helpers and three methods; constants only those given; no other calls."""
+    for node in ast.walk(module):
+        if isinstance(node, ast.Name):
+            assert GENERATED_NAME.match(node.id) or node.id in HELPERS, node.id
+        elif isinstance(node, ast.arg):
+            assert GENERATED_NAME.match(node.arg), node.arg
+        elif isinstance(node, ast.FunctionDef):
+            assert GENERATED_NAME.match(node.name), node.name
+        elif isinstance(node, ast.Attribute):
+            assert node.attr in METHODS, node.attr
+        elif isinstance(node, ast.Call):
+            func = node.func
+            assert (isinstance(func, ast.Name) and func.id in HELPERS) or \
+                   (isinstance(func, ast.Attribute) and func.attr in METHODS), ast.dump(func)
+        elif isinstance(node, ast.Constant):
+            value = node.value
+            if isinstance(value, (frozenset, tuple)):  # list literals; the names an explanation lists
+                assert set(value) <= allowed_constants, value
+            elif value is not None and not isinstance(value, bool) and not (isinstance(value, int) and value < 64):
+                assert value in allowed_constants, value  # small ints are bit positions and rule numbers
+        else:
+            assert isinstance(node, (ast.Module, ast.expr_context, ast.arguments, ast.Return, ast.Assign,
+                                     ast.AugAssign, ast.If, ast.Expr, ast.IfExp, ast.BoolOp, ast.UnaryOp, ast.BinOp,
+                                     ast.Compare, ast.NamedExpr, ast.List, ast.Subscript, ast.Pass, ast.boolop,
+                                     ast.unaryop, ast.operator, ast.cmpop)), type(node).__name__
+
+
+identifiers = st.from_regex(r"\A[a-z][a-z0-9_]{0,12}\Z").filter(lambda s: not keyword.iskeyword(s)
+                                                                  and s not in ("true", "false"))
+texts = st.text(min_size=1, max_size=20)
+numbers = st.one_of(st.integers(-10 ** 30, 10 ** 30), st.floats(-1e300, 1e300))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(identifiers, min_size=3, max_size=3, unique=True), texts, numbers)
+def test_fuzzed_names_strings_and_numbers_reach_code_only_as_constants(monkeypatch, names, text, number):
+    a, b, flags = names
+    symbols = {a: NUMBER, b: BOOLEAN, flags: Type("multi", frozenset({text, "x"}), flags)}
+    literal = json.dumps(text, ensure_ascii=False)  # a quoted string literal, whatever it holds
+    condition = f"not ({a} * {number!r} >= {a} / 3 or {b}) and ({literal} in {flags} or {flags} == [{literal}])"
+    modules = captured_modules(monkeypatch)
+    compiled = compile_condition(condition, symbols)
+    env = {a: 2, b: False, flags: [text]}
+    expected = not (2 * number >= 2 / 3 or False) and True
+    assert compiled(env) is expected
+    assert len(modules) == 1
+    check_tree(modules[0], {a, b, flags, text, number, -number, frozenset({text})})  # -n is `-` applied to n
+
+
+@pytest.mark.parametrize("hostile", ["env", "values", "v0", "t1", "k0", "out", "fired", "frozenset", "evaluate",
+                                     "sum", "exec", "builtins"])
+def test_a_pathway_whose_names_shadow_generated_names_works_the_same(monkeypatch, tmp_path, hostile):
+    """Question, fact and score ids that look like the generated code's own names change nothing."""
+    text = (FIXTURES / "mini.yaml").read_text(encoding="utf-8")
+    doc = load_yaml(text, "mini.yaml").data
+    renamed = json.loads(re.sub(r'"(age|onset_age|total)"', lambda m: f'"{hostile}"' if m.group(1) == "age"
+                                else m.group(0), json.dumps(doc)))
+    renamed = json.loads(json.dumps(renamed).replace("age - weeks", f"{hostile} - weeks"))
+    path = tmp_path / "mini.yaml"
+    path.write_text(json.dumps(renamed))
+    modules = captured_modules(monkeypatch)
+    pathway = backpath.load_pathway(str(path))
+    original = backpath.load_pathway(str(FIXTURES / "mini.yaml"))
+    answers = {"weeks": 20, "leg": True, "leg_nrs": 8, "flags": [], "mood": "low", "requests": []}
+    ours = backpath.assess(pathway, {**answers, hostile: 30})
+    theirs = backpath.assess(original, {**answers, "age": 30})
+    assert ours["tier"] == theirs["tier"] and ours["rules_fired"] == theirs["rules_fired"]
+    assert [i["id"] for i in ours["recommendations"]] == [i["id"] for i in theirs["recommendations"]]
+    strings = {s for m in modules for n in ast.walk(m) if isinstance(n, ast.Constant) for s in [n.value]
+               if isinstance(s, str)}
+    assert hostile in strings  # read by name, as a string constant
+    for module in modules:
+        for node in ast.walk(module):
+            if isinstance(node, ast.Name):
+                assert node.id != hostile or GENERATED_NAME.match(hostile) or hostile in HELPERS
+                if node.id == hostile:  # the same spelling as a generated name: it is that name, never the answer
+                    assert GENERATED_NAME.match(node.id) or node.id in HELPERS
+
+
+def test_generated_code_has_no_builtins():
+    compiled = compile_condition("age > 1", {"age": NUMBER})
+    assert compiled.fn.__globals__["__builtins__"] == {}
+    assert set(compiled.fn.__globals__) <= set(codegen.NAMESPACE) | {"value", "explain", "decisions", "refute",
+                                                                     "refute_decisions"}

@@ -1,0 +1,102 @@
+"""`assess_json` (batch's fast path) gives exactly the bytes of encoding `assess`, for any answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+
+import backpath
+from backpath.core.engine import assess_json
+from tests.conftest import EXAMPLES
+from tests.strategies import answers_for
+
+PATHWAY = backpath.load_pathway("low-back-pain")
+
+
+def encoded(result: dict) -> str:
+    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(answers_for(PATHWAY))
+def test_fast_json_matches_the_encoded_dict(answers):
+    expected = backpath.assess(PATHWAY, answers, record_id="r-1")
+    for _ in range(2):  # the second time comes from the fragment cache
+        fast = assess_json(PATHWAY, answers, record_id="r-1")
+        assert fast == (expected["tier"], encoded(expected))
+
+
+def test_fast_json_on_every_clinical_case_and_error():
+    # The clinical cases are the richest set of answers there is: every rule fires in one of them.
+    cases = yaml.safe_load(Path(PATHWAY.file).with_name("low-back-pain.cases.yaml").read_text(encoding="utf-8"))
+    for case in cases["cases"]:
+        answers = {k: v for k, v in {**cases["base_answers"], **case.get("answers", {})}.items()
+                   if k not in case.get("remove", [])}
+        expected = backpath.assess(PATHWAY, answers, record_id=7)
+        fast = assess_json(PATHWAY, answers, record_id=7)
+        if expected["status"] == "ok":
+            assert fast == (expected["tier"], encoded(expected)), case["name"]
+        else:
+            assert fast == expected, case["name"]
+
+
+def test_results_do_not_share_mutable_parts():
+    answers = json.loads((EXAMPLES / "answers-chronic-sciatica.json").read_text())
+    first = backpath.assess(PATHWAY, answers)
+    first["recommendations"][0]["sources"].append({"id": "X"})
+    first["recommendations"][0]["reasons"][0]["because"]["x"] = 1
+    second = backpath.assess(PATHWAY, answers)
+    assert {"id": "X"} not in second["recommendations"][0]["sources"]
+    assert "x" not in second["recommendations"][0]["reasons"][0]["because"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(answers_for(PATHWAY))
+def test_summary_matches_the_full_result(answers):
+    from backpath.core.engine import assess_summary
+
+    full = backpath.assess(PATHWAY, answers, record_id=3)
+    summary = assess_summary(PATHWAY, answers, record_id=3)
+    assert summary == {"id": 3, "status": "ok", "tier": full["tier"], "scores": full["scores"],
+                       "red_flags": full["red_flags"],
+                       "recommended": [r["id"] for r in full["recommendations"]],
+                       "not_recommended": [r["id"] for r in full["not_recommended"]]}
+
+
+def test_pinned_values_of_a_condition():
+    from backpath.core.conditions import compile_condition
+    from backpath.core.result_json import _pinned as pinned_tree
+
+    symbols = PATHWAY.symbols
+
+    def _pinned(text, symbols):
+        return pinned_tree(compile_condition(text, symbols).node, symbols)
+
+    assert _pinned("sciatica and not smoker", symbols) == {"sciatica": True, "smoker": False}
+    assert _pinned('startback_risk == "high" and red_flags == []', symbols) == {"startback_risk": "high",
+                                                                                 "red_flags": []}
+    assert _pinned("sciatica == true", symbols) == {"sciatica": True}
+    for text in ("sciatica or smoker", "age > 60", 'red_flags == ["saddle_anaesthesia"]', "not (sciatica and smoker)",
+                 'startback_risk == "high" and startback_risk == "low"', '"fever_or_unwell" in red_flags'):
+        assert _pinned(text, symbols) is None, text
+
+
+def test_answer_warnings_come_before_rule_warnings_in_the_fast_json():
+    """An ignored answer (a warning of the answers) and rules that carry warnings, in one result."""
+    import random
+
+    from tests.batch.test_batch_chunks import random_answers
+
+    rng = random.Random(3)
+    both = 0
+    for i in range(200):
+        answers = {**random_answers(rng, PATHWAY), "age": 70, "pregnant": True}  # pregnant is not asked at 70
+        expected = backpath.assess(PATHWAY, answers, record_id=i)
+        if expected["status"] != "ok":  # a record the changed age makes invalid
+            continue
+        both += {"path" in w for w in expected["warnings"]} == {True, False}
+        assert assess_json(PATHWAY, answers, record_id=i) == (expected["tier"], encoded(expected))
+    assert both > 50

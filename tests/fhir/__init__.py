@@ -1,0 +1,1 @@
+"""Tests of FHIR in and out."""

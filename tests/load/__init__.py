@@ -1,0 +1,1 @@
+"""Tests of reading pathway files: YAML, the cache, the bundled list."""

@@ -1,0 +1,1 @@
+"""Tests of the bundled default pathway's clinical content."""

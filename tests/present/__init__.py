@@ -1,0 +1,1 @@
+"""Tests of results for people: the one-screen summary and the handout."""

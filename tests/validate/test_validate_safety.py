@@ -1,0 +1,66 @@
+"""A pathway file is data: tags are never constructed, and alias bombs are rejected in bounded time and memory."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+from backpath.load.yamlio import MAX_NODES
+from backpath.validate.run import check_file
+
+BROKEN = Path(__file__).resolve().parent.parent / "broken_pathways"
+
+
+def _malicious(tmp_path: Path) -> tuple[Path, Path]:
+    """The python-tag broken pathway, with a tag that would create `marker` if it were ever constructed."""
+    marker = tmp_path / "pwned"
+    text = (BROKEN / "python-tag.yaml").read_text(encoding="utf-8")
+    text = text.replace("touch /tmp/backpath-pwned", f"touch {marker}")
+    text += f"summary: !!python/object/apply:subprocess.call [[touch, {marker}]]\n"
+    path = tmp_path / "python-tag.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path, marker
+
+
+def test_python_tags_are_reported_and_never_constructed(tmp_path: Path):
+    path, marker = _malicious(tmp_path)
+    report = check_file(path)
+    tags = [f for f in report.findings if f.code == "yaml-tag"]
+    assert [(f.line, f.path) for f in tags] == [(7, "disclaimer"), (127, "summary")]
+    assert all("is not allowed: a pathway is plain data" in f.message for f in tags)
+    assert not marker.exists()
+
+
+def test_python_tags_through_the_cli_execute_nothing(tmp_path: Path):
+    path, marker = _malicious(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "backpath", "validate", str(path)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "python/object/apply:os.system` is not allowed" in proc.stdout
+    assert not marker.exists()
+
+
+def test_alias_bomb_is_rejected_in_bounded_time_and_memory():
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        report = check_file(BROKEN / "alias-bomb.yaml")
+        elapsed = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [f.code for f in report.findings] == ["yaml-too-large"]
+    assert f"more than {MAX_NODES:,} values" in report.findings[0].message
+    # A billion values would take minutes and gigabytes; the bound stops after MAX_NODES.
+    assert elapsed < 10
+    assert peak < 200 * 1024 * 1024
+
+
+def test_alias_bomb_through_the_cli_fails_fast():
+    proc = subprocess.run([sys.executable, "-m", "backpath", "validate", str(BROKEN / "alias-bomb.yaml")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "expands to more than" in proc.stdout
