@@ -50,9 +50,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--starts", type=int, default=15, help="runs of each start-up measurement")
     parser.add_argument("--formats", nargs="*", default=["jsonl", "csv"])
+    parser.add_argument("--pathway", default=None, help="the pathway YAML both builds run (default: this build's "
+                        "bundled one; give the older build's file when this one's uses what it cannot read)")
     args = parser.parse_args()
     this = shutil.which("backpath", path=str(Path(sys.executable).parent)) or "backpath"
-    pathway = backpath.load_pathway()
+    pathway = backpath.load_pathway(args.pathway)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         records = folder / "records.jsonl"
