@@ -24,6 +24,8 @@ import shutil
 import tempfile
 import time
 
+from backpath.system.fileio import process_alive
+
 try:
     import fcntl
 except ImportError:  # not on Windows, which has no /dev/shm either
@@ -77,7 +79,7 @@ def remove_stale(root: str = SHARED_MEMORY, now: float | None = None) -> None:
         if not name.startswith(PREFIX):
             continue
         pid = name[len(PREFIX):].split("-", 1)[0]
-        if not pid.isdigit() or _alive(int(pid)):
+        if not pid.isdigit() or process_alive(int(pid)):
             continue
         folder = os.path.join(root, name)
         try:
@@ -163,15 +165,6 @@ def _lock(folder: str) -> int | None:
         return None
     return fd
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
 
 
 def _unlink(path: str) -> None:

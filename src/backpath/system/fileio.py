@@ -196,7 +196,7 @@ def remove_stale_parts(target: Target, now: float | None = None) -> list[str]:
         if not (name.startswith(prefix) and name.endswith(PART_SUFFIX)):
             continue
         pid = name[len(prefix):].split("-", 1)[0]
-        if not pid.isdigit() or _alive(int(pid)):
+        if not pid.isdigit() or process_alive(int(pid)):
             continue
         path = os.path.join(folder, name)
         try:
@@ -217,7 +217,8 @@ def remove_stale_parts(target: Target, now: float | None = None) -> list[str]:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` exists (someone else's counts): a stale file's owner is gone only when not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
