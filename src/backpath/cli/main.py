@@ -21,6 +21,17 @@ def _flowing(doc: str) -> str:
                        for p in paragraphs)
 
 
+# `--help` lists the commands in this order: the ones a clinician uses first, change control last.
+_ORDER = ("assess", "batch", "validate", "pathways", "questions", "schema", "diff", "graph")
+
+
+def _place(command: typer.models.CommandInfo) -> int:
+    name = command.name or getattr(command.callback, "__name__", "")
+    return _ORDER.index(name) if name in _ORDER else len(_ORDER)
+
+
+app.registered_commands.sort(key=_place)
+
 for _command in app.registered_commands:
     if _command.help is None and _command.callback is not None and _command.callback.__doc__:
         _command.help = _flowing(_command.callback.__doc__)
