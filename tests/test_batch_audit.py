@@ -229,6 +229,21 @@ def test_compact_matches_the_full_result(answers):
     assert assess_compact(PATHWAY, answers, record_id="x") == compact_of(full)
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(answers_for(PATHWAY))
+def test_compact_text_is_the_compact_dict_encoded(answers):
+    """Batch writes the compact result as text (`result_compact_json`, sharing the full writer's memos): byte for
+    byte the compact dict encoded."""
+    from backpath.result_compact_json import assess_compact_json
+
+    got = assess_compact_json(PATHWAY, answers, record_id="x")
+    want = assess_compact(PATHWAY, answers, record_id="x")
+    if want["status"] != "ok":
+        assert got == want
+    else:
+        assert got == (want["tier"], json.dumps(want, ensure_ascii=False, separators=(",", ":")))
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(answers_for(backpath.load_pathway(str(FIXTURES / "mini.yaml"))))
 def test_compact_matches_the_full_result_on_another_pathway(answers):
@@ -258,3 +273,12 @@ def test_jobs_1_and_2_give_identical_output(runner, tmp_path, args):
     assert r1.exit_code == r2.exit_code == 1
     assert one.read_bytes() == two.read_bytes()
     assert len(one.read_bytes().splitlines()) >= len(records)
+
+
+def test_compact_names_answer_warnings_by_path(runner, tmp_path):
+    answers = {**case_records()[0]["answers"], "age": 70, "pregnant": False}  # pregnant is not asked at 70
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": 1, "answers": answers}])
+    full = json.loads(run(runner, src).stdout)
+    compact = json.loads(run(runner, src, "--detail", "summary").stdout)
+    assert {"path": "answers.pregnant"} in compact["warnings"]
+    assert compact == compact_of(full)

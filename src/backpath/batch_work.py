@@ -37,7 +37,7 @@ from .input_formats import read_special
 from .jsontext import loads, unreadable
 from .model import Pathway
 from .records import extra_keys, first_extra_key
-from .result_compact import assess_compact
+from .result_compact_json import assess_compact_json
 from .signals import resume
 from .turns import Turns
 
@@ -94,7 +94,7 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str, detail: str = "full",
     out = ChunkResult([], nbytes=chunk.nbytes)
     tiers = out.tiers
     as_text = fmt != "csv"
-    assess = assess_row if fmt == "csv" else assess_compact if detail == "summary" else assess_json
+    assess = assess_row if fmt == "csv" else assess_compact_json if detail == "summary" else assess_json
     results = _assess_items(pathway, chunk, assess, out.ids)
     if fmt == "csv":
         buf = io.StringIO()
@@ -290,7 +290,7 @@ def read_record(pathway: Pathway, record: Any, position: int, source: dict) -> d
 def _assess_answers(pathway: Pathway, answers: dict, record_id: Any, source: dict,
                     assess: Callable) -> dict | tuple[str, str]:
     """The scalar engine on one record through `assess` (`assess_json`: `(tier, JSON text)`; `assess_row`,
-    `assess_compact`: a dict); or an error result (with its source). Never raises."""
+    `assess_compact_json` like `assess_json`); or an error result (with its source). Never raises."""
     try:
         result = assess(pathway, answers, record_id=record_id)
     except Exception as exc:  # an engine bug must not stop the batch; report it in this record's place
