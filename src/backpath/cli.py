@@ -266,7 +266,7 @@ def batch(
 
       backpath batch referrals.jsonl --detail summary --output audit.jsonl
 
-      backpath batch referrals.jsonl --format csv --columns id,tier,offered,considered,rules_fired -o audit.csv
+      backpath batch in.jsonl -f csv --columns id,tier,offered,rules_fired
     """
     from .batch import BatchOptions, run_batch
 
