@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import backpath
-from backpath.engine import is_asked
-from backpath.model import Pathway, Question
+from backpath.core.engine import is_asked
+from backpath.core.model import Pathway, Question
 
 
 def random_value(rng: random.Random, q: Question, pathway: Pathway) -> Any:
@@ -324,15 +324,15 @@ def profile(src: Path, pathway: Pathway, n: int) -> None:
     import cProfile
     import pstats
 
-    from backpath.batch_io import LINE, Chunk
-    from backpath.batch_work import assess_chunk
-    from backpath.engine import _decided
+    from backpath.batch.streams import LINE, Chunk
+    from backpath.batch.work import assess_chunk
+    from backpath.core.engine import _decided
 
     with open(src, "rb") as fh:
         lines = [fh.readline() for _ in range(2 * n)]
     lines = [line for line in lines if line]
     fresh, lines = lines[n:], lines[:n]
-    from backpath.heap import keep_freed_memory
+    from backpath.system.heap import keep_freed_memory
 
     keep_freed_memory()  # as a batch run does
     best = {"parse": 1e9, "check+decide": 1e9, "write": 1e9}

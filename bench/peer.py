@@ -180,8 +180,8 @@ def zen_paths(zen) -> list[Path_]:
 
 def backpath_paths(pathway) -> list[Path_]:
     import backpath
-    from backpath import engine
-    from backpath.answers import check_answers
+    from backpath.core import engine
+    from backpath.core.answers import check_answers
 
     plan = engine._plan(pathway)
     program = plan.program
@@ -270,7 +270,7 @@ def main() -> None:
     pathway = backpath.load_pathway(PATHWAY_FILE)
     load_cpu = time.process_time() - start
     start = time.process_time()
-    from backpath import engine
+    from backpath.core import engine
     engine._plan(pathway)
     plan_cpu = time.process_time() - start
 

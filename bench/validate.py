@@ -21,12 +21,12 @@ import sys
 import time
 from pathlib import Path
 
-from backpath.answerspace import AnswerSpace
-from backpath.cases import cases_file_for, run_cases
-from backpath.catalog import resolve
-from backpath.invariants import check_invariants
-from backpath.lint import Locator, never_firing_rules, static_checks
-from backpath.loader import check_pathway_document
+from backpath.load.catalog import resolve
+from backpath.load.loader import check_pathway_document
+from backpath.validate.answerspace import AnswerSpace
+from backpath.validate.cases import cases_file_for, run_cases
+from backpath.validate.invariants import check_invariants
+from backpath.validate.lint import Locator, never_firing_rules, static_checks
 
 TARGET_SECONDS = 3.0
 

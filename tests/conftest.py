@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import backpath
-from backpath.loader import load_pathway
+from backpath.load.loader import load_pathway
 
 # The checked-pathway cache (`pathway_cache`) of this test run, in and out of process: never the user's own.
 _CACHE = tempfile.mkdtemp(prefix="backpath-test-cache-")

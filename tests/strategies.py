@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from backpath.engine import is_asked
-from backpath.model import Pathway, Question
+from backpath.core.engine import is_asked
+from backpath.core.model import Pathway, Question
 
 
 def value_strategy(q: Question) -> st.SearchStrategy:

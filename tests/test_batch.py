@@ -21,8 +21,8 @@ import pytest
 from typer.testing import CliRunner
 
 import backpath
-from backpath import batch_io
-from backpath.cli import app
+from backpath.batch import streams as batch_io
+from backpath.cli.main import app
 
 from .conftest import EXAMPLES, FIXTURES, ROOT
 
@@ -283,8 +283,8 @@ def test_output_file(runner, tmp_path):
 def test_jobs_2_gives_byte_identical_output_in_order(runner, tmp_path, monkeypatch, direct):
     """Forked workers write their chunks into the output in turn, and hand the others to the batch process
     (`turns`); where workers cannot inherit the output, every chunk is handed over. Same bytes either way."""
-    from backpath import batch as batch_module
-    from backpath import handoff
+    from backpath.batch import handoff
+    from backpath.batch import run as batch_module
 
     taken, written = [], []
     real_copy_over = handoff.copy_over
@@ -421,7 +421,7 @@ def test_an_output_that_cannot_be_written_is_a_clear_error_not_a_traceback(tmp_p
 def test_a_failed_write_to_a_file_removes_the_temporary_file(runner, tmp_path, monkeypatch):
     import errno
 
-    from backpath.batch_io import Output
+    from backpath.batch.streams import Output
 
     def full_disk(self, pieces):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -442,7 +442,7 @@ def test_a_signal_while_the_output_file_is_made_removes_it(runner, tmp_path, mon
     """Ctrl-C or SIGTERM the moment the temporary output file exists (seen in CI: the interrupt came before the
     run could remove the file, so the file stayed and typer exited 130 without a word): the run reports it and
     removes the file, the previous output kept."""
-    from backpath.batch_io import Output
+    from backpath.batch.streams import Output
 
     made = Output.__init__
 
@@ -618,7 +618,7 @@ def test_no_temp_file_left_after_a_failed_write(tmp_path, monkeypatch):
 
 
 def test_a_spawned_worker_loads_the_pathway_from_its_file_and_checks_it(monkeypatch):
-    from backpath import batch_work
+    from backpath.batch import work as batch_work
 
     previous = signal.getsignal(signal.SIGINT)
     monkeypatch.setattr(batch_work, "inherited_pathway", None)

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
 import backpath
-from backpath.cli import app
-from backpath.csv_columns import ADDED, all_columns
-from backpath.result_compact import assess_compact
+from backpath.batch.columns import ADDED, all_columns
+from backpath.cli.main import app
+from backpath.core.result_compact import assess_compact
 
 from .conftest import FIXTURES, ROOT
 from .strategies import answers_for
@@ -234,7 +234,7 @@ def test_compact_matches_the_full_result(answers):
 def test_compact_text_is_the_compact_dict_encoded(answers):
     """Batch writes the compact result as text (`result_compact_json`, sharing the full writer's memos): byte for
     byte the compact dict encoded."""
-    from backpath.result_compact_json import assess_compact_json
+    from backpath.core.result_compact_json import assess_compact_json
 
     got = assess_compact_json(PATHWAY, answers, record_id="x")
     want = assess_compact(PATHWAY, answers, record_id="x")

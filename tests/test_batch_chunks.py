@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import backpath
-from backpath import batch_io, batch_work
+from backpath.batch import streams as batch_io
+from backpath.batch import work as batch_work
 
 from .conftest import FIXTURES, ROOT
 from .strategies import answers_for
@@ -118,7 +119,7 @@ def test_csv_rows_match_the_full_results():
     rows = run_chunk(PATHWAY, records, "csv")
     import csv
 
-    from backpath.batch_work import csv_header
+    from backpath.batch.work import csv_header
     for row, record in zip(csv.DictReader(rows, fieldnames=csv_header(PATHWAY)), records):
         result = backpath.assess(PATHWAY, record["answers"], record_id=record["id"])
         assert row["id"] == str(record["id"]) and row["status"] == result["status"]
@@ -170,7 +171,7 @@ def test_an_engine_bug_costs_only_its_record(monkeypatch):
 def test_a_pathway_whose_rules_read_more_than_64_names(tmp_path):
     """The `because` memo key keeps which names have a value below which `or` operands are true: with more
     names than 64 bits the two parts must not overlap (a record citing b69 must not get b64's `because`)."""
-    from backpath.yamlio import load_yaml
+    from backpath.load.yamlio import load_yaml
 
     doc = load_yaml((FIXTURES / "mini.yaml").read_text(encoding="utf-8"), "mini.yaml").data
     doc["sections"].append({"id": "wide", "title": "Wide", "questions": [
@@ -194,7 +195,7 @@ def test_a_pathway_whose_rules_read_more_than_64_names(tmp_path):
                  for r in item["reasons"] if r["rule"] == "wide-or"]
         assert cited == [{f"b{64 + record['id']}": True}]
     fresh = backpath.load_pathway(str(path))
-    from backpath.engine import _plan
+    from backpath.core.engine import _plan
 
     assert len(_plan(fresh).writer.names) > 64
     lines = run_chunk(fresh, records)

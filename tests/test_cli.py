@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from backpath import __version__
-from backpath.cli import app
+from backpath.cli.main import app
 
 from .conftest import FIXTURES
 
@@ -280,8 +280,8 @@ def test_a_ctrl_c_no_command_handles_ends_with_one_line_and_130(monkeypatch, cap
     A command that exits 130 itself (having reported its own interrupt) gets no second line."""
     import typer
 
-    import backpath.cli as cli
-    import backpath.cli_common as cli_common
+    import backpath.cli.common as cli_common
+    import backpath.cli.main as cli
 
     def open_pathway(*args, **kwargs):
         if raised:
@@ -307,7 +307,7 @@ def test_a_ctrl_c_while_the_command_line_loads_ends_with_one_line_and_130(monkey
         def __getattr__(self, name):
             raise KeyboardInterrupt
 
-    monkeypatch.setitem(sys.modules, "backpath.cli", Loading("backpath.cli"))
+    monkeypatch.setitem(sys.modules, "backpath.cli.main", Loading("backpath.cli.main"))
     with pytest.raises(SystemExit) as exc:
         entry.main()
     assert exc.value.code == 130
@@ -320,10 +320,10 @@ def test_importing_the_package_imports_nothing_else_until_a_name_is_used():
     import sys
 
     code = ("import sys, backpath; before = sorted(m for m in sys.modules if m.startswith('backpath')); "
-            "from backpath import assess, Pathway, PathwayError; import backpath.engine as e; "
+            "from backpath import assess, Pathway, PathwayError; import backpath.core.engine as e; "
             "print(before, assess is e.assess, Pathway.__module__, PathwayError.__module__, 'check' in dir(backpath))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["['backpath']", "True", "backpath.model", "backpath.errors", "True"]
+    assert out.split() == ["['backpath',", "'backpath.version']", "True", "backpath.core.model", "backpath.core.errors", "True"]
 
 
 @pytest.mark.parametrize("command", ["assess", "batch", "validate", "pathways", "questions", "schema"])

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 import backpath
-from backpath.cases import CasesRun, cases_file_for, run_cases
-from backpath.catalog import resolve
-from backpath.yamlio import load_yaml
+from backpath.load.catalog import resolve
+from backpath.load.yamlio import load_yaml
+from backpath.validate.cases import CasesRun, cases_file_for, run_cases
 
 PATHWAY_FILE = resolve("low-back-pain")
 CASES_FILE = cases_file_for(PATHWAY_FILE)

@@ -9,7 +9,7 @@ import io
 from rich.console import Console
 
 import backpath
-from backpath.render import render_result, to_markdown
+from backpath.present.render import render_result, to_markdown
 
 PATHWAY = backpath.load_pathway("low-back-pain")
 BASE = {"age": 45, "pregnant": False, "duration_weeks": 6, "back_pain_nrs": 5, "sciatica": False,

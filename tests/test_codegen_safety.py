@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import backpath
-from backpath import codegen
-from backpath.conditions import BOOLEAN, NUMBER, Type, compile_condition
-from backpath.yamlio import load_yaml
+from backpath.core import codegen
+from backpath.core.conditions import BOOLEAN, NUMBER, Type, compile_condition
+from backpath.load.yamlio import load_yaml
 
 from .conftest import FIXTURES
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backpath.conditions import BOOLEAN, NUMBER, ConditionError, Type, compile_condition
+from backpath.core.conditions import BOOLEAN, NUMBER, ConditionError, Type, compile_condition
 
 SYMBOLS = {
     "age": NUMBER,
@@ -96,7 +96,7 @@ def test_multiline_conditions_are_joined():
 
 
 def test_a_condition_nested_absurdly_deep_is_an_error_not_a_crash():
-    from backpath.conditions import NUMBER, ConditionError, compile_condition
+    from backpath.core.conditions import NUMBER, ConditionError, compile_condition
 
     for text in ("not " * 1500 + "true", "age + " * 3000 + "1 > 0"):
         with pytest.raises(ConditionError, match="nests too deeply"):
@@ -154,7 +154,7 @@ def test_non_finite_or_overflowing_arithmetic_is_unknown(text, env):
 @pytest.mark.parametrize("text", ['not ("saddle" in flags or sciatica)', "sciatica or age > 3 or not sciatica",
                                   'not (sciatica and ("saddle" in flags or not (age > 2 and sciatica)))', "age > 1"])
 def test_the_decision_count_is_that_of_the_generated_tests(text):
-    from backpath.codegen import Explanations, Scope
+    from backpath.core.codegen import Explanations, Scope
 
     cond = c(text)
     for want, count in ((True, cond.decision_count), (False, cond.refute_count)):

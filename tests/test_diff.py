@@ -8,7 +8,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from backpath.cli import app
+from backpath.cli.main import app
 
 from .conftest import FIXTURES
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from backpath.cli import app
+from backpath.cli.main import app
 
 from .conftest import ROOT
 

@@ -10,19 +10,19 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from backpath import engine
-from backpath.cli import app
-from backpath.fhir_codes import LOINC, STARTBACK_ITEMS, canonical, option_system
-from backpath.fhir_expressions import NONE_CODE
-from backpath.fhir_questionnaire import (
+from backpath.cli.main import app
+from backpath.core import engine
+from backpath.fhir.codes import LOINC, STARTBACK_ITEMS, canonical, option_system
+from backpath.fhir.expressions import NONE_CODE
+from backpath.fhir.questionnaire import (
     CALCULATED_EXPRESSION,
     ENABLE_WHEN_EXPRESSION,
     OPTION_EXCLUSIVE,
     QuestionnaireError,
     build_questionnaire,
 )
-from backpath.fhir_response import to_response
-from backpath.loader import load_pathway
+from backpath.fhir.response import to_response
+from backpath.load.loader import load_pathway
 
 from .conftest import FIXTURES, ROOT
 from .fhir_checks import ENABLE_WHEN_INVARIANTS, ITEM_INVARIANTS, all_items, fhirpath, r4b_model, schema_errors
@@ -279,7 +279,7 @@ def test_questions_format_fhir_cli(default_pathway):
 def test_an_option_named_none_is_refused(default_pathway):
     import dataclasses
 
-    from backpath.model import Option
+    from backpath.core.model import Option
 
     q = default_pathway.questions["conditions"]
     renamed = dataclasses.replace(q, options=(*q.options, Option("none", "None")))
@@ -296,7 +296,7 @@ def test_option_system_is_per_question(default_pathway):
 def test_a_condition_it_cannot_translate_is_refused_not_dropped(default_pathway):
     import dataclasses
 
-    from backpath.conditions import compile_condition
+    from backpath.core.conditions import compile_condition
 
     q = default_pathway.questions["treatment_response"]
     odd = compile_condition("tried_treatments == ['nsaid']", default_pathway.symbols)

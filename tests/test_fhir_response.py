@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from backpath import engine
-from backpath.cli import app
-from backpath.fhir_codes import option_system
-from backpath.fhir_response import ResponseProblem, read_response, responses_in, to_response
+from backpath.cli.main import app
+from backpath.core import engine
+from backpath.fhir.codes import option_system
+from backpath.fhir.response import ResponseProblem, read_response, responses_in, to_response
 
 from .fhir_checks import r4b_model, schema_errors
 from .strategies import answers_for

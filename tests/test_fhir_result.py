@@ -7,9 +7,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from backpath import engine
-from backpath.cli import app
-from backpath.fhir_result import DO_NOT_PERFORM, to_bundle, to_cards
+from backpath.cli.main import app
+from backpath.core import engine
+from backpath.fhir.result import DO_NOT_PERFORM, to_bundle, to_cards
 
 from .fhir_checks import r4b_model, schema_errors
 from .test_fhir_questionnaire import case_answers

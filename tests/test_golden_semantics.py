@@ -329,7 +329,7 @@ def test_golden_errors(features, name, answers, errors):
 def test_fired_rules_agree_with_the_condition_values(features):
     """A rule fires exactly when its condition's value is true (not when it is unknown), on every golden case:
     the compiled program's decision against each condition's own compiled function."""
-    from backpath.engine import compute_facts
+    from backpath.core.engine import compute_facts
 
     for golden in GOLDEN:
         env = compute_facts(features, backpath.check(features, golden.answers).values)

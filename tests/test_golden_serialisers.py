@@ -19,8 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 import backpath
-from backpath.cli import app
-from backpath.yamlio import load_yaml
+from backpath.cli.main import app
+from backpath.load.yamlio import load_yaml
 
 from .conftest import FIXTURES, ROOT
 from .test_golden_semantics import ERRORS, FEATURES, GOLDEN, Golden, golden_params, reasons_by_rule

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 from typer.testing import CliRunner
 
-from backpath.cli import app
+from backpath.cli.main import app
 
 from .conftest import FIXTURES
 

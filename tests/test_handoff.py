@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from backpath import handoff
+from backpath.batch import handoff
 
 
 def test_a_big_output_goes_through_a_private_file_that_is_deleted_when_taken(tmp_path):
@@ -161,7 +161,7 @@ def test_a_copy_that_fails_half_way_raises_and_deletes_the_file(tmp_path, monkey
 
 
 def test_the_output_file_appends_a_handed_over_file_after_what_it_buffered(tmp_path, monkeypatch):
-    from backpath.batch_io import Output
+    from backpath.batch.streams import Output
 
     data = b"r" * handoff.MIN_BYTES
     for kernel_copies in (True, False):

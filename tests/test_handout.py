@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 import backpath
-from backpath.cli import app
-from backpath.handout import handout, render, to_html
+from backpath.cli.main import app
+from backpath.present.handout import handout, render, to_html
 
 from .conftest import EXAMPLES
 from .readability import flesch_reading_ease, syllables, words
@@ -98,7 +98,7 @@ def test_html_is_one_self_contained_page(default_pathway, results):
 
 def test_html_escapes_pathway_text(default_pathway, results):
     result = json.loads(json.dumps(next(iter(results.values()))))
-    from backpath.handout import Handout, Part
+    from backpath.present.handout import Handout, Part
 
     h = Handout(urgent=None, plan=(Part("<b>x</b>", "a & b", (("What it is", "<script>alert(1)</script>"),)),),
                 asked=(("<i>", "\"q\""),), safety_net="1 < 2", review="ok")

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from backpath import heap
+from backpath.system import heap
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",

@@ -337,7 +337,7 @@ def test_big_records_make_small_chunks(tmp_path: Path):
     """Memory stays flat whatever the records hold: a chunk ends once it holds `CHUNK_BYTES` of input (500
     records of 1 MiB would otherwise be one 500 MB chunk; measured: 400 such lines took 1.27 GB and 49 s before,
     75 MB and 1.5 s after)."""
-    from backpath.batch_io import CHUNK_BYTES, MAX_LINE_BYTES, input_specs, read_chunks
+    from backpath.batch.streams import CHUNK_BYTES, MAX_LINE_BYTES, input_specs, read_chunks
 
     line = json.dumps({"answers": dict(OK, mood="y" * (MAX_LINE_BYTES - 200))}) + "\n"
     (tmp_path / "big.jsonl").write_text(line * 40, encoding="utf-8")
@@ -395,8 +395,8 @@ def test_kill_9_of_batch_jobs_2_takes_its_workers_and_a_later_run_cleans_up(tmp_
                 os.kill(pid, 9)
             except ProcessLookupError:
                 pass
-    from backpath import handoff
-    from backpath.fileio import output_target, remove_stale_parts
+    from backpath.batch import handoff
+    from backpath.system.fileio import output_target, remove_stale_parts
 
     parts = [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
     assert parts, "the killed run should have left its temporary output file"
@@ -414,7 +414,7 @@ def test_a_live_runs_temporary_file_is_never_removed(tmp_path: Path):
     """A `.part` file whose lock is held (a live run, perhaps in another container) stays, however old."""
     import fcntl
 
-    from backpath.fileio import output_target, remove_stale_parts
+    from backpath.system.fileio import output_target, remove_stale_parts
 
     part = tmp_path / ".out.jsonl.999999999-abcdefgh.part"  # a process id no process has
     part.write_text("{}\n")
@@ -478,7 +478,7 @@ def test_because_shows_an_answer_as_given(tmp_path: Path):
 
 _ORPHAN_SCRIPT = """
 import multiprocessing, os, sys, time
-from backpath import lifeline
+from backpath.system import lifeline
 
 def child(path, how):
     if how == "watch":
@@ -517,7 +517,7 @@ def test_a_worker_dies_with_its_parent(tmp_path: Path, how: str):
 
 
 def test_outside_a_worker_nothing_is_asked():
-    from backpath import lifeline
+    from backpath.system import lifeline
 
     assert lifeline.die_with_parent() == "none"
 
@@ -525,8 +525,8 @@ def test_outside_a_worker_nothing_is_asked():
 # --- the pieces -------------------------------------------------------------------------------------------------
 
 def test_messages_quote_at_most_a_bounded_piece_of_a_value():
-    from backpath.limits import MAX_QUOTED_CHARS
-    from backpath.shown import clip, quoted, safe
+    from backpath.core.limits import MAX_QUOTED_CHARS
+    from backpath.core.shown import clip, quoted, safe
 
     assert quoted("x" * 10**6).startswith('"xxx') and len(quoted("x" * 10**6)) < MAX_QUOTED_CHARS + 30
     assert "1,000,000 characters" in quoted("x" * 10**6)
@@ -538,7 +538,7 @@ def test_messages_quote_at_most_a_bounded_piece_of_a_value():
 
 
 def test_did_you_mean_is_bounded():
-    from backpath.errors import did_you_mean
+    from backpath.core.errors import did_you_mean
 
     assert did_you_mean("duraton_weeks", ["duration_weeks", "age"]) == " Did you mean `duration_weeks`?"
     started = time.perf_counter()
@@ -548,7 +548,7 @@ def test_did_you_mean_is_bounded():
 
 
 def test_csv_cells_that_would_be_formulas_get_a_quote():
-    from backpath.csvcells import neutral
+    from backpath.batch.csvcells import neutral
 
     for cell in ("=1+1", "+1", "-2", "@SUM(A1)", "\t=1", "\r=1"):
         assert neutral(cell) == "'" + cell
@@ -557,7 +557,7 @@ def test_csv_cells_that_would_be_formulas_get_a_quote():
 
 
 def test_own_descriptors_are_found_through_links(tmp_path: Path):
-    from backpath.fileio import output_target, own_descriptor
+    from backpath.system.fileio import output_target, own_descriptor
 
     os.symlink("/proc/self/fd/1", tmp_path / "s")
     os.symlink(tmp_path / "s", tmp_path / "s2")

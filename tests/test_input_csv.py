@@ -9,9 +9,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from backpath import batch_io, engine
-from backpath.cli import app
-from backpath.input_formats import CsvRow, csv_answers, kind_of
+from backpath.batch import streams as batch_io
+from backpath.batch.input_formats import CsvRow, csv_answers, kind_of
+from backpath.cli.main import app
+from backpath.core import engine
 
 from .test_fhir_questionnaire import case_answers
 

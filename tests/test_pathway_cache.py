@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from backpath import loader, pathway_cache
-from backpath.errors import PathwayError
+from backpath.core.errors import PathwayError
+from backpath.load import loader, pathway_cache
 
 from .conftest import FIXTURES
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 import backpath
-from backpath.cli import app
+from backpath.cli.main import app
 
 
 def test_pathways_json_lists_the_sha256_that_results_carry():

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import backpath
-from backpath.answers import check_answers
-from backpath.engine import _plan
+from backpath.core.answers import check_answers
+from backpath.core.engine import _plan
 
 from .conftest import FIXTURES
 from .strategies import answers_for
@@ -53,7 +53,7 @@ def test_the_fast_check_leaves_odd_but_valid_values_to_the_full_check():
 @given(answers_for(PATHWAY))
 def test_the_compiled_decision_is_the_conditions_own(answers):
     """Facts from `evaluate` and rules fired agree with each condition's function over the same env."""
-    from backpath.engine import decide
+    from backpath.core.engine import decide
 
     plan = _plan(PATHWAY)
     values = plan.program.clean(answers)

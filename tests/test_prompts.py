@@ -13,10 +13,11 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from backpath import cli, cli_session
-from backpath.answers import check_value
-from backpath.prompts import COMPLETE, END_OF_INPUT, INTERRUPTED, STOPPED, lines_from, run_questionnaire
-from backpath.questionnaire import Session, emergencies, parse_answer
+from backpath.cli import commands as cli
+from backpath.cli import session as cli_session
+from backpath.core.answers import check_value
+from backpath.questionnaire.flow import Session, emergencies, parse_answer
+from backpath.questionnaire.prompts import COMPLETE, END_OF_INPUT, INTERRUPTED, STOPPED, lines_from, run_questionnaire
 
 from .conftest import FIXTURES
 
@@ -359,7 +360,7 @@ def test_a_duration_in_days_weeks_months_or_years(default_pathway, typed, weeks)
 
 
 def test_a_duration_of_days_is_shown_in_days_too(default_pathway):
-    from backpath.questionnaire import show_value
+    from backpath.questionnaire.flow import show_value
 
     duration = q(default_pathway, "duration_weeks")
     assert show_value(duration, 0.43) == "0.43 weeks (3 days)"

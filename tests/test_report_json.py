@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 
 import backpath
-from backpath.engine import assess_json
+from backpath.core.engine import assess_json
 
 from .strategies import answers_for
 
@@ -56,7 +56,7 @@ def test_results_do_not_share_mutable_parts():
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(answers_for(PATHWAY))
 def test_summary_matches_the_full_result(answers):
-    from backpath.engine import assess_summary
+    from backpath.core.engine import assess_summary
 
     full = backpath.assess(PATHWAY, answers, record_id=3)
     summary = assess_summary(PATHWAY, answers, record_id=3)
@@ -67,8 +67,8 @@ def test_summary_matches_the_full_result(answers):
 
 
 def test_pinned_values_of_a_condition():
-    from backpath.conditions import compile_condition
-    from backpath.result_json import _pinned as pinned_tree
+    from backpath.core.conditions import compile_condition
+    from backpath.core.result_json import _pinned as pinned_tree
 
     symbols = PATHWAY.symbols
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from backpath.signals import deferred, raise_on_termination
+from backpath.system.signals import deferred, raise_on_termination
 
 
 def _in_another_thread(action):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 
 import backpath
-from backpath.engine import compute_facts
+from backpath.core.engine import compute_facts
 
 ITEM9 = ["not_at_all", "slightly", "moderately", "very_much", "extremely"]
 

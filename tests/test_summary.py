@@ -11,11 +11,11 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import backpath
-from backpath.cases import cases_file_for
-from backpath.catalog import resolve
-from backpath.cli import app
-from backpath.summary import MAX_LINES, one_reason, render_summary, short_safety_net
-from backpath.yamlio import load_yaml
+from backpath.cli.main import app
+from backpath.load.catalog import resolve
+from backpath.load.yamlio import load_yaml
+from backpath.present.summary import MAX_LINES, one_reason, render_summary, short_safety_net
+from backpath.validate.cases import cases_file_for
 
 from .conftest import EXAMPLES
 

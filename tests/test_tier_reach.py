@@ -3,7 +3,7 @@ fire wins, so a catch-all rule of a more urgent tier hides every less urgent one
 
 from __future__ import annotations
 
-from backpath.validate import check_file
+from backpath.validate.run import check_file
 
 from .conftest import FIXTURES
 

@@ -8,8 +8,8 @@ import warnings
 
 import pytest
 
-from backpath import turns
-from backpath.turns import Turns, write_all
+from backpath.batch import turns
+from backpath.batch.turns import Turns, write_all
 
 
 def test_a_chunk_is_written_only_in_its_turn_and_passes_the_turn_on(tmp_path):

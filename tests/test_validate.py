@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from backpath.cli import app
-from backpath.validate import ValidateOptions, expand_paths
+from backpath.cli.main import app
+from backpath.validate.run import ValidateOptions, expand_paths
 
 TESTS = Path(__file__).resolve().parent
 MINI = TESTS / "fixtures" / "mini.yaml"
@@ -69,7 +69,7 @@ def test_all_files_and_all_findings_are_reported_in_one_run():
 # --- which files --------------------------------------------------------------------------------
 
 def test_a_bug_while_checking_one_file_does_not_hide_the_others(monkeypatch):
-    import backpath.validate as v
+    import backpath.validate.run as v
 
     real = v.check_file
 
@@ -102,7 +102,7 @@ def test_a_folder_means_its_pathways_but_not_cases_files():
 
 
 def test_no_paths_means_every_bundled_pathway():
-    from backpath.catalog import bundled
+    from backpath.load.catalog import bundled
 
     assert expand_paths([]) == [b.path for b in bundled()]
     assert ValidateOptions().paths == []
@@ -203,7 +203,7 @@ def test_schema_prints_the_pathway_and_the_cases_schemas():
 def test_every_finding_code_is_documented_for_authors():
     src = TESTS.parent / "src" / "backpath"
     codes = set()
-    for module in ("yamlio", "loader", "lint", "cases", "validate"):
+    for module in ("load/yamlio", "load/loader", "validate/lint", "validate/cases", "validate/run"):
         codes |= set(re.findall(r'"([a-z]+(?:-[a-z]+)+)"', (src / f"{module}.py").read_text(encoding="utf-8")))
     codes -= {"request-not-indicated"}  # a reason's rule id, not a finding code
     doc = (TESTS.parent / "docs" / "pathway-authoring.md").read_text(encoding="utf-8")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from backpath.validate import check_file
+from backpath.validate.run import check_file
 
 FOLDER = Path(__file__).resolve().parent / "broken_pathways"
 EXPECTED = yaml.safe_load((FOLDER / "expected.yaml").read_text(encoding="utf-8"))

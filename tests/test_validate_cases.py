@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from backpath.cases import run_cases
-from backpath.cli import app
-from backpath.loader import load_pathway
-from backpath.validate import ValidateOptions, check_file
+from backpath.cli.main import app
+from backpath.load.loader import load_pathway
+from backpath.validate.cases import run_cases
+from backpath.validate.run import ValidateOptions, check_file
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 runner = CliRunner()

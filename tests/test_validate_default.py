@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 import backpath
-from backpath import engine
-from backpath.catalog import resolve
-from backpath.validate import check_file
-from backpath.yamlio import load_yaml
+from backpath.core import engine
+from backpath.load.catalog import resolve
+from backpath.load.yamlio import load_yaml
+from backpath.validate.run import check_file
 
 DEFAULT = resolve("low-back-pain")
 REQUIRED_INVARIANTS = {

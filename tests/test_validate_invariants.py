@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from backpath import engine
-from backpath.answerspace import AnswerSpace
-from backpath.catalog import resolve
-from backpath.invariants import check_invariants, decision
-from backpath.loader import check_pathway_bytes, load_pathway
-from backpath.validate import check_file
+from backpath.core import engine
+from backpath.load.catalog import resolve
+from backpath.load.loader import check_pathway_bytes, load_pathway
+from backpath.validate.answerspace import AnswerSpace
+from backpath.validate.invariants import check_invariants, decision
+from backpath.validate.run import check_file
 
 TESTS = Path(__file__).resolve().parent
 MINI = TESTS / "fixtures" / "mini.yaml"

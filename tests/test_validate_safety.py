@@ -8,8 +8,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from backpath.validate import check_file
-from backpath.yamlio import MAX_NODES
+from backpath.load.yamlio import MAX_NODES
+from backpath.validate.run import check_file
 
 BROKEN = Path(__file__).resolve().parent / "broken_pathways"
 

@@ -7,8 +7,8 @@ import json
 
 from typer.testing import CliRunner
 
-from backpath.cli import app
-from backpath.validate import check_file
+from backpath.cli.main import app
+from backpath.validate.run import check_file
 
 from .conftest import FIXTURES
 

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backpath import engine
-from backpath.answerspace import MISSING, AnswerSpace, Goal, numeric_thresholds
-from backpath.conditions import compile_condition
-from backpath.lint import band
-from backpath.loader import load_pathway
-from backpath.validate import check_file
+from backpath.core import engine
+from backpath.core.conditions import compile_condition
+from backpath.load.loader import load_pathway
+from backpath.validate.answerspace import MISSING, AnswerSpace, Goal, numeric_thresholds
+from backpath.validate.lint import band
+from backpath.validate.run import check_file
 
 MINI = Path(__file__).resolve().parent / "fixtures" / "mini.yaml"
 
@@ -130,7 +130,7 @@ def test_a_band_outside_the_answer_range_can_never_apply(tmp_path: Path):
 
 
 def test_pieces_find_whole_number_gaps_without_bounds():
-    from backpath.lint import _Interval, _pieces
+    from backpath.validate.lint import _Interval, _pieces
 
     intervals = [_Interval(hi=3, hi_closed=True), _Interval(lo=6, lo_closed=True)]  # x <= 3, x >= 6
     pieces = _pieces(-math.inf, math.inf, True, intervals)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from backpath.yamlio import load_yaml
+from backpath.load.yamlio import load_yaml
 
 
 def test_positions_are_one_based_lines_and_columns():
@@ -109,7 +109,7 @@ def test_absurd_nesting_and_numbers_are_findings_not_crashes():
 
 
 def test_an_apostrophe_in_plain_text_is_not_taken_for_an_open_quote():
-    from backpath.yaml_syntax import _open_quote
+    from backpath.load.yaml_syntax import _open_quote
 
     text = "a:\n  - reason: don't do it\n    when: 'x' and it's ok\n    note: \"open\n"
     assert _open_quote(text, 1, 4) == (4, 11, '"')

@@ -17,11 +17,11 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from pathlib import Path
 
-    from .engine import assess, check
-    from .errors import AnswersError, BackpathError, PathwayError, PathwayNotFound
-    from .model import Pathway
+    from backpath.core.engine import assess, check
+    from backpath.core.errors import AnswersError, BackpathError, PathwayError, PathwayNotFound
+    from backpath.core.model import Pathway
 
-__version__ = "0.1.0"
+from backpath.version import __version__
 
 __all__ = ["assess", "assess_lines", "check", "load_pathway", "Pathway", "BackpathError", "PathwayError",
            "PathwayNotFound", "AnswersError", "__version__"]
@@ -29,7 +29,7 @@ __all__ = ["assess", "assess_lines", "check", "load_pathway", "Pathway", "Backpa
 
 def load_pathway(id_or_path: str | Path | None = None) -> Pathway:
     """Load a bundled pathway by id (default `low-back-pain`) or any pathway file by path."""
-    from .catalog import open_pathway
+    from backpath.load.catalog import open_pathway
 
     return open_pathway(str(id_or_path) if id_or_path is not None else None)
 
@@ -40,15 +40,16 @@ def assess_lines(pathway: Pathway, lines: Iterable[str | bytes], *, source: str 
     the JSON text `batch` writes for it; a bad line gives an error result naming `source` and its line, never an
     exception. Several times faster than `assess` per record (records are decided in chunks); for a partition of
     a larger file, pass the line number of its first line and the position of its first record."""
-    from .batch_work import assess_lines as run
+    from backpath.batch.work import assess_lines as run
 
     return run(pathway, lines, source=source, first_line=first_line, first_position=first_position)
 
 
 # The public names defined elsewhere, imported when first asked for, so that importing the package costs
 # nothing: the `backpath` command's entry point imports it before it can catch a Ctrl-C (see `entry`).
-_LAZY = {"assess": "engine", "check": "engine", "Pathway": "model", "BackpathError": "errors",
-         "PathwayError": "errors", "PathwayNotFound": "errors", "AnswersError": "errors"}
+_LAZY = {"assess": "backpath.core.engine", "check": "backpath.core.engine", "Pathway": "backpath.core.model",
+         "BackpathError": "backpath.core.errors", "PathwayError": "backpath.core.errors",
+         "PathwayNotFound": "backpath.core.errors", "AnswersError": "backpath.core.errors"}
 
 
 def __getattr__(name: str):
@@ -57,7 +58,7 @@ def __getattr__(name: str):
         raise AttributeError(f"module 'backpath' has no attribute {name!r}")
     from importlib import import_module
 
-    value = getattr(import_module(f".{module}", __name__), name)
+    value = getattr(import_module(module), name)
     globals()[name] = value
     return value
 

@@ -1,5 +1,5 @@
 """`python -m backpath` runs the command line."""
 
-from .entry import main
+from backpath.entry import main
 
 main()

@@ -4,19 +4,13 @@ Ctrl-C at any later moment does, instead of a traceback and death by SIGINT."""
 
 from __future__ import annotations
 
-import sys
-from typing import NoReturn
+from backpath.system.signals import interrupted
 
 
 def main() -> None:
     try:
-        from .cli import main as run
+        from backpath.cli.main import main as run
     except KeyboardInterrupt:
         interrupted()
     run()
 
-
-def interrupted() -> NoReturn:
-    """How every command ends after a Ctrl-C that nothing more particular reported."""
-    sys.stderr.write("interrupted\n")
-    sys.exit(130)

@@ -27,9 +27,10 @@ from pathlib import Path
 
 import yaml
 
-from backpath import engine, load_pathway
-from backpath.fhir_questionnaire import build_questionnaire
-from backpath.fhir_response import read_response
+from backpath import load_pathway
+from backpath.core import engine
+from backpath.fhir.questionnaire import build_questionnaire
+from backpath.fhir.response import read_response
 
 ROOT = Path(__file__).resolve().parents[2]
 SCORES = ("startback_total", "startback_psychosocial", "startback_risk")

@@ -1,0 +1,1 @@
+"""The `backpath` command line (typer): the only place that knows about options, exit codes and consoles."""

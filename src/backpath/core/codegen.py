@@ -1,0 +1,399 @@
+"""From checked condition trees (`tree`) to Python functions, built as `ast` nodes and compiled once.
+
+This is how a pathway's conditions run. The safety argument (docs/pathway-format.md, "How conditions run"):
+
+- Only `tree` nodes reach this module, and a tree holds only what the checker (`conditions`) accepted: operators
+  from a fixed set, declared names, and constants (bool, int, float, str, frozensets of those).
+- Names never become code. Each name gets a local variable numbered by this module (`v0`, `v1`...), loaded with
+  `env.get("<name>")` where the name is a string constant. Temporaries are `t0`, `t1`...
+- Strings and numbers become `ast.Constant` nodes, never source text; nothing is parsed from text here.
+- Every operator maps to an `ast` node class from a fixed table; arithmetic goes through the helpers below (missing
+  operands, division by zero, overflow and non-finite results all give None, "unknown").
+- The code runs with no builtins but the few helpers it is given (`NAMESPACE`).
+
+`tests/test_codegen_safety.py` fuzzes identifiers, strings and numbers through a pathway and checks that the
+generated trees hold them only as constants.
+
+Three-valued logic: a boolean expression gives True, False or None (unknown: it reads a missing answer). `and`
+is false when any operand is false, else unknown when any is unknown; `or` likewise with true; `not` and
+comparisons of an unknown are unknown.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from backpath.core import tree as T
+from backpath.core.limits import MAX_NUMBER
+
+_INFINITIES = (math.inf, -math.inf)
+
+
+def _finite(r: Any) -> Any:
+    """An arithmetic result, or None (unknown, like `x / 0`) when it is not finite or beyond `MAX_NUMBER` (a whole
+    number past the largest float cannot be compared with floats exactly or printed in any length)."""
+    if r.__class__ is float:
+        return None if r != r or r in _INFINITIES else r
+    return r if -MAX_NUMBER <= r <= MAX_NUMBER else None
+
+
+def _add(a: Any, b: Any) -> Any:
+    if a is None or b is None:
+        return None
+    try:
+        return _finite(a + b)
+    except OverflowError:
+        return None
+
+
+def _sub(a: Any, b: Any) -> Any:
+    if a is None or b is None:
+        return None
+    try:
+        return _finite(a - b)
+    except OverflowError:
+        return None
+
+
+def _mul(a: Any, b: Any) -> Any:
+    if a is None or b is None:
+        return None
+    try:
+        return _finite(a * b)
+    except OverflowError:
+        return None
+
+
+def _div(a: Any, b: Any) -> Any:
+    if a is None or b is None or b == 0:
+        return None
+    try:
+        return _finite(a / b)
+    except OverflowError:
+        return None
+
+
+def _neg(a: Any) -> Any:
+    return None if a is None else _finite(-a)
+
+
+def _points(table: dict, values: Iterable) -> Any:
+    """A multi-choice answer's points in a score: the sum of each chosen option's points."""
+    return sum([table.get(v, 0) for v in values])
+
+
+def _is_dict(answers: Any) -> bool:
+    return type(answers) is dict
+
+
+def _keys_known(answers: dict, ids: frozenset) -> bool:
+    return answers.keys() <= ids
+
+
+def _int_in(v: Any, lo: Any, hi: Any) -> bool:
+    """A valid integer answer: an int (not a bool) within the bounds (None: no bound)."""
+    return type(v) is int and (lo is None or v >= lo) and (hi is None or v <= hi)
+
+
+def _number_in(v: Any, lo: Any, hi: Any) -> bool:
+    """A valid number answer: an int or a finite float (not a bool) within the bounds."""
+    t = type(v)
+    if t is float:
+        if v != v or v in _INFINITIES:
+            return False
+    elif t is not int:
+        return False
+    return (lo is None or v >= lo) and (hi is None or v <= hi)
+
+
+def _choice_in(v: Any, options: frozenset) -> bool:
+    return type(v) is str and v in options
+
+
+def _choices_in(v: Any, options: frozenset) -> bool:
+    """A valid multi-choice answer: a list of distinct option ids."""
+    if type(v) is not list:
+        return False
+    for x in v:
+        if type(x) is not str or x not in options:
+            return False
+    return len(set(v)) == len(v)
+
+
+# What generated code may call: nothing else is in its namespace (no builtins).
+NAMESPACE: dict[str, Any] = {"__builtins__": {}, "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div,
+                             "_neg": _neg, "_points": _points, "frozenset": frozenset, "_is_dict": _is_dict,
+                             "_keys_known": _keys_known, "_int_in": _int_in, "_number_in": _number_in,
+                             "_choice_in": _choice_in, "_choices_in": _choices_in}
+_ARITH = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div"}
+_COMPARE = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "==": ast.Eq, "!=": ast.NotEq}
+
+
+def _name(id_: str, store: bool = False) -> ast.Name:
+    return ast.Name(id=id_, ctx=ast.Store() if store else ast.Load())
+
+
+def _const(value: Any) -> ast.Constant:
+    return ast.Constant(value=value)
+
+
+def _is(expr: ast.expr, value: Any) -> ast.Compare:
+    return ast.Compare(left=expr, ops=[ast.Is()], comparators=[_const(value)])
+
+
+def _call(helper: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=_name(helper), args=list(args), keywords=[])
+
+
+def _if_else(test: ast.expr, body: ast.expr, orelse: ast.expr) -> ast.IfExp:
+    return ast.IfExp(test=test, body=body, orelse=orelse)
+
+
+class Scope:
+    """The local variables of one generated function: a numbered variable per name read, temporaries, and
+    constants too large or mutable for `ast.Constant` (kept in the function's namespace as `k0`, `k1`...)."""
+
+    def __init__(self) -> None:
+        self.slots: dict[str, str] = {}
+        self.temps = 0
+        self.constants: dict[str, Any] = {}
+
+    def slot(self, name: str) -> str:
+        slot = self.slots.get(name)
+        if slot is None:
+            slot = self.slots[name] = f"v{len(self.slots)}"
+        return slot
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"t{self.temps}"
+
+    def constant(self, value: Any) -> ast.expr:
+        if value is None or type(value) in (bool, int, float, str, frozenset):
+            return _const(value)
+        key = f"k{len(self.constants)}"
+        self.constants[key] = value
+        return _name(key)
+
+    def loads(self, source: str) -> list[ast.stmt]:
+        """`vN = source.get("name")` for every name this scope read, in first-read order."""
+        getter = ast.Attribute(value=_name(source), attr="get", ctx=ast.Load())
+        return [ast.Assign(targets=[_name(slot, True)], value=ast.Call(func=getter, args=[_const(name)], keywords=[]))
+                for name, slot in self.slots.items()]
+
+
+class Expressions:
+    """Python expressions for tree nodes, in one `Scope`. `local(name)` may map a name to an existing local
+    (a fact computed earlier in the same function); by default every name is read from the env."""
+
+    def __init__(self, scope: Scope):
+        self.scope = scope
+
+    def expr(self, node: T.Node) -> ast.expr:
+        method = getattr(self, "_" + type(node).__name__)
+        return method(node)
+
+    def _Const(self, node: T.Const) -> ast.expr:
+        return self.scope.constant(node.value)
+
+    def _Var(self, node: T.Var) -> ast.expr:
+        return _name(self.scope.slot(node.name))
+
+    def _Neg(self, node: T.Neg) -> ast.expr:
+        return _call("_neg", self.expr(node.operand))
+
+    def _Arith(self, node: T.Arith) -> ast.expr:
+        return _call(_ARITH[node.op], self.expr(node.left), self.expr(node.right))
+
+    def _operand(self, node: T.Node) -> tuple[ast.expr, ast.expr, bool]:
+        """(first use, later uses, may be None) of an operand: a name or constant is used as is, anything else
+        is bound to a temporary at its first use (`(t1 := ...)`)."""
+        if isinstance(node, T.Const):
+            value = self.expr(node)
+            return value, value, False
+        if isinstance(node, T.Var):
+            value = self.expr(node)
+            return value, value, True
+        temp = self.scope.temp()
+        return ast.NamedExpr(target=_name(temp, True), value=self.expr(node)), _name(temp), True
+
+    def _null_safe(self, left: T.Node, right: T.Node, make: Callable[[ast.expr, ast.expr], ast.expr]) -> ast.expr:
+        """`None if left is None or right is None else make(left, right)`, each operand evaluated once."""
+        lfirst, lthen, lnull = self._operand(left)
+        rfirst, rthen, rnull = self._operand(right)
+        tests: list[ast.expr] = []
+        if lnull:
+            tests.append(_is(lfirst, None))
+        if rnull:
+            tests.append(_is(rfirst, None))
+        if not tests:
+            return make(lthen, rthen)
+        if not lnull:  # a constant left operand is used only in `make`: evaluate it there
+            lthen = lfirst
+        test = tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.Or(), values=tests)
+        return _if_else(test, _const(None), make(lthen, rthen))
+
+    def _Compare(self, node: T.Compare) -> ast.expr:
+        op = _COMPARE[node.op]
+        if node.as_sets:
+            def make(a: ast.expr, b: ast.expr) -> ast.expr:
+                a = a if isinstance(node.left, T.Const) else _call("frozenset", a)
+                b = b if isinstance(node.right, T.Const) else _call("frozenset", b)
+                return ast.Compare(left=a, ops=[op()], comparators=[b])
+        else:
+            def make(a: ast.expr, b: ast.expr) -> ast.expr:
+                return ast.Compare(left=a, ops=[op()], comparators=[b])
+        return self._null_safe(node.left, node.right, make)
+
+    def _Member(self, node: T.Member) -> ast.expr:
+        op = ast.NotIn() if node.negate else ast.In()
+        return self._null_safe(node.left, node.right,
+                               lambda a, b: ast.Compare(left=a, ops=[op], comparators=[b]))
+
+    def _Not(self, node: T.Not) -> ast.expr:
+        first, then, nullable = self._operand(node.operand)
+        negated = ast.UnaryOp(op=ast.Not(), operand=then)
+        if not nullable:
+            return ast.UnaryOp(op=ast.Not(), operand=first)
+        return _if_else(_is(first, None), _const(None), negated)
+
+    def _And(self, node: T.And) -> ast.expr:
+        return self._junction(node.parts, False)
+
+    def _Or(self, node: T.Or) -> ast.expr:
+        return self._junction(node.parts, True)
+
+    def _junction(self, parts: tuple[T.Node, ...], decisive: bool) -> ast.expr:
+        """and (decisive False) / or (decisive True): the decisive value as soon as an operand has it, else
+        None when any operand was unknown, else the other value."""
+        bound: list[ast.expr] = []
+        tests: list[tuple[ast.expr, bool]] = []
+        for part in parts:
+            first, then, nullable = self._operand(part)
+            tests.append((first, nullable))
+            if nullable:
+                bound.append(then)
+        tail: ast.expr
+        if bound:
+            unknown: list[ast.expr] = [_is(b, None) for b in bound]
+            test = unknown[0] if len(unknown) == 1 else ast.BoolOp(op=ast.Or(), values=unknown)
+            tail = _if_else(test, _const(None), _const(not decisive))
+        else:
+            tail = _const(not decisive)
+        for first, _ in reversed(tests):
+            tail = _if_else(_is(first, decisive), _const(decisive), tail)
+        return tail
+
+
+class Explanations:
+    """Statements that list, in `out`, the names that made a boolean node take a value: for `and` true and `or`
+    false every operand's, for `or` true the true operands', for `and` false the false operands', `not` turning
+    the question round, and a comparison's all its names. The tests on operands are also collected (`terms`),
+    so that a memo can key on their outcome."""
+
+    def __init__(self, scope: Scope, out: str = "out"):
+        self.exprs = Expressions(scope)
+        self.out = out
+        self.terms: list[ast.expr] = []
+
+    def stmts(self, node: T.Node, want: bool) -> list[ast.stmt]:
+        if isinstance(node, T.Not):
+            return self.stmts(node.operand, not want)
+        if isinstance(node, (T.And, T.Or)):
+            every = isinstance(node, T.And) == want  # and-true, or-false: every operand counts
+            body: list[ast.stmt] = []
+            for part in node.parts:
+                inner = self.stmts(part, want)
+                if every:
+                    body.extend(inner)
+                    continue
+                test = _is(self.exprs.expr(part), want)
+                self.terms.append(test)
+                body.append(ast.If(test=test, body=inner or [ast.Pass()], orelse=[]))
+            return body
+        names = T.names(node)
+        if not names:
+            return []
+        extend = ast.Attribute(value=_name(self.out), attr="extend", ctx=ast.Load())
+        return [ast.Expr(value=ast.Call(func=extend, args=[_const(tuple(names))], keywords=[]))]
+
+
+def decision_count(node: T.Node, want: bool = True) -> int:
+    """How many tests `Explanations` makes for `node` taking `want` (without building them)."""
+    if isinstance(node, T.Not):
+        return decision_count(node.operand, not want)
+    if isinstance(node, (T.And, T.Or)):
+        every = isinstance(node, T.And) == want
+        inner = sum(decision_count(p, want) for p in node.parts)
+        return inner if every else inner + len(node.parts)
+    return 0
+
+
+def conditional(node: T.Node, want: bool = True) -> bool:
+    """Whether the names that explain `node` taking `want` depend on which operands are true (an `or` met while
+    asking why it is true, or an `and` while asking why it is false)."""
+    if isinstance(node, T.Not):
+        return conditional(node.operand, not want)
+    if isinstance(node, (T.And, T.Or)):
+        if isinstance(node, T.Or) == want:
+            return True
+        return any(conditional(p, want) for p in node.parts)
+    return False
+
+
+def function(name: str, args: list[str], scope: Scope, body: list[ast.stmt], source: str = "env") -> ast.FunctionDef:
+    """`def name(args): <loads of every name read from source>; body`."""
+    arguments = ast.arguments(posonlyargs=[], args=[ast.arg(arg=a) for a in args], vararg=None, kwonlyargs=[],
+                              kw_defaults=[], kwarg=None, defaults=[])
+    fn = ast.FunctionDef(name=name, args=arguments, body=scope.loads(source) + body, decorator_list=[],
+                         returns=None)
+    if "type_params" in ast.FunctionDef._fields:  # Python 3.12+
+        fn.type_params = []  # type: ignore[attr-defined]
+    return fn
+
+
+def build(functions: list[ast.FunctionDef], constants: dict[str, Any], filename: str) -> dict[str, Any]:
+    """Compile `functions` into a fresh namespace (no builtins but `NAMESPACE`'s helpers) and return it."""
+    module = ast.Module(body=list(functions), type_ignores=[])
+    _locate(module)
+    code = compile(module, filename, "exec", dont_inherit=True)
+    namespace = dict(NAMESPACE)
+    namespace.update(constants)
+    exec(code, namespace)  # code built above from checked trees only (see the module docstring)
+    return namespace
+
+
+def _locate(module: ast.Module) -> None:
+    """Give every node the position `compile` needs (all line 1: the code has no source text to point into);
+    several times faster than `ast.fix_missing_locations`."""
+    for node in ast.walk(module):
+        if "lineno" in node._attributes:
+            node.lineno = node.end_lineno = 1  # type: ignore[attr-defined]
+            node.col_offset = node.end_col_offset = 0  # type: ignore[attr-defined]
+
+
+def condition_functions(node: T.Node, label: str) -> dict[str, Callable]:
+    """For one condition, functions of an env mapping: `value`; `explain`, the names that made it true, and
+    `decisions`, the outcome of the tests `explain` makes as bits; `refute` and `refute_decisions`, the same for
+    why it is false (a derived fact that is false, read under `not`)."""
+    value_scope = Scope()
+    functions = [function("value", ["env"], value_scope, [ast.Return(value=Expressions(value_scope).expr(node))])]
+    for want, explain_name, decisions_name in ((True, "explain", "decisions"), (False, "refute", "refute_decisions")):
+        scope = Scope()
+        explainer = Explanations(scope)
+        body: list[ast.stmt] = [ast.Assign(targets=[_name("out", True)], value=ast.List(elts=[], ctx=ast.Load()))]
+        body += explainer.stmts(node, want)
+        body.append(ast.Return(value=_name("out")))
+        functions.append(function(explain_name, ["env"], scope, body))
+        bits: ast.expr = _const(0)  # bit k: the k-th test holds
+        for k, test in enumerate(explainer.terms):
+            bits = ast.BinOp(left=bits, op=ast.BitOr(), right=ast.BinOp(left=test, op=ast.LShift(), right=_const(k)))
+        # The tests read the names the explanation reads; each binds its own temporaries, so a copy stands alone.
+        functions.append(function(decisions_name, ["env"], scope, [ast.Return(value=copy.deepcopy(bits))]))
+    # A condition's constants are all `ast.Constant`s (bool, number, text, frozenset): no namespace constants.
+    ns = build(functions, {}, f"<backpath condition {label}>")
+    return {fn.name: ns[fn.name] for fn in functions}

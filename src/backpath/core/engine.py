@@ -1,0 +1,140 @@
+"""The engine: (pathway, answers) -> result. Pure: no files, terminal, clock or randomness.
+
+`assess` returns the result as JSON-ready data in the shape of the contract (§5), so batch jobs,
+Spark/Dask tasks and the CLI all serialise exactly the same thing.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+from backpath.core.answers import CheckedAnswers, check_answers
+from backpath.core.model import Pathway, Question, Rule
+from backpath.core.outline import FORMAT_VERSION
+from backpath.core.plan import Plan
+from backpath.core.reasons import reason_text, show_value  # noqa: F401 (re-exported)
+from backpath.core.report import result_dict
+from backpath.core.result_json import ResultWriter
+
+_plans: weakref.WeakKeyDictionary[Pathway, Plan] = weakref.WeakKeyDictionary()
+
+
+def _plan(pathway: Pathway) -> Plan:
+    """The pathway's plan, made once (with its JSON writer) and kept while the pathway lives."""
+    plan = _plans.get(pathway)
+    if plan is None:
+        plan = _plans[pathway] = Plan(pathway)
+        plan.writer = ResultWriter(plan)
+    return plan
+
+
+def check(pathway: Pathway, answers: Any) -> CheckedAnswers:
+    """Check answers only (types, ranges, options, required-ness with ask_when)."""
+    return check_answers(pathway, answers, _plan(pathway).asks)
+
+
+def compute_facts(pathway: Pathway, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Answers plus every derived fact and score (missing ones are None)."""
+    env = dict(values)
+    _plan(pathway).program.evaluate(env)
+    return env
+
+
+def is_asked(pathway: Pathway, question: Question, values: Mapping[str, Any]) -> bool:
+    """Whether `question` applies given the answers so far (its ask_when is true)."""
+    return applies(pathway, question, values) is True
+
+
+def applies(pathway: Pathway, question: Question, values: Mapping[str, Any]) -> bool | None:
+    """Whether `question` applies given the answers so far: True, False, or None when its ask_when cannot be
+    known yet (it reads an answer not given)."""
+    return _plan(pathway).asks(question, values)
+
+
+def fired_rules(pathway: Pathway, env: Mapping[str, Any]) -> list[Rule]:
+    """Every rule whose condition is true (unknown does not fire)."""
+    return [r for r in pathway.rules if r.when.fn(env) is True]
+
+
+def decide(pathway: Pathway, env: Mapping[str, Any]) -> tuple[str, list[Rule]]:
+    """The result tier and the rules that contribute to the plan.
+
+    The tier is the most urgent tier of any rule that fired. When that tier preempts (emergency), only
+    `scope: always` rules and rules of that tier contribute; otherwise every rule that fired does.
+    """
+    fired = fired_rules(pathway, env)
+    tier = min((r.tier for r in fired if r.tier is not None), key=pathway.tier_rank.__getitem__,
+               default=pathway.default_tier)
+    if pathway.tier(tier).preempts:
+        return tier, [r for r in fired if r.scope == "always" or r.tier == tier]
+    return tier, fired
+
+
+def assess(pathway: Pathway, answers: Any, *, record_id: Any = None) -> dict:
+    """Assess one set of answers. Invalid answers give a result with status "error"; never raises for them."""
+    decided = _decided(pathway, answers, record_id)
+    if isinstance(decided, dict):
+        return decided
+    plan, checked, tier, contributing = decided
+    return result_dict(plan, checked.values, [w.as_dict() for w in checked.warnings], record_id, tier, contributing)
+
+
+def assess_json(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tuple[str, str] | dict:
+    """`assess` for batch runs: an ok result as `(tier, compact JSON text)`, an error result as a dict.
+
+    The text is byte for byte `json.dumps(assess(...), ensure_ascii=False, separators=(",", ":"))`, written
+    by `result_json.ResultWriter` without building the result's dicts (several times faster).
+    """
+    decided = _decided(pathway, answers, record_id)
+    if isinstance(decided, dict):
+        return decided
+    plan, checked, tier, contributing = decided
+    warnings = [w.as_dict() for w in checked.warnings]
+    return tier, plan.writer.write(record_id, checked.values, tier, contributing, warnings)
+
+
+def assess_summary(pathway: Pathway, answers: Any, *, record_id: Any = None) -> dict:
+    """`assess` reduced to id, status, tier, scores, red flags and the recommended and not-recommended ids
+    (for tables; no reasons or citations are built). Invalid answers give the same error result as `assess`."""
+    decided = _decided(pathway, answers, record_id)
+    if isinstance(decided, dict):
+        return decided
+    plan, checked, tier, contributing = decided
+    return plan.writer.summary(record_id, checked.values, tier, contributing)
+
+
+def _decided(pathway: Pathway, answers: Any, record_id: Any) -> tuple[Plan, CheckedAnswers, str, list[int]] | dict:
+    """Check, compute facts (into `checked.values`) and decide (the contributing rules by position); an error
+    result for invalid answers."""
+    plan = _plan(pathway)
+    values = plan.program.clean(answers)
+    checked = CheckedAnswers(values) if values is not None else check_answers(pathway, answers, plan.asks)
+    if checked.problems:
+        return error_result(record_id, [p.as_dict() for p in checked.problems])
+    tier, contributing = decide_positions(plan, checked.values)
+    return plan, checked, tier, contributing
+
+
+def decide_positions(plan: Plan, values: dict) -> tuple[str, list[int]]:
+    """`decide` on clean answers through the compiled program (facts are added to `values`): the tier and the
+    positions of the contributing rules."""
+    fired = plan.program.evaluate(values)
+    p = plan.pathway
+    rules, rank = p.rules, p.tier_rank
+    tier, best = None, len(rank)
+    for k in fired:
+        t = rules[k].tier
+        if t is not None and rank[t] < best:
+            tier, best = t, rank[t]
+    if tier is None:  # no rule that fired sets a tier
+        tier = p.default_tier
+        best = rank[tier]
+    if p.tiers[best].preempts:
+        return tier, [k for k in fired if rules[k].scope == "always" or rules[k].tier == tier]
+    return tier, fired
+
+
+def error_result(record_id: Any, errors: list[dict]) -> dict:
+    return {"format_version": FORMAT_VERSION, "id": record_id, "status": "error", "errors": errors}

@@ -1,0 +1,47 @@
+"""Reading answers and records from JSON text, strictly.
+
+Python's JSON reader keeps the last of repeated keys without a word, so `{"red_flags": ["saddle_anaesthesia"],
+..., "red_flags": []}` would silently lose a red flag. Here a key repeated in one object is an error, like any
+other malformed input. `unreadable` words the errors that are not syntax errors (with line and column, which
+each caller reports its own way).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from backpath.core.shown import clip
+
+
+class DuplicateKey(ValueError):
+    """A key appears twice in one JSON object."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return out
+
+
+loads = json.JSONDecoder(object_pairs_hook=_unique).decode
+
+
+def unreadable(exc: ValueError | RecursionError) -> str:
+    """Why JSON text that is not a syntax error still cannot be read (a repeated key, a 5,000-digit number,
+    arrays nested 100,000 deep)."""
+    if isinstance(exc, DuplicateKey):
+        return (f"the key {json.dumps(clip(exc.key), ensure_ascii=False)} appears twice in one object (one value "
+                "would silently replace the other); keep one")
+    if isinstance(exc, RecursionError):
+        return "its JSON nests too deeply"
+    return str(exc).split(";")[0].rstrip(".").lower() if str(exc) else type(exc).__name__

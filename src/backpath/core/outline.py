@@ -1,0 +1,230 @@
+"""What a result contains and in what order (contract §5): the one outline that every serialiser follows.
+
+Given the pathway, a record's tier, its contributing rules (positions in `pathway.rules`, in that order) and its
+requests, the outline says:
+
+- each item's *state*: recommended (with its strength: `offer` beats `consider`), ruled out (a rule advises
+  against it: a contraindication wins, and both sides' reasons are kept, the advice against first), requested but
+  covered by no rule, or not shown; and its reasons as (rule, effect) in the order the rules contribute;
+- the order of items: recommended by the tier of the item then catalogue order; not recommended with the requested
+  ones first, then catalogue order;
+- the care team: the roles of the recommended items and of the contributing rules, in the pathway's role order;
+- the follow-up: the soonest review of the tier and the rules, and every safety net once;
+- the warnings: answers' warnings, then the contributing rules' in rule order;
+- the keys of a result in contract order (`TOP_KEYS`).
+
+`report.result_dict` serialises it as Python data (`assess`), `result_json.ResultWriter` as JSON text a frame per
+item state (batch); the CSV row, the renderers, the invariants and the questionnaire read those results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from backpath.core.model import Pathway, Tier
+
+FORMAT_VERSION = 1
+TOP_KEYS = ("format_version", "id", "status", "pathway", "tier", "tier_title", "scores", "red_flags",
+            "recommendations", "not_recommended", "care_team", "follow_up", "warnings", "rules_fired", "disclaimer")
+NO_RULE_FOR_REQUEST = "Requested, but no rule of this pathway recommends it for these answers."
+REQUEST_RULE = "request-not-indicated"
+# An item's section in the result.
+NONE, RECOMMENDED, RULED_OUT, UNREQUESTED = 0, 1, 2, 3
+OFFER, CONSIDER = 0, 1
+STRENGTHS = ("offer", "consider")
+ADVISE_AGAINST = "advise_against"
+_STATE_LIMIT = 1 << 16  # item states memoised per pathway (bounded: memory stays flat however varied the answers)
+
+
+class ItemState:
+    """An item's place in one kind of result: its section, strength (recommended only) and reasons as
+    `(rule position, effect)` (`effect`: offer, consider or advise_against; none for a request no rule covers).
+    `frame` is for a serialiser to keep what it made of the state (`result_json` keeps its JSON text there)."""
+
+    __slots__ = ("section", "strength", "refs", "requested", "frame")
+
+    def __init__(self, section: int, strength: str | None, refs: tuple[tuple[int, str], ...], requested: bool):
+        self.section = section
+        self.strength = strength
+        self.refs = refs
+        self.requested = requested
+        self.frame: Any = None
+
+
+_NOT_SHOWN = ItemState(NONE, None, (), False)
+
+
+class Outline:
+    """A pathway's outline tables, and the sections of one record's result (memoised by item state)."""
+
+    def __init__(self, pathway: Pathway):
+        p = self.pathway = pathway
+        self.item_ids = list(p.catalogue)
+        index = self.item_index = {item_id: i for i, item_id in enumerate(self.item_ids)}
+        # Per rule: the items it recommends as (item, strength) in the order its reasons are met, and rules out.
+        self.rule_rec = [tuple([(index[i], OFFER) for i in r.offer] + [(index[i], CONSIDER) for i in r.consider])
+                         for r in p.rules]
+        self.rule_against = [tuple(index[i] for i in r.advise_against) for r in p.rules]
+        # Per item, the rules that mention it, in rule order; per rule, the items it mentions with the rule's bit
+        # in each item's state key.
+        mentioned = [list(dict.fromkeys([i for i, _ in self.rule_rec[ri]] + list(self.rule_against[ri])))
+                     for ri in range(len(p.rules))]
+        self.item_rules: list[list[int]] = [[] for _ in self.item_ids]
+        for ri, items in enumerate(mentioned):
+            for item in items:
+                self.item_rules[item].append(ri)
+        self.rule_item_bits = [[(item, 1 << self.item_rules[item].index(ri)) for item in items]
+                               for ri, items in enumerate(mentioned)]
+        rank = p.tier_rank
+        self.rec_order = [(rank[p.catalogue[item].tier], i) for i, item in enumerate(self.item_ids)]
+        self.role_ids = [role for role, _ in p.care_roles]
+        role_index = {role: i for i, role in enumerate(self.role_ids)}
+        self.item_roles = [_bits(role_index[c] for c in p.catalogue[item].care_team) for item in self.item_ids]
+        self.rule_roles = [_bits(role_index[c] for c in r.care_team) for r in p.rules]
+        self.states: dict[tuple[int, int, bool], ItemState] = {}
+
+    # --- items ----------------------------------------------------------------------------------
+    def state(self, item: int, bits: int, requested: bool) -> ItemState:
+        """The state of `item` when the rules that mention it and contribute are those of `bits` (bit j for
+        `item_rules[item][j]`), requested or not. Memoised."""
+        key = (item, bits, requested)
+        state = self.states.get(key)
+        if state is None:
+            state = self._state(item, bits, requested)
+            if len(self.states) < _STATE_LIMIT:
+                self.states[key] = state
+        return state
+
+    def _state(self, item: int, bits: int, requested: bool) -> ItemState:
+        rules = [ri for j, ri in enumerate(self.item_rules[item]) if bits >> j & 1]  # in contributing order
+        recs = [(ri, code) for ri in rules for it, code in self.rule_rec[ri] if it == item]
+        against = [ri for ri in rules for it in self.rule_against[ri] if it == item]
+        if against:  # a contraindication wins; both sides' reasons are kept
+            refs = [(ri, ADVISE_AGAINST) for ri in against] + [(ri, STRENGTHS[code]) for ri, code in recs]
+            return ItemState(RULED_OUT, None, tuple(refs), requested)
+        if recs:
+            return ItemState(RECOMMENDED, STRENGTHS[min(code for _, code in recs)],
+                             tuple((ri, STRENGTHS[code]) for ri, code in recs), requested)
+        if requested:
+            return ItemState(UNREQUESTED, None, (), True)
+        return _NOT_SHOWN
+
+    def requested(self, values: Mapping[str, Any]) -> set[int]:
+        """The catalogue positions of the record's requests."""
+        question = self.pathway.request_question
+        if not question:
+            return set()
+        index = self.item_index
+        return {index[i] for i in values.get(question) or ()}
+
+    def sections(self, requested: set[int], contributing: Iterable[int]
+                 ) -> tuple[list[tuple[int, ItemState]], list[tuple[int, ItemState]]]:
+        """The recommended and the not-recommended items of a result, in result order, with their states."""
+        bits: dict[int, int] = {}
+        get = bits.get
+        rule_item_bits = self.rule_item_bits
+        for ri in contributing:
+            for item, bit in rule_item_bits[ri]:
+                bits[item] = get(item, 0) | bit
+        for item in requested:
+            bits.setdefault(item, 0)
+        shown, ruled_out = [], []
+        states, rec_order = self.states, self.rec_order
+        for item, b in bits.items():
+            asked = item in requested
+            state = states.get((item, b, asked)) or self.state(item, b, asked)
+            if state.section == RECOMMENDED:
+                shown.append((rec_order[item], item, state))
+            elif state.section != NONE:
+                ruled_out.append((not asked, item, state))
+        shown.sort(key=_first_two)
+        ruled_out.sort(key=_first_two)
+        return [(i, s) for _, i, s in shown], [(i, s) for _, i, s in ruled_out]
+
+    # --- the rest of a result -------------------------------------------------------------------
+    def roles(self, recommended: Iterable[int], contributing: Iterable[int]) -> int:
+        """The care team as bits of `role_ids`: the recommended items' roles and the contributing rules'."""
+        roles = 0
+        for item in recommended:
+            roles |= self.item_roles[item]
+        for ri in contributing:
+            roles |= self.rule_roles[ri]
+        return roles
+
+    def care_team(self, roles: int) -> list[str]:
+        return [r for i, r in enumerate(self.role_ids) if roles >> i & 1]
+
+    def warnings(self, answer_warnings: Iterable[Mapping[str, Any]], contributing: Iterable[int]) -> list[dict]:
+        rules = self.pathway.rules
+        return [dict(w) for w in answer_warnings] + [{"rule": rules[ri].id, "message": rules[ri].warning}
+                                                     for ri in contributing if rules[ri].warning]
+
+    def request_text(self, tier: str) -> str:
+        """The reason given for a request no rule covers (the tier's own when it preempts the plan)."""
+        tier_def = self.pathway.tier(tier)
+        if tier_def.preempts and tier_def.preempt_reason:
+            return tier_def.preempt_reason
+        return self.pathway.unrequested_reason or NO_RULE_FOR_REQUEST
+
+
+def follow_up(tier: Tier, rules) -> dict:
+    """The result's follow-up: the soonest review of the tier and the rules, and every safety net once."""
+    review = tier.follow_up.review_in_weeks
+    nets = [tier.follow_up.safety_net] if tier.follow_up.safety_net else []
+    for rule in rules:
+        if rule.follow_up is not None:
+            if rule.follow_up.review_in_weeks is not None:
+                review = rule.follow_up.review_in_weeks if review is None \
+                    else min(review, rule.follow_up.review_in_weeks)
+            if rule.follow_up.safety_net and rule.follow_up.safety_net not in nets:
+                nets.append(rule.follow_up.safety_net)
+    return {"review_in_weeks": plain(review), "safety_net": " ".join(nets)}
+
+
+def item_header(p: Pathway, item_id: str, strength: str | None, requested: bool) -> dict:
+    """An item's fields before its reasons; `strength` is None for an item not recommended."""
+    item = p.catalogue[item_id]
+    out: dict = {"id": item_id, "title": item.title}
+    if strength is not None:
+        out["strength"] = strength
+        out["tier"] = item.tier
+        out["category"] = item.category
+        out["care_team"] = list(item.care_team)
+        if item.timeframe:
+            out["timeframe"] = item.timeframe
+    else:
+        out["category"] = item.category
+    out["requested"] = requested
+    return out
+
+
+def plain(value: Any) -> Any:
+    """Numbers as people read them: 12.0 -> 12, 51.8076923 -> 51.81, 2.999 -> 3, -0.001 -> 0 (a number that
+    rounds to a whole one is shown whole, and never as -0)."""
+    if isinstance(value, float):
+        if not value.is_integer():
+            value = round(value, 2)
+        return int(value) if value.is_integer() else value
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+def as_answered(value: Any) -> Any:
+    """An answer as `because` and reasons show it: exactly as given (12.004 weeks stays 12.004, for audit), a
+    whole float as a whole number (12.0 -> 12, as `plain` shows it), a list copied."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return list(value) if isinstance(value, list) else value
+
+
+def _bits(positions) -> int:
+    out = 0
+    for i in positions:
+        out |= 1 << i
+    return out
+
+
+def _first_two(entry: tuple) -> tuple:
+    return entry[0], entry[1]

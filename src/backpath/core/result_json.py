@@ -1,0 +1,416 @@
+"""An ok result as compact JSON text, written straight from the decision (tier + contributing rules).
+
+This is the batch's hot path: byte for byte `json.dumps(report.as_dict(), ensure_ascii=False,
+separators=(",", ":"))` (property-tested against `Report`), but without building the result's dicts.
+
+How: an item's place and text depend only on which of the rules that mention it contribute and on whether it
+was requested. That is its *state*; each state's text is made once per pathway as a *frame* (the item's header,
+citations and every reason that cannot vary, with the positions of the rules whose reason depends on the
+record). A record's result is then its frames in order with those reasons filled in. The reasons that vary are
+memoised per record (each name's `"name":value` piece, each rule's `because`), since one value appears in many
+reasons of the same result. `write` finds one record's states and writes its text.
+
+Items are numbered by their position in the catalogue and rules by their position in `pathway.rules`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import string
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from backpath.core import tree as T
+from backpath.core.outline import (
+    FORMAT_VERSION,
+    RECOMMENDED,
+    REQUEST_RULE,
+    RULED_OUT,
+    ItemState,
+    as_answered,
+    follow_up,
+    item_header,
+    plain,
+)
+from backpath.core.reasons import because_names, show_value
+from backpath.core.result_memos import _SMALL_CACHE, _bits, _RecordMemo, _remember, _remembered
+
+if TYPE_CHECKING:
+    from backpath.core.plan import Plan
+
+encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, allow_nan=False).encode
+
+_EFFECT_TAIL = {"offer": ',"effect":"offer"}', "consider": ',"effect":"consider"}',
+                "advise_against": ',"effect":"advise_against"}'}
+# Every memo is bounded (a full one keeps what it has and the rest is computed afresh), so memory stays flat however
+# varied the answers. Item states and their frames are memoised by the outline (`outline._STATE_LIMIT`).
+REQUEST_REASON = -1  # in a frame: the reason of a requested item no rule covers (it lists the record's requests)
+_GIVE_UP_LOOKUPS = 4096  # a rule whose reasons were found in its memo less than half of this many times stops using it
+# A `because` memo key (`ResultWriter.because_shapes`): which names have a value in the low bits, the outcome of
+# the tests its explanation makes (`Compiled.decisions`) from bit `ResultWriter.presence_bits` up (64, or one a
+# name when more names are read).
+_PRESENCE_BITS = 64
+
+
+class ResultWriter:
+    """Writes ok results for one pathway (one per `Plan`)."""
+
+    def __init__(self, plan: Plan):
+        p = self.p = plan.pathway
+        self.plan = plan
+        outline = self.outline = plan.outline
+        items = self.item_ids = outline.item_ids
+        self.rules = p.rules
+        self.rule_prefix = ['{"rule":' + encode(r.id) + ',"text":' for r in p.rules]
+        self.rule_text = [None if r.reason_names else encode(r.reason) for r in p.rules]
+        # A reason with placeholders as (literal, name) pairs, the literals already JSON-escaped: its JSON text is
+        # the literals with each value's display (`report.show_value`, escaped) between them.
+        self.templates: list[list[tuple[str, str | None]] | None] = [None if not r.reason_names else
+                          [(encode(literal)[1:-1], name) for literal, name, _, _ in string.Formatter().parse(r.reason)]
+                          for r in p.rules]
+        self.rule_id_json = [encode(r.id) for r in p.rules]
+        # A rule whose reason cannot vary: no placeholders, and `because` either empty (`when: true`) or naming
+        # only answers that the condition pins to one value whenever it is true (`sciatica`, `not smoker`,
+        # `startback_risk == "high"`, `red_flags == []`): its whole reason, written into the item frames.
+        self.fixed_reason: list[str | None] = []
+        for i, r in enumerate(p.rules):
+            pinned = None if r.reason_names else {} if not r.when.names else _pinned(r.when.node, p.symbols)
+            if pinned is not None and not set(r.when.names) - set(pinned) and not set(pinned) & set(plan.expr_facts):
+                because = ",".join(encode(n) + ":" + encode(pinned[n]) for n in r.when.names)
+                self.fixed_reason.append(self.rule_prefix[i] + encode(r.reason) + ',"because":{' + because + "}")
+            else:
+                self.fixed_reason.append(None)
+        self.expr_facts = plan.expr_facts
+        # A rule's `because` lists names of its condition and, through derived facts, of their conditions: which
+        # ones depends only on which of those names have a value and on which operands of each `or` among those
+        # conditions are true. It is memoised per rule on exactly that (`because_shapes`).
+        self.rule_inputs = [tuple(sorted(self.inputs(r.when))) for r in p.rules]
+        self.names = tuple(sorted({n for names in self.rule_inputs for n in names}))
+        bit = {n: 1 << i for i, n in enumerate(self.names)}
+        self.name_bits = [(n, bit[n]) for n in self.names]
+        self.presence_bits = max(_PRESENCE_BITS, len(self.names))
+        self.name_json = {n: encode(n) + ":" for n in p.symbols}
+        self.rule_mask = [_bits(self.names.index(n) for n in names) for names in self.rule_inputs]
+        # The tests a rule's `because` depends on (`Compiled.decisions`): its condition's, then those of each
+        # derived fact it reads (directly or through other facts), as (condition, bit offset) in the high part of
+        # its memo key.
+        self.rule_conditions: list[tuple] = []
+        for ri, r in enumerate(p.rules):
+            conditions, offset = [], 0
+            if r.when.decision_count:
+                conditions.append((r.when, offset, None))
+                offset += r.when.decision_count
+            for f in self.rule_inputs[ri]:
+                expr = self.expr_facts.get(f)
+                if expr is not None and (expr.decision_count or expr.refute_count):
+                    # bit 0: the fact is false (traced to what made it false), then that explanation's tests
+                    conditions.append((expr, offset, f))
+                    offset += 1 + max(expr.decision_count, expr.refute_count)
+            self.rule_conditions.append(tuple(conditions))
+        self.because_shapes: list[dict] = [{} for _ in p.rules]
+        # A whole reason (text and `because`) is a function of those values and the reason's placeholders: it is
+        # memoised per rule unless a rule proves too varied (see `_GIVE_UP_LOOKUPS`).
+        reads = [sorted(set(self.rule_inputs[ri]) | set(r.reason_names)) for ri, r in enumerate(p.rules)]
+        multi = {n for n, t in p.symbols.items() if t.kind == "multi"}
+        self.reason_scalars = [tuple(n for n in names if n not in multi) for names in reads]
+        self.reason_lists = [tuple(n for n in names if n in multi) for names in reads]
+        self.reason_cache: list[dict | None] = [{} for _ in p.rules]
+        # Per name, memos of its values' texts (`result_memos._remembered`): `because`
+        # pieces, displays.
+        self.piece_memo: dict[str, dict] = {}
+        self.shown_memo: dict[str, dict] = {}
+        self.reason_lookups = [0] * len(p.rules)
+        self.reason_hits = [0] * len(p.rules)
+        self.notes = [',"advisory_notes":' + encode(plan.notes[item]) if item in plan.notes else "" for item in items]
+        self.role_text: dict[int, str] = {}
+        # The follow-up and the warnings are made apart: the follow-up depends on the tier and on which rules that
+        # carry one contribute (few combinations), the warnings are the warning objects of the rules that carry
+        # one. Each is memoised on a bit set of those rules (bit j: the j-th of `follow_up_rules`/`warning_rules`).
+        self.follow_up_rules = [ri for ri, r in enumerate(p.rules) if r.follow_up is not None]
+        self.warning_rules = [ri for ri, r in enumerate(p.rules) if r.warning]
+        self.follow_up_bit = {ri: 1 << j for j, ri in enumerate(self.follow_up_rules)}
+        self.warning_bit = {ri: 1 << j for j, ri in enumerate(self.warning_rules)}
+        # Per rule, what it adds to a result's tail: its care-team roles, follow-up bit and warning bit.
+        self.rule_tail = [(outline.rule_roles[ri], self.follow_up_bit.get(ri, 0), self.warning_bit.get(ri, 0))
+                          for ri in range(len(p.rules))]
+        self.warning_json = [encode({"rule": r.id, "message": r.warning}) if r.warning else "" for r in p.rules]
+        self.follow_up_texts: dict[tuple, str] = {}
+        self.warnings_texts: dict[int, str] = {}
+        self.tier_text = {t.id: ',"tier":' + encode(t.id) + ',"tier_title":' + encode(t.title) + ',"scores":{'
+                          for t in p.tiers}
+        self.head_text = '{"format_version":' + str(FORMAT_VERSION) + ',"id":'
+        self.pathway_text = ',"status":"ok","pathway":' + encode({"id": p.id, "version": p.version,
+                                                                   "sha256": p.sha256})
+        self.disclaimer_text = ',"disclaimer":' + encode(p.disclaimer) + "}"
+        self.score_ids = [s.id for s in p.scores]
+        self.score_keys = [("" if i == 0 else ",") + encode(s.id) + ":" for i, s in enumerate(p.scores)]
+        self.scores: dict[tuple, str] = {}  # score values -> the inside of `scores`
+        self.lists: dict[tuple, str] = {}
+        self.rfq = p.red_flag_question
+        self.rq = p.request_question
+        self.request_key = encode(p.request_question) if p.request_question else ""
+        self.request_texts = {t.id: encode(outline.request_text(t.id)) for t in p.tiers}
+
+    def inputs(self, when) -> set[str]:
+        """Every name `when` reads, directly or through derived facts."""
+        out = set()
+        for name in when.names:
+            out.add(name)
+            if name in self.expr_facts:
+                out |= self.inputs(self.expr_facts[name])
+        return out
+
+    # --- item frames -----------------------------------------------------------------------------
+    def frame_of(self, item: int, state: ItemState) -> str | tuple:
+        """The item's frame for its state (made once, kept on the state)."""
+        frame = state.frame
+        if frame is None:
+            if state.section == RULED_OUT:
+                refs = [(ri, _EFFECT_TAIL[effect]) for ri, effect in state.refs]
+            else:
+                refs = [(ri, "}") for ri, _ in state.refs]
+            frame = state.frame = self.frame(item, state.strength if state.section == RECOMMENDED else None,
+                                             state.requested, refs)
+        return frame
+
+    def frame(self, item: int, strength: str | None, requested: bool, refs: list[tuple[int, str]]) -> str | tuple:
+        """An item's JSON as text pieces, with the position of each rule whose reason depends on the record (just
+        the text when nothing in it varies).
+
+        It starts `,{"id":…,"reasons":[` (the caller drops the comma before a list's first item; `code` is the
+        strength, None when not recommended); each reason is followed by its close (`}` or its effect) and the
+        item ends with its sources, advisory notes and `}`. A reason that cannot vary (no placeholders, nothing
+        in `because`) is written into the text. With no refs (a request no rule covers), the one reason is
+        `REQUEST_REASON`, which lists the record's requests."""
+        entry = item_header(self.p, self.item_ids[item], strength, requested)
+        pieces: list = ["," + encode(entry)[:-1] + ',"reasons":[']
+        rules = [ri for ri, _ in refs]
+        cited = self.plan.sources(self.item_ids[item], [self.rules[ri] for ri in rules], not refs)
+        for k, (ri, tail) in enumerate(refs):
+            if k:
+                pieces.append(",")
+            fixed = self.fixed_reason[ri]
+            pieces.append(ri if fixed is None else fixed)
+            pieces.append(tail)
+        if not refs:
+            pieces.append(REQUEST_REASON)
+        pieces.append('],"sources":' + encode(cited) + self.notes[item] + "}")
+        merged: list = []
+        for piece in pieces:  # join neighbouring text so a record's loop appends as little as possible
+            if merged and type(piece) is str and type(merged[-1]) is str:
+                merged[-1] += piece
+            else:
+                merged.append(piece)
+        return merged[0] if len(merged) == 1 else tuple(merged)
+
+    def sections(self, env: Mapping[str, Any], contributing: list[int]) -> tuple[list[int], list[int], list, list]:
+        """One record's recommended and not-recommended items in result order (`outline.sections`), and their
+        frames."""
+        outline = self.outline
+        requested = outline.requested(env)
+        shown, ruled_out = outline.sections(requested, contributing)
+        frame_of = self.frame_of
+        return ([i for i, _ in shown], [i for i, _ in ruled_out],
+                [s.frame or frame_of(i, s) for i, s in shown], [s.frame or frame_of(i, s) for i, s in ruled_out])
+
+    # --- results ----------------------------------------------------------------------------------
+    def summary(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int]) -> dict:
+        """What a one-row-a-record table needs (id, tier, scores, red flags, item ids), without reasons."""
+        shown, ruled_out = self.outline.sections(self.outline.requested(env), contributing)
+        ids = self.item_ids
+        p = self.p
+        return {"id": record_id, "status": "ok", "tier": tier,
+                "scores": {sid: plain(env.get(sid)) for sid in self.score_ids},
+                "red_flags": list(env.get(p.red_flag_question) or []) if p.red_flag_question else [],
+                "recommended": [ids[i] for i, _ in shown], "not_recommended": [ids[i] for i, _ in ruled_out]}
+
+    def write(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int],
+              answer_warnings: Sequence[Mapping[str, Any]] = ()) -> str:
+        """The result's JSON text for `env` (answers + facts), its tier and contributing rules (positions)."""
+        shown, _, shown_frames, out_frames = self.sections(env, contributing)
+        roles = 0
+        item_roles = self.outline.item_roles
+        for item in shown:
+            roles |= item_roles[item]
+        follow_up_code = warning_code = 0
+        rule_tail = self.rule_tail
+        for ri in contributing:
+            rule_roles, follow_up_bit, warning_bit = rule_tail[ri]
+            roles |= rule_roles
+            follow_up_code |= follow_up_bit
+            warning_code |= warning_bit
+        return self.text(record_id, env, tier, contributing, shown_frames, out_frames,
+                         self.tail(tier, contributing, roles, follow_up_code, warning_code, answer_warnings))
+
+    def shown_text(self, name: str, value: Any) -> str:
+        """A value's display in a reason (`show_value`), JSON-escaped."""
+        if type(value) is bool:
+            return "yes" if value else "no"
+        return encode(show_value(self.p, name, value))[1:-1]
+
+    def _count_lookups(self, ri: int, lookups: int, hits: int) -> None:
+        """Count a rule's reason memo lookups and hits; a rule found less than half of the time over its first
+        `_GIVE_UP_LOOKUPS` lookups stops using its memo (too varied to be worth the keys)."""
+        before = self.reason_lookups[ri]
+        after = self.reason_lookups[ri] = before + lookups
+        self.reason_hits[ri] += hits
+        if before < _GIVE_UP_LOOKUPS <= after and self.reason_hits[ri] < after // 2:
+            self.reason_cache[ri] = None
+
+    def because_names(self, ri: int, env: Mapping[str, Any], traces: dict) -> list[str]:
+        """What `Report.because` lists for rule `ri` (`report.because_names`); `traces` memoises derived facts'
+        traces for this `env`."""
+        return because_names(self.rules[ri].when, env, self.expr_facts, traces)
+
+    def text(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int], shown_frames: list,
+             out_frames: list, tail: str) -> str:
+        """A result's JSON from its frames: the varying reasons are filled in from `env`."""
+        memo = _RecordMemo(self, env)
+        reasons = memo.reasons
+        parts = [self.head(record_id, env, tier)]
+        for opening, frames in (("", shown_frames), ('],"not_recommended":[', out_frames)):
+            parts.append(opening)
+            start = len(parts)
+            for frame in frames:
+                if type(frame) is str:  # nothing in it varies
+                    parts.append(frame)
+                    continue
+                for piece in frame:
+                    if type(piece) is not int:
+                        parts.append(piece)
+                    elif piece >= 0:
+                        text = reasons.get(piece)
+                        parts.append(memo.reason(piece) if text is None else text)
+                    else:
+                        parts.append(self.request_reason(tier, env))
+            if len(parts) > start:
+                parts[start] = parts[start][1:]  # no comma before the first item
+        parts.append(tail)
+        return "".join(parts)
+
+    def head(self, record_id: Any, env: Mapping[str, Any], tier: str) -> str:
+        """A result up to its recommendations: id, pathway, tier, scores, red flags, `"recommendations":[`."""
+        return self.head_of(record_id, tier, tuple(map(env.get, self.score_ids)), env.get(self.rfq) if self.rfq
+                            else None)
+
+    def head_of(self, record_id: Any, tier: str, score_values: tuple, red_flags: list | None) -> str:
+        """`head` from a record's id, tier, score values (in `score_ids` order) and red flags answer."""
+        return "".join((self.head_text, encode(record_id), self.pathway_text, self.tier_text[tier],
+                        self.scores_text(score_values), '},"red_flags":', self.list_text(red_flags or []),
+                        ',"recommendations":['))
+
+    def tail(self, tier: str, contributing: list[int], roles: int, follow_up_code: int, warning_code: int,
+             answer_warnings=()) -> str:
+        """A result after its items: `]`, care team (`roles`), follow-up and warnings (the codes of the rules that
+        carry them), rules fired, disclaimer. Answer warnings come before the rules' warnings."""
+        return (self.tail_head(tier, roles, follow_up_code, warning_code, answer_warnings)
+                + ",".join([self.rule_id_json[ri] for ri in contributing]) + "]" + self.disclaimer_text)
+
+    def tail_head(self, tier: str, roles: int, follow_up_code: int, warning_code: int, answer_warnings=()) -> str:
+        """`tail` up to the rules fired (`"rules_fired":[`), which depends on these codes alone (the chunk
+        writer memoises it in `tail_heads`; records with answer warnings are not written there)."""
+        warnings = self.warnings_for_code(warning_code)
+        if answer_warnings:
+            listed = [encode(dict(w)) for w in answer_warnings] + ([warnings[1:-1]] if warnings != "[]" else [])
+            warnings = "[" + ",".join(listed) + "]"
+        return "".join(('],"care_team":', self.care_team_text(roles), ',"follow_up":',
+                        self.follow_up_for_code(tier, follow_up_code), ',"warnings":', warnings, ',"rules_fired":['))
+
+    def request_reason(self, tier: str, env: Mapping[str, Any]) -> str:
+        return ('{"rule":' + encode(REQUEST_RULE) + ',"text":' + self.request_texts[tier] + ',"because":{'
+                + self.request_key + ":" + encode(list(env.get(self.rq or "") or [])) + '},"effect":"not_indicated"}')
+
+    # --- cached fragments ------------------------------------------------------------------------
+    def care_team_text(self, roles: int) -> str:
+        text = self.role_text.get(roles)
+        if text is None:
+            text = _remember(self.role_text, roles, _SMALL_CACHE, encode(self.outline.care_team(roles)))
+        return text
+
+    def follow_up_for_code(self, tier: str, code: int) -> str:
+        """The follow-up's JSON for `tier` and the rules of `follow_up_rules` whose bits are set in `code`."""
+        key = (tier, code)
+        text = self.follow_up_texts.get(key)
+        if text is None:
+            rules = [self.rules[ri] for j, ri in enumerate(self.follow_up_rules) if code >> j & 1]
+            text = _remember(self.follow_up_texts, key, _SMALL_CACHE, encode(follow_up(self.p.tier(tier), rules)))
+        return text
+
+    def warnings_for_code(self, code: int) -> str:
+        """The warnings' JSON for the rules of `warning_rules` whose bits are set in `code`."""
+        text = self.warnings_texts.get(code)
+        if text is None:
+            text = "[" + ",".join(self.warning_json[ri] for j, ri in enumerate(self.warning_rules)
+                                  if code >> j & 1) + "]"
+            _remember(self.warnings_texts, code, _SMALL_CACHE, text)
+        return text
+
+    def scores_text(self, values: tuple) -> str:
+        """The inside of `scores` for these score values (in `score_ids` order)."""
+        text = self.scores.get(values)
+        if text is None:
+            text = "".join(key + encode(plain(v)) for key, v in zip(self.score_keys, values))
+            _remember(self.scores, values, _SMALL_CACHE, text)  # equal numbers (5, 5.0) show alike through `plain`
+        return text
+
+    def reason_text(self, ri: int, env: Mapping[str, Any]) -> str:
+        """Rule `ri`'s reason with its placeholders filled in from `env`, as JSON text (`report.reason_text`,
+        encoded). Each value's display is memoised per name (`_remembered`)."""
+        parts = ['"']
+        for literal, name in self.templates[ri] or ():
+            parts.append(literal)
+            if name is not None:
+                parts.append(_remembered(self.shown_memo, name, env.get(name), self.shown_text))
+        parts.append('"')
+        return "".join(parts)
+
+    def piece(self, name: str, value: Any) -> str:
+        """`"name":value` as `because` shows it (`piece_text`), memoised per name (`_remembered`)."""
+        return _remembered(self.piece_memo, name, value, self.piece_text)
+
+    def piece_text(self, name: str, value: Any) -> str:
+        """`"name":value` as `because` shows it, numbers through `plain` (answers through `as_answered`; not
+        memoised)."""
+        if type(value) is float:
+            value = as_answered(value) if name in self.p.questions else plain(value)
+            if type(value) is float:
+                return self.name_json[name] + (float.__repr__(value) if math.isfinite(value) else encode(value))
+        return self.name_json[name] + encode(plain(value))
+
+    def list_text(self, values: list) -> str:
+        key = tuple(values)
+        text = self.lists.get(key)
+        if text is None:
+            text = _remember(self.lists, key, _SMALL_CACHE, encode(list(values)))
+        return text
+
+
+def _pinned(node: T.Node, symbols: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The value each name must have for the condition (its checked tree) to be true, when the condition is an
+    `and` of such pins: `name` or `name == true` (a yes/no answer), `not name`, `name == "option"` (a choice),
+    `name == []` (a multi-choice). None for any other condition."""
+    atoms = node.parts if isinstance(node, T.And) else (node,)
+    pinned: dict[str, Any] = {}
+    for atom in atoms:
+        name: str | None = None
+        value: Any = None
+        if isinstance(atom, T.Var):
+            name, value = atom.name, True
+        elif isinstance(atom, T.Not) and isinstance(atom.operand, T.Var):
+            name, value = atom.operand.name, False
+        elif isinstance(atom, T.Compare) and atom.op == "==" and isinstance(atom.left, T.Var) \
+                and isinstance(atom.right, T.Const):
+            right = atom.right.value
+            if type(right) in (str, bool):
+                name, value = atom.left.name, right
+            elif atom.as_sets and right == frozenset():
+                name, value = atom.left.name, []
+        typ = symbols.get(name) if name is not None else None
+        if name is None or typ is None:
+            return None
+        expected = {bool: "boolean", str: "choice", list: "multi"}[type(value)]
+        if typ.kind != expected or (name in pinned and pinned[name] != value):
+            return None
+        pinned[name] = value
+    return pinned

@@ -1,0 +1,126 @@
+"""The memos of a JSON result writer (`result_json.ResultWriter`): one record's reasons, and the bounded memos that
+keep a name's value texts and a rule's `because` across records. Every memo is bounded (a full one keeps what it
+has and the rest is computed afresh), so memory stays flat however varied the answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+_SMALL_CACHE = 1 << 12  # memos of fragments (scores, red flags, care team, follow-up, warnings, a name's value texts)
+_RULE_CACHE = 1 << 10  # memos per rule of its `because` names
+_REASON_CACHE = 1 << 8  # memos per rule of whole reasons, for one record at a time (a few hundred bytes each)
+
+
+class _RecordMemo:
+    """What one record's reasons share: name pieces, derived-fact traces and each rule's reason."""
+
+    __slots__ = ("w", "env", "pieces", "traces", "reasons", "sig")
+
+    def __init__(self, writer: Any, env: Mapping[str, Any]):  # the `result_json.ResultWriter` it serves
+        self.w = writer
+        self.env = env
+        self.pieces: dict[str, str] = {}
+        self.traces: dict[str, list[str]] = {}
+        self.reasons: dict[int, str] = {}
+        self.sig: int | None = None
+
+    def reason(self, ri: int) -> str:
+        """`{"rule":…,"text":…,"because":{…}` for rule `ri` (the caller closes it, with its effect if any)."""
+        text = self.reasons.get(ri)
+        if text is None:
+            w = self.w
+            cache = w.reason_cache[ri]
+            if cache is not None:  # the reason is a function of the values its rule reads: seen before?
+                get = self.env.get
+                key = tuple(map(get, w.reason_scalars[ri]))
+                lists = w.reason_lists[ri]
+                if lists:
+                    key += tuple(map(_tuple_or_none, map(get, lists)))
+                text = cache.get(key)
+                w._count_lookups(ri, 1, text is not None)
+                if text is None:
+                    text = _remember(cache, key, _REASON_CACHE, self.make_reason(ri))
+            else:
+                text = self.make_reason(ri)
+            self.reasons[ri] = text
+        return text
+
+    def make_reason(self, ri: int) -> str:
+        w = self.w
+        rule_text = w.rule_text[ri]
+        if rule_text is None:
+            rule_text = w.reason_text(ri, self.env)
+        return w.rule_prefix[ri] + rule_text + ',"because":{' + self.because(ri) + "}"
+
+    def because(self, ri: int) -> str:
+        """The inside of a rule's `because`: `"name":value` for what made it fire, facts traced to inputs."""
+        w, env = self.w, self.env
+        shapes = w.because_shapes[ri]
+        key = self.presence() & w.rule_mask[ri]
+        for when, offset, fact in w.rule_conditions[ri]:
+            if fact is None:
+                bits = when.decisions(env)
+            elif env.get(fact) is False:
+                bits = 1 | when.refute_decisions(env) << 1
+            else:
+                bits = when.decisions(env) << 1
+            key |= bits << (w.presence_bits + offset)
+        names = shapes.get(key)
+        if names is None:
+            names = _remember(shapes, key, _RULE_CACHE, tuple(w.because_names(ri, env, self.traces)))
+        pieces = self.pieces
+        parts = []
+        for name in names:
+            piece = pieces.get(name)
+            if piece is None:
+                piece = pieces[name] = w.piece(name, env[name])
+            parts.append(piece)
+        return ",".join(parts)
+
+    def presence(self) -> int:
+        """Bit i set when the i-th name of `ResultWriter.names` has a value (computed once per record)."""
+        sig = self.sig
+        if sig is None:
+            sig = self.sig = _presence(self.w.name_bits, self.env)
+        return sig
+
+
+def _presence(name_bits: list[tuple[str, int]], env: Mapping[str, Any]) -> int:
+    """Bit i set when the i-th name of `ResultWriter.names` has a value in `env`."""
+    sig = 0
+    for name, bit in name_bits:
+        if env.get(name) is not None:
+            sig |= bit
+    return sig
+
+
+def _remember(cache: dict, key: Any, limit: int, value: Any) -> Any:
+    """Store `value` under `key` unless the cache holds `limit` entries (the first values seen are the common ones)."""
+    if len(cache) < limit:
+        cache[key] = value
+    return value
+
+
+def _bits(positions) -> int:
+    out = 0
+    for i in positions:
+        out |= 1 << i
+    return out
+
+
+def _remembered(memos: dict, name: str, value: Any, make) -> str:
+    """`make(name, value)`, memoised in `memos[name]` by value as the chunk writer's `_column_texts` does, for
+    one value."""
+    memo = memos.get(name)
+    if memo is None:
+        memo = memos[name] = {}
+    key = tuple(value) if type(value) is list else value
+    text = memo.get(key)
+    if text is None:
+        text = _remember(memo, key, _SMALL_CACHE, make(name, value))
+    return text
+
+
+def _tuple_or_none(value: Any) -> Any:
+    return None if value is None else tuple(value)

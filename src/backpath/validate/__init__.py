@@ -1,0 +1,1 @@
+"""`backpath validate`: a pathway checked the way a compiler checks code (cases, invariants, lint)."""
