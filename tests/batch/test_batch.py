@@ -256,7 +256,9 @@ def test_csv_format(runner, tmp_path):
     result = batch(runner, src, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert list(rows[0]) == ["id", "status", "tier", "total", "risk", "red_flags", "recommended",
-                             "not_recommended", "errors", "source"]
+                             "not_recommended", "errors", "source",  # earlier versions' columns, same places
+                             "pathway_id", "pathway_version", "review_in_weeks", "offered", "considered",
+                             "requested", "rules_fired", "care_team"]
     assert rows[0]["id"] == "a" and rows[0]["tier"] == "emergency" and rows[0]["red_flags"] == "saddle;fever"
     assert rows[0]["recommended"] == "emergency_referral" and rows[0]["not_recommended"] == "massage"
     assert rows[1]["id"] == "2" and rows[1]["risk"] == "high" and rows[1]["errors"] == ""

@@ -117,13 +117,15 @@ def test_csv_rows_match_the_full_results():
     records[3]["answers"] = broken(records[3]["answers"], rng)
     rows = run_chunk(PATHWAY, records, "csv")
     import csv
-    for row, record in zip(csv.reader(rows), records):
+
+    from backpath.batch.work import csv_header
+    for row, record in zip(csv.DictReader(rows, fieldnames=csv_header(PATHWAY)), records):
         result = backpath.assess(PATHWAY, record["answers"], record_id=record["id"])
-        assert row[0] == str(record["id"]) and row[1] == result["status"]
+        assert row["id"] == str(record["id"]) and row["status"] == result["status"]
         if result["status"] == "ok":
-            assert row[2] == result["tier"]
-            assert row[-4] == ";".join(i["id"] for i in result["recommendations"])
-            assert row[-3] == ";".join(i["id"] for i in result["not_recommended"])
+            assert row["tier"] == result["tier"]
+            assert row["recommended"] == ";".join(i["id"] for i in result["recommendations"])
+            assert row["not_recommended"] == ";".join(i["id"] for i in result["not_recommended"])
 
 
 def test_benchmark_records_match_assess():

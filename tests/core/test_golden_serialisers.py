@@ -104,16 +104,18 @@ def test_batch_csv_agrees(features, runner, records_file):
     assert code == 1
     rows = list(csv.reader(io.StringIO(out.decode("utf-8"), newline="")))
     assert rows[0] == ["id", "status", "tier", "total", "xz", "level", "red_flags", "recommended", "not_recommended",
-                       "errors", "source"]
+                       "errors", "source", "pathway_id", "pathway_version", "review_in_weeks", "offered",
+                       "considered", "requested", "rules_fired", "care_team"]  # the audit columns (test_batch_audit)
     assert len(rows) == 1 + len(RECORDS)
     by_id = {row[0]: row for row in rows[1:]}
     assert [row[0] for row in rows[1:]] == [rid for rid, _ in RECORDS]
     for g in GOLDEN:  # the hand-written golden values, as cells
-        assert by_id[g.name] == [g.name, "ok", g.tier, *[_cell(g.scores[s]) for s in ("total", "xz", "level")], "",
+        assert by_id[g.name][:11] == [g.name, "ok", g.tier, *[_cell(g.scores[s]) for s in ("total", "xz", "level")], "",
                                  ";".join(g.recommended), ";".join(g.not_recommended), "", ""], g.name
     for line, (name, _, errors) in enumerate(ERRORS, len(GOLDEN) + 1):
         message = " | ".join(f"{e['path']}: {e['message']}" for e in errors)
-        assert by_id[name] == [name, "error", "", "", "", "", "", "", "", message, f"{records_file}:{line}"]
+        assert by_id[name][:11] == [name, "error", "", "", "", "", "", "", "", message, f"{records_file}:{line}"]
+        assert by_id[name][11:] == [features.id, features.version, "", "", "", "", "", ""]
     # ... and as `assess` gives them.
     for rid, answers in RECORDS:
         result = backpath.assess(features, answers, record_id=rid)

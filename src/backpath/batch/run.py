@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from rich.console import Console
 
 from backpath.batch import handoff
-from backpath.batch.csvcells import neutral_row
+from backpath.batch.columns import header_bytes
+from backpath.batch.shape import output_shape
 from backpath.batch.streams import (
     BatchUsageError,
     Chunk,
@@ -64,6 +65,8 @@ class BatchOptions:
     jobs: int = 1
     quiet: bool = False
     pathway_ref: str | None = None  # the --pathway argument (bundled id or path); workers load it from its file
+    detail: str | None = None  # jsonl/json: "full" (None) or "summary" (`result_compact`)
+    columns: str | None = None  # csv: the --columns list (`batch.columns`); None for every column
 
 
 @dataclass
@@ -108,6 +111,7 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
     if options.jobs < 0:
         raise BatchUsageError("--jobs must be 0 (one per core) or more.")
     jobs = options.jobs or os.cpu_count() or 1
+    detail, columns = output_shape(pathway, options.format, options.detail, options.columns)
     specs = input_specs(options.inputs)
     if options.output != "-":
         for spec in specs:
@@ -126,7 +130,7 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
             with deferred():  # Ctrl-C or SIGTERM while the temporary file is made waits until `out` can remove it
                 out = Output(options.output)
             with _progress(console, total_size(specs), show_progress) as advance:
-                framing = _Framing(out, fmt, pathway)
+                framing = _Framing(out, fmt, pathway, columns)
 
                 def take(result: ChunkResult) -> None:
                     with deferred():  # a chunk is written and counted whole: a stopped run's count is what it wrote
@@ -137,11 +141,11 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
                 chunks = read_chunks(specs)
                 if jobs == 1:
                     for n, chunk in enumerate(chunks):
-                        take(assess_chunk(pathway, chunk, fmt))
+                        take(assess_chunk(pathway, chunk, fmt, detail, columns))
                         if n == 0:
                             freeze_warm_objects()
                 else:
-                    _run_pool(pathway, options.pathway_ref, chunks, fmt, jobs, take, out)
+                    _run_pool(pathway, options.pathway_ref, chunks, fmt, jobs, take, out, detail, columns)
                 framing.close()
         out.commit()
     except (KeyboardInterrupt, _Stopped) as exc:
@@ -193,7 +197,8 @@ class _Stopped(BaseException):
 
 
 def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk], fmt: str, jobs: int,
-              take: Callable[[ChunkResult], None], out: Output) -> None:
+              take: Callable[[ChunkResult], None], out: Output, detail: str = "full",
+              columns: tuple[str, ...] | None = None) -> None:
     """Assess chunks in `jobs` worker processes; hand the results to `take` in input order.
 
     Chunks are submitted as results are taken, never more than IN_FLIGHT_PER_JOB per worker ahead, so a
@@ -230,7 +235,7 @@ def _run_pool(pathway: Pathway, pathway_ref: str | None, chunks: Iterator[Chunk]
                                    initargs=(path, pathway.sha256, folder, turns))
         for seq, chunk in enumerate(chunks):
             with deferred():  # a submit may fork the workers: a Ctrl-C during a fork would be lost
-                pending.append((seq, pool.submit(worker_assess_chunk, chunk, fmt, seq)))
+                pending.append((seq, pool.submit(worker_assess_chunk, chunk, fmt, seq, detail, columns)))
             if len(pending) >= limit:
                 take_in_turn(*_next_result(pending))
         while pending:
@@ -285,19 +290,14 @@ def _result(future: Future) -> ChunkResult:
 class _Framing:
     """Writes the bytes around the records: `[`, `,` and `]` for json, the header row for csv."""
 
-    def __init__(self, out: Output, fmt: str, pathway: Pathway):
+    def __init__(self, out: Output, fmt: str, pathway: Pathway, columns: tuple[str, ...] | None = None):
         self.out = out
         self.fmt = fmt
         self.first = True
         if fmt == "json":
             out.write(b"[")
         elif fmt == "csv":
-            import csv
-            import io
-
-            buf = io.StringIO()
-            csv.writer(buf).writerow(neutral_row(csv_header(pathway)))
-            out.write(buf.getvalue().encode("utf-8"))
+            out.write(header_bytes(columns or csv_header(pathway)))
 
     def write(self, data: list[bytes], handed_over: str | None = None, written: bool = False) -> None:
         """A chunk's output, in pieces (see `ChunkResult`), or in the file a worker `handed_over`; nothing when

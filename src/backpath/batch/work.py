@@ -22,21 +22,23 @@ import io
 import json
 import signal
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from backpath.batch import handoff
 from backpath.batch import streams as batch_io
+from backpath.batch.columns import all_columns, assess_row, row_writer
 from backpath.batch.csvcells import neutral_row
 from backpath.batch.input_formats import read_special
 from backpath.batch.streams import CHUNK_RECORDS, LINE, VALUE, Chunk, line_item, long_line_item
 from backpath.batch.summary import error_kinds
 from backpath.batch.turns import Turns
-from backpath.core.engine import assess_json, assess_summary, error_result
+from backpath.core.engine import assess_json, error_result
 from backpath.core.jsontext import loads, unreadable
 from backpath.core.model import Pathway
 from backpath.core.records import extra_keys, first_extra_key
+from backpath.core.result_compact_json import assess_compact_json
 from backpath.system import lifeline
 from backpath.system.heap import keep_freed_memory
 from backpath.system.signals import resume
@@ -70,18 +72,20 @@ class ChunkResult:
 
 
 def csv_header(pathway: Pathway) -> list[str]:
-    """CSV columns: one row a record, lists joined with `;` (errors with ` | `, since messages hold `;`)."""
-    return ["id", "status", "tier", *[s.id for s in pathway.scores], "red_flags", "recommended",
-            "not_recommended", "errors", "source"]
+    """CSV columns: one row a record, lists joined with `;` (errors with ` | `, since messages hold `;`); the
+    default columns of `batch.columns`."""
+    return all_columns(pathway)
 
 
-def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
+def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str, detail: str = "full",
+                 columns: tuple[str, ...] | None = None) -> ChunkResult:
     """Assess every item of `chunk` in order; frame the results for `fmt` (jsonl, json, csv or fhir).
 
     Each record goes through the engine's compiled pathway and `result_json.ResultWriter`, whose memos are shared
     by the whole run; the bytes are those of `assess` (tested). Each result is serialised as soon as it is made,
     so only its text is kept.
-    `fhir` is NDJSON: each JSON Lines result made into a FHIR Bundle by `fhir_result`.
+    `fhir` is NDJSON: each JSON Lines result made into a FHIR Bundle by `fhir_result`. `detail` "summary" writes
+    jsonl/json results compact (`result_compact`); `columns` are the CSV's (`batch.columns`; default all).
     """
     if fmt == "fhir":
         from backpath.fhir import result as fhir_result
@@ -92,10 +96,11 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str) -> ChunkResult:
     out = ChunkResult([], nbytes=chunk.nbytes)
     tiers = out.tiers
     as_text = fmt != "csv"
-    results = _assess_items(pathway, chunk, as_text, out.ids)
+    assess = assess_row if fmt == "csv" else assess_compact_json if detail == "summary" else assess_json
+    results = _assess_items(pathway, chunk, assess, out.ids)
     if fmt == "csv":
         buf = io.StringIO()
-        serialise = _csv_row_writer(pathway, buf)
+        serialise = _csv_row_writer(pathway, buf, columns)
     else:
         parts: list[str] = []
         serialise = parts.append
@@ -182,8 +187,9 @@ def _result_lines(result: ChunkResult) -> list[str]:
     return b"".join(result.data).decode("utf-8").split("\n")[:-1]
 
 
-def _assess_items(pathway: Pathway, chunk: Chunk, as_text: bool, ids: list | None = None) -> list:
-    """One result per item, in order: `(tier, JSON text)` or a summary dict for ok records, error dicts.
+def _assess_items(pathway: Pathway, chunk: Chunk, assess: Callable, ids: list | None = None) -> list:
+    """One result per item, in order: what `assess` gives for a record (`(tier, JSON text)` or a dict), error
+    dicts.
     `ids` gets the (id, place) of each record read that has an id."""
     results: list = []
     waiting: list[tuple[int, Any, Any, dict]] = []  # (index in results, id, answers, source) to assess
@@ -199,7 +205,7 @@ def _assess_items(pathway: Pathway, chunk: Chunk, as_text: bool, ids: list | Non
             results.append(got)
         position += 1
     for slot, rid, answers, source in waiting:
-        results[slot] = _assess_answers(pathway, answers, rid, source, as_text)
+        results[slot] = _assess_answers(pathway, answers, rid, source, assess)
     return results
 
 
@@ -284,12 +290,11 @@ def read_record(pathway: Pathway, record: Any, position: int, source: dict) -> d
 
 
 def _assess_answers(pathway: Pathway, answers: dict, record_id: Any, source: dict,
-                    as_text: bool) -> dict | tuple[str, str]:
-    """The scalar engine on one record: `(tier, JSON text)` with `as_text`, else a summary; or an error result
-    (with its source). Never raises."""
+                    assess: Callable) -> dict | tuple[str, str]:
+    """The scalar engine on one record through `assess` (`assess_json`: `(tier, JSON text)`; `assess_row`,
+    `assess_compact_json` like `assess_json`); or an error result (with its source). Never raises."""
     try:
-        result = assess_json(pathway, answers, record_id=record_id) if as_text \
-            else assess_summary(pathway, answers, record_id=record_id)
+        result = assess(pathway, answers, record_id=record_id)
     except Exception as exc:  # an engine bug must not stop the batch; report it in this record's place
         result = error_result(record_id, [{"path": "", "message": f"internal error while assessing this record "
                                            f"({type(exc).__name__}); please report it with the pathway and the "
@@ -299,23 +304,9 @@ def _assess_answers(pathway: Pathway, answers: dict, record_id: Any, source: dic
     return result
 
 
-def _csv_row_writer(pathway: Pathway, buf: io.StringIO):
+def _csv_row_writer(pathway: Pathway, buf: io.StringIO, columns: tuple[str, ...] | None = None):
     writer = _NeutralWriter(csv.writer(buf))
-    score_ids = [s.id for s in pathway.scores]
-    blank_scores = [""] * len(score_ids)
-
-    def write(r: dict) -> None:
-        if r["status"] == "ok":
-            scores = r["scores"]
-            writer.writerow([r["id"], "ok", r["tier"], *[_cell(scores.get(s)) for s in score_ids],
-                             ";".join(r["red_flags"]), ";".join(r["recommended"]), ";".join(r["not_recommended"]),
-                             "", ""])
-        else:
-            errors = " | ".join(f"{e['path']}: {e['message']}" if e["path"] else e["message"] for e in r["errors"])
-            writer.writerow([r["id"], "error", "", *blank_scores, "", "", "", errors,
-                             place(r["source"]) if "source" in r else ""])
-
-    return write
+    return row_writer(pathway, columns or all_columns(pathway), writer.writerow, place)
 
 
 class _NeutralWriter:
@@ -326,14 +317,6 @@ class _NeutralWriter:
 
     def writerow(self, row: list) -> None:
         self.writer.writerow(neutral_row(row))
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
 
 
 # --- worker processes ----------------------------------------------------------------------------
@@ -395,12 +378,13 @@ def thaw_warm_objects() -> None:
         _thresholds = None
 
 
-def worker_assess_chunk(chunk: Chunk, fmt: str, seq: int | None = None) -> ChunkResult:
+def worker_assess_chunk(chunk: Chunk, fmt: str, seq: int | None = None, detail: str = "full",
+                        columns: tuple[str, ...] | None = None) -> ChunkResult:
     """Assess chunk number `seq` of the run in a worker; write it into the output if it is its turn, else return
     its output (in a hand-off file where there is a folder for them)."""
     global _worker_chunks
     assert _worker_pathway is not None, "init_worker was not called"
-    result = assess_chunk(_worker_pathway, chunk, fmt)
+    result = assess_chunk(_worker_pathway, chunk, fmt, detail, columns)
     _worker_chunks += 1
     if _worker_chunks == 1:
         freeze_warm_objects()

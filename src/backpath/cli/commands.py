@@ -194,6 +194,15 @@ def batch(
     jobs: int = typer.Option(1, "--jobs", "-j", min=0, metavar="N", help="Worker processes; 0 = one per core. Output "
                              "is identical and in input order whatever the number."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary on stderr."),
+    detail: str | None = typer.Option(None, "--detail", metavar="full|summary", show_default=False,
+                                      help="jsonl and json: full (default) is the contract's complete result; "
+                                      "summary is compact for analysts (ids, strengths, rule ids and because; "
+                                      "no texts or citations). Not with csv or fhir."),
+    columns: str | None = typer.Option(None, "--columns", metavar="A,B,...", show_default=False,
+                                       help="csv: the columns to write, in this order (default: all). Columns: id, "
+                                       "status, tier, one per score, red_flags, recommended, not_recommended, "
+                                       "errors, source, pathway_id, pathway_version, review_in_weeks, offered, "
+                                       "considered, requested, rules_fired, care_team."),
 ) -> None:
     """Assess every record of every input, one result per record, in input order.
 
@@ -214,12 +223,16 @@ def batch(
       backpath batch responses.ndjson --format fhir --output results.ndjson
 
       backpath batch referrals.csv --output results.jsonl
+
+      backpath batch referrals.jsonl --detail summary --output audit.jsonl
+
+      backpath batch in.jsonl -f csv --columns id,tier,offered,rules_fired
     """
     from backpath.batch.run import BatchOptions, run_batch
 
     pw = load_or_exit(pathway)
     options = BatchOptions(inputs=inputs, output=output, format=fmt.value, jobs=jobs, quiet=quiet,
-                           pathway_ref=pathway)
+                           pathway_ref=pathway, detail=detail, columns=columns)
     try:
         code = run_batch(pw, options, stderr_console())
     except BackpathError as exc:

@@ -26,6 +26,15 @@ def because_names(when, env: Mapping[str, Any], expr_facts: Mapping[str, Any], t
     return list(out)
 
 
+def because_values(pathway: Pathway, when, env: Mapping[str, Any], expr_facts: Mapping[str, Any],
+                   traces: dict) -> dict[str, Any]:
+    """A rule's `because`: each name of `because_names` with its value, answers as given (`as_answered`), derived
+    facts and scores rounded (`plain`)."""
+    answered = pathway.questions
+    return {n: as_answered(env[n]) if n in answered else plain(env[n])
+            for n in because_names(when, env, expr_facts, traces)}
+
+
 def _trace(fact: str, env: Mapping[str, Any], expr_facts: Mapping[str, Any], traces: dict) -> list[str]:
     """The names (with a value) a derived fact's value came from, recursively; repeats are dropped later. A fact
     that is false is traced to what made it false (`not either`, with `either = c or d`, lists c and d)."""

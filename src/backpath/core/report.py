@@ -15,12 +15,11 @@ from backpath.core.outline import (
     REQUEST_RULE,
     UNREQUESTED,
     ItemState,
-    as_answered,
     follow_up,
     item_header,
     plain,
 )
-from backpath.core.reasons import because_names, reason_text
+from backpath.core.reasons import because_values, reason_text
 
 if TYPE_CHECKING:
     from backpath.core.plan import Plan
@@ -37,15 +36,13 @@ def result_dict(plan: Plan, env: dict, answer_warnings: list[Mapping[str, Any]],
     rules = [p.rules[ri] for ri in contributing]
     item_ids = outline.item_ids
     because: dict[int, dict] = {}
-    answered = p.questions  # answers are shown as given (audit); facts and scores rounded (`plain`)
     traces: dict[str, list[str]] = {}
 
     def reason(ri: int, effect: str | None) -> dict:
         rule = p.rules[ri]
         names = because.get(ri)
         if names is None:
-            names = because[ri] = {n: as_answered(env[n]) if n in answered else plain(env[n])
-                                   for n in because_names(rule.when, env, plan.expr_facts, traces)}
+            names = because[ri] = because_values(p, rule.when, env, plan.expr_facts, traces)
         out = {"rule": rule.id, "text": reason_text(p, rule, env), "because": dict(names)}
         if effect is not None:
             out["effect"] = effect
