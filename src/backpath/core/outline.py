@@ -40,9 +40,10 @@ _STATE_LIMIT = 1 << 16  # item states memoised per pathway (bounded: memory stay
 class ItemState:
     """An item's place in one kind of result: its section, strength (recommended only) and reasons as
     `(rule position, effect)` (`effect`: offer, consider or advise_against; none for a request no rule covers).
-    `frame` is for a serialiser to keep what it made of the state (`result_json` keeps its JSON text there)."""
+    `frame` and `parts` are for the serialisers to keep what they made of the state (`result_json` its JSON text,
+    `report` the item's fields that do not depend on the record)."""
 
-    __slots__ = ("section", "strength", "refs", "requested", "frame")
+    __slots__ = ("section", "strength", "refs", "requested", "frame", "parts")
 
     def __init__(self, section: int, strength: str | None, refs: tuple[tuple[int, str], ...], requested: bool):
         self.section = section
@@ -50,6 +51,7 @@ class ItemState:
         self.refs = refs
         self.requested = requested
         self.frame: Any = None
+        self.parts: Any = None
 
 
 _NOT_SHOWN = ItemState(NONE, None, (), False)

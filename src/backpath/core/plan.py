@@ -28,6 +28,7 @@ class Plan:
         self.rule_sources = {r.id: [c.as_dict() for c in r.sources] for r in pathway.rules}
         self.unrequested_sources = [c.as_dict() for c in pathway.unrequested_sources]
         self._merged_sources: dict[tuple, list[dict]] = {}
+        self.layouts: dict[tuple, Any] = {}  # `report.result_dict`'s memo of a result's record-independent parts
         self.writer: Any = None  # its `result_json.ResultWriter`, set by `engine._plan` (which owns the serialisers)
 
     def sources(self, item_id: str, rules: list[Rule], unrequested: bool) -> list[dict]:

@@ -25,16 +25,24 @@ if TYPE_CHECKING:
     from backpath.core.plan import Plan
 
 
+_LAYOUT_LIMIT = 1 << 12  # layouts memoised per pathway (bounded: memory stays flat however varied the answers)
+
+
 def result_dict(plan: Plan, env: dict, answer_warnings: list[Mapping[str, Any]], record_id: Any, tier: str,
                 contributing: list[int]) -> dict:
     """The result for one valid set of answers: `env` holds answers, derived facts and scores; `contributing`
-    the positions of the rules that contribute, in order."""
+    the positions of the rules that contribute, in order. What does not depend on the record's values (its items
+    and their states, care team, follow-up, rules fired, the rules' warnings) is its *layout*, memoised on the tier,
+    the contributing rules and the requests; every list and dict of the result is fresh."""
     p, outline = plan.pathway, plan.outline
-    requested_ids = list(env.get(p.request_question) or []) if p.request_question else []
     requested = outline.requested(env)
-    shown, ruled_out = outline.sections(requested, contributing)
-    rules = [p.rules[ri] for ri in contributing]
-    item_ids = outline.item_ids
+    key = (tier, tuple(contributing), frozenset(requested))
+    layout = plan.layouts.get(key)
+    if layout is None:
+        layout = _layout(plan, tier, contributing, requested)
+        if len(plan.layouts) < _LAYOUT_LIMIT:
+            plan.layouts[key] = layout
+    shown, ruled_out, care_team, follow, fired, rule_warnings = layout
     because: dict[int, dict] = {}
     traces: dict[str, list[str]] = {}
 
@@ -49,18 +57,20 @@ def result_dict(plan: Plan, env: dict, answer_warnings: list[Mapping[str, Any]],
         return out
 
     def item(position: int, state: ItemState) -> dict:
-        item_id = item_ids[position]
-        recommended = state.section == RECOMMENDED
-        out = item_header(p, item_id, state.strength, state.requested)
+        header, sources, notes = state.parts or _item_parts(plan, position, state)
+        out = dict(header)
+        if "care_team" in out:
+            out["care_team"] = list(out["care_team"])
         if state.section == UNREQUESTED:
+            requests = list(env.get(p.request_question) or []) if p.request_question else []
             out["reasons"] = [{"rule": REQUEST_RULE, "text": outline.request_text(tier),
-                               "because": {p.request_question: list(requested_ids)}, "effect": "not_indicated"}]
+                               "because": {p.request_question: requests}, "effect": "not_indicated"}]
         else:
+            recommended = state.section == RECOMMENDED
             out["reasons"] = [reason(ri, None if recommended else effect) for ri, effect in state.refs]
-        cited = [p.rules[ri] for ri, _ in state.refs]
-        out["sources"] = [dict(s) for s in plan.sources(item_id, cited, state.section == UNREQUESTED)]
-        if item_id in plan.notes:
-            out["advisory_notes"] = list(plan.notes[item_id])
+        out["sources"] = [dict(source) for source in sources]
+        if notes is not None:
+            out["advisory_notes"] = list(notes)
         return out
 
     return {
@@ -71,9 +81,31 @@ def result_dict(plan: Plan, env: dict, answer_warnings: list[Mapping[str, Any]],
         "red_flags": list(env.get(p.red_flag_question) or []) if p.red_flag_question else [],
         "recommendations": [item(i, s) for i, s in shown],
         "not_recommended": [item(i, s) for i, s in ruled_out],
-        "care_team": outline.care_team(outline.roles((i for i, _ in shown), contributing)),
-        "follow_up": follow_up(p.tier(tier), rules),
-        "warnings": outline.warnings(answer_warnings, contributing),
-        "rules_fired": [r.id for r in rules],
+        "care_team": list(care_team),
+        "follow_up": dict(follow),
+        "warnings": [dict(w) for w in answer_warnings] + [dict(w) for w in rule_warnings],
+        "rules_fired": list(fired),
         "disclaimer": p.disclaimer,
     }
+
+
+def _layout(plan: Plan, tier: str, contributing: list[int], requested: set[int]) -> tuple:
+    """A result's parts that depend only on its tier, contributing rules and requests (`outline`)."""
+    p, outline = plan.pathway, plan.outline
+    shown, ruled_out = outline.sections(requested, contributing)
+    rules = [p.rules[ri] for ri in contributing]
+    return (tuple(shown), tuple(ruled_out),
+            tuple(outline.care_team(outline.roles((i for i, _ in shown), contributing))),
+            follow_up(p.tier(tier), rules), tuple(r.id for r in rules), tuple(outline.warnings((), contributing)))
+
+
+def _item_parts(plan: Plan, position: int, state: ItemState) -> tuple:
+    """An item's fields that depend only on its state: header, sources, advisory notes (kept on the state)."""
+    p = plan.pathway
+    item_id = plan.outline.item_ids[position]
+    header = item_header(p, item_id, state.strength, state.requested)
+    cited = [p.rules[ri] for ri, _ in state.refs]
+    sources = tuple(plan.sources(item_id, cited, state.section == UNREQUESTED))
+    notes = tuple(plan.notes[item_id]) if item_id in plan.notes else None
+    state.parts = (header, sources, notes)
+    return state.parts
