@@ -149,6 +149,8 @@ def _bound(op: ast.cmpop, value: float, name_on_left: bool) -> _Interval | None:
         return _Interval(value, True, value, True)
     flip = {ast.Lt: ast.Gt, ast.LtE: ast.GtE, ast.Gt: ast.Lt, ast.GtE: ast.LtE}
     kind = type(op) if name_on_left else flip.get(type(op))
+    if kind is None:  # (as the .get below gives)
+        return None
     return {ast.Lt: _Interval(hi=value), ast.LtE: _Interval(hi=value, hi_closed=True),
             ast.Gt: _Interval(lo=value), ast.GtE: _Interval(lo=value, lo_closed=True)}.get(kind)
 
@@ -268,7 +270,7 @@ def _pieces(lo: float, hi: float, whole: bool, intervals: list[_Interval]) -> li
 
 
 def _bands(pathway: Pathway, where: Locator, kind: str, fact: str, cases: tuple[Case, ...]) -> list[Finding]:
-    parsed = []
+    parsed: list[tuple[str, _Interval]] = []
     for c in cases:
         if c.when is None:
             break
@@ -290,8 +292,10 @@ def _bands(pathway: Pathway, where: Locator, kind: str, fact: str, cases: tuple[
         if all(any(v in earlier for earlier in intervals[:k]) for v in mine):
             why = f"no value of `{name}` in {span} satisfies it" if not mine else \
                 "every value it covers is taken by an earlier case"
+            when = cases[k].when
+            assert when is not None  # the intervals stop at the first case without a `when`
             out.append(where.finding(where.path(kind, fact, "cases", k, "when"),
-                                     f"case {k + 1} of `{fact}` (`{cases[k].when.text}`) can never apply: {why}. "
+                                     f"case {k + 1} of `{fact}` (`{when.text}`) can never apply: {why}. "
                                      "Cases are tried in order and the first true one wins; reorder them or fix "
                                      "the bounds.", "band-unreachable", "error", fact))
     has_default = len(parsed) < len(cases)
