@@ -45,7 +45,7 @@ class Builder:
 
     def __init__(self, loaded: LoadedYaml, name: str, sha256: str, stem: str | None):
         self.loaded = loaded
-        self.data: dict = loaded.data  # type: ignore[assignment]
+        self.data: dict = loaded.data  # type: ignore[assignment]  # schema-valid, so a mapping
         self.name = name
         self.sha256 = sha256
         self.stem = stem

@@ -166,13 +166,14 @@ def band(text: str) -> tuple[str, _Interval] | None:
 
 def _band(node: ast.AST) -> tuple[str, _Interval] | None:
     if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
-        parts = [_band(v) for v in node.values]
-        if any(p is None for p in parts) or len({p[0] for p in parts}) != 1:  # type: ignore[index]
+        found = [_band(v) for v in node.values]
+        parts = [p for p in found if p is not None]
+        if len(parts) < len(found) or len({p[0] for p in parts}) != 1:
             return None
         interval = _Interval()
-        for _, i in parts:  # type: ignore[misc]
+        for _, i in parts:
             interval = interval.meet(i)
-        return parts[0][0], interval  # type: ignore[index]
+        return parts[0][0], interval
     if not isinstance(node, ast.Compare):
         return None
     operands = [node.left, *node.comparators]
@@ -182,10 +183,10 @@ def _band(node: ast.AST) -> tuple[str, _Interval] | None:
     name = names.pop()
     interval = _Interval()
     for op, a, b in zip(node.ops, operands, operands[1:]):
-        if isinstance(a, ast.Name) and _number(b) is not None:
-            bound = _bound(op, _number(b), True)  # type: ignore[arg-type]
-        elif isinstance(b, ast.Name) and _number(a) is not None:
-            bound = _bound(op, _number(a), False)  # type: ignore[arg-type]
+        if isinstance(a, ast.Name) and (value := _number(b)) is not None:
+            bound = _bound(op, value, True)
+        elif isinstance(b, ast.Name) and (value := _number(a)) is not None:
+            bound = _bound(op, value, False)
         else:
             return None
         if bound is None:
