@@ -29,7 +29,7 @@ from backpath.system.fileio import process_alive
 try:
     import fcntl
 except ImportError:  # not on Windows, which has no /dev/shm either
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # mypy checks the POSIX build, where the import succeeds
 
 SHARED_MEMORY = "/dev/shm"
 PREFIX = "backpath-"

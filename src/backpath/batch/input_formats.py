@@ -202,6 +202,7 @@ def single_response(pathway: Pathway, data: dict, hint: str) -> tuple[Any, dict]
     _, resource, problem = found[0]
     if problem is not None:
         raise ResponseProblem([{"path": "resourceType", "message": problem}])
+    assert resource is not None  # responses_in gives a resource wherever it gives no problem
     return read_response(pathway, resource)
 
 

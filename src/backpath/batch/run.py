@@ -154,7 +154,7 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
         console.print(f"{'interrupted' if interrupted else 'stopped'} after {stats.records:,} records "
                       f"({stats.ok:,} ok, {stats.errors:,} errors){where}.", markup=False, highlight=False,
                       soft_wrap=True)
-        return EXIT_INTERRUPTED if interrupted else 128 + exc.signum
+        return EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else 128 + exc.signum
     except BrokenPipeError:
         _abort(out, "")
         _silence_stdout()

@@ -125,7 +125,8 @@ def _stdin_size() -> int | None:
 
 def total_size(specs: list[InputSpec]) -> int | None:
     sizes = [s.size for s in specs]
-    return None if any(s is None for s in sizes) else sum(sizes)  # type: ignore[misc]
+    known = [s for s in sizes if s is not None]
+    return None if len(known) < len(sizes) else sum(known)
 
 
 # --- reading -------------------------------------------------------------------------------------

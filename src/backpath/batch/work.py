@@ -31,7 +31,7 @@ from backpath.batch import streams as batch_io
 from backpath.batch.columns import all_columns, assess_row, row_writer
 from backpath.batch.csvcells import neutral_row
 from backpath.batch.input_formats import read_special
-from backpath.batch.streams import CHUNK_RECORDS, LINE, VALUE, Chunk, line_item, long_line_item
+from backpath.batch.streams import CHUNK_RECORDS, LINE, VALUE, Chunk, Item, line_item, long_line_item
 from backpath.batch.summary import error_kinds
 from backpath.batch.turns import Turns
 from backpath.core.engine import assess_json, error_result
@@ -154,9 +154,10 @@ def assess_lines(pathway: Pathway, lines: Iterable[str | bytes], *, source: str 
     line_no = first_line - 1
     for line in lines:
         line_no += 1
-        if type(line) is not bytes:
+        if not isinstance(line, bytes):
             line = _utf8(line)
         length = len(line) - line.endswith(b"\n")
+        item: Item | None
         if length > batch_io.MAX_LINE_BYTES:
             item = long_line_item(source, line_no, length)
         else:
@@ -284,8 +285,9 @@ def read_record(pathway: Pathway, record: Any, position: int, source: dict) -> d
         else:
             message = f"must be an object of question id → value, not {_JSON_TYPES.get(type(answers), 'that')}."
         return _error(position, record_id, "answers", message, source)
-    if len(record) > 2 and extra_keys(record):
-        return _error(position, record_id, first_extra_key(record), extra_keys(record), source)
+    extra = extra_keys(record) if len(record) > 2 else None
+    if extra:
+        return _error(position, record_id, first_extra_key(record), extra, source)
     return (position if record_id is None else record_id), answers, source
 
 

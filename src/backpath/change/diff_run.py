@@ -168,7 +168,7 @@ def cases_records(files: list[Path]) -> list[CaseRecord]:
             first = problems[0] if problems else loaded.findings[0]
             raise DiffUsageError(f"the cases file {name} is not valid ({first.where()}: {first.message}); run "
                                  f"`backpath validate` on its pathway for every finding.")
-        data: dict = loaded.data  # type: ignore[assignment]
+        data: dict = loaded.data  # type: ignore[assignment]  # schema-valid, so a mapping
         base = data.get("base_answers", {})
         for i, case in enumerate(data["cases"]):
             answers = {**base, **case.get("answers", {})}

@@ -7,6 +7,7 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -123,7 +124,8 @@ def assess(
         problem = handout_problem(handout)
         if problem:
             raise fail(f"--handout: {problem}.", EXIT_USAGE, "Name a file ending in .html or .md.")
-    record_id, given = (None, {})
+    record_id: Any = None
+    given: Any = {}  # what the answers file holds: checked to be an object below
     if answers is not None:
         data, name = read_answers_source(answers)
         if isinstance(data, dict) and "resourceType" in data:  # a FHIR resource, not a backpath record

@@ -121,6 +121,7 @@ def check_answers(pathway: Pathway, answers: Any, asks) -> CheckedAnswers:
         present = q.id in answers and answers[q.id] is not None
         asked = q.ask_when is None or asks(q, env) is True
         if not asked:
+            assert q.ask_when is not None  # only a question with an ask_when can go unasked
             if present:
                 out.warnings.append(AnswerProblem(
                     f"answers.{q.id}", f"ignored: the question is asked only when `{q.ask_when.text}`, "

@@ -352,7 +352,7 @@ def function(name: str, args: list[str], scope: Scope, body: list[ast.stmt], sou
     fn = ast.FunctionDef(name=name, args=arguments, body=scope.loads(source) + body, decorator_list=[],
                          returns=None)
     if "type_params" in ast.FunctionDef._fields:  # Python 3.12+
-        fn.type_params = []  # type: ignore[attr-defined]
+        fn.type_params = []  # type: ignore[attr-defined]  # the stubs for 3.11 (our floor) lack it
     return fn
 
 
@@ -372,6 +372,7 @@ def _locate(module: ast.Module) -> None:
     several times faster than `ast.fix_missing_locations`."""
     for node in ast.walk(module):
         if "lineno" in node._attributes:
+            # (the stubs declare positions only on node classes that have them; `_attributes` checked that)
             node.lineno = node.end_lineno = 1  # type: ignore[attr-defined]
             node.col_offset = node.end_col_offset = 0  # type: ignore[attr-defined]
 

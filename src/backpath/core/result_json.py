@@ -37,6 +37,7 @@ from backpath.core.reasons import because_names, show_value
 from backpath.core.result_memos import _SMALL_CACHE, _bits, _RecordMemo, _remember, _remembered
 
 if TYPE_CHECKING:
+    from backpath.core.conditions import Compiled
     from backpath.core.plan import Plan
 
 encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, allow_nan=False).encode
@@ -97,7 +98,8 @@ class ResultWriter:
         # its memo key.
         self.rule_conditions: list[tuple] = []
         for ri, r in enumerate(p.rules):
-            conditions, offset = [], 0
+            conditions: list[tuple[Compiled, int, str | None]] = []
+            offset = 0
             if r.when.decision_count:
                 conditions.append((r.when, offset, None))
                 offset += r.when.decision_count

@@ -130,7 +130,8 @@ class FhirPathWriter:
 
     def __init__(self, pathway: Pathway):
         self.pathway = pathway
-        self.facts: dict[str, Derived | Score] = {f.id: f for f in (*pathway.derived, *pathway.scores)}
+        facts: tuple[Derived | Score, ...] = (*pathway.derived, *pathway.scores)
+        self.facts: dict[str, Derived | Score] = {f.id: f for f in facts}
 
     def condition(self, text: str) -> str:
         return self._expr(_parse(text), 0)
@@ -167,6 +168,8 @@ class FhirPathWriter:
             return self._expr(_parse(f.expr.text), depth)
         if f.cases:
             return self._cases(f.cases, depth)
+        # a derived fact has an expr or cases (the builder makes it with one; a failed compile stops the load)
+        assert isinstance(f, Score)
         terms = [self._score_term(item, depth) for item in f.items]
         return " + ".join(terms) if terms else "0"
 

@@ -9,7 +9,9 @@ Pure: pathway in, dict out.
 
 from __future__ import annotations
 
-from backpath.core.model import Pathway, Question, Score
+from typing import Any
+
+from backpath.core.model import Derived, Pathway, Question, Score
 from backpath.fhir import codes
 from backpath.fhir.expressions import NONE_CODE, FhirPathWriter, NotExpressible, enable_when
 
@@ -61,7 +63,7 @@ def build_questionnaire(pathway: Pathway) -> dict:
         if section.question_ids and all(pathway.questions[q].attribution == "startback" for q in section.question_ids):
             group["code"] = [{"system": codes.LOINC, "code": codes.STARTBACK_PANEL}]
         groups.append(group)
-    resource = {
+    resource: dict[str, Any] = {
         "resourceType": "Questionnaire",
         "id": pathway.id,
         "meta": {"profile": [SDC_PROFILE, SDC_BEHAVE_PROFILE]},
@@ -94,7 +96,7 @@ def question_item(pathway: Pathway, q: Question, writer: FhirPathWriter) -> dict
         item["code"] = [{"system": codes.LOINC, "code": code}]
     item["text"] = q.prompt
     item["type"] = ITEM_TYPES[q.type]
-    extensions = []
+    extensions: list[dict[str, Any]] = []
     if q.ask_when is not None:
         simple = enable_when(pathway, q.ask_when.text, lambda other: codes.option_system(pathway, other))
         if simple is not None:
@@ -179,7 +181,8 @@ def _score_sections(pathway: Pathway) -> dict[str, list[Score]]:
     """Each score goes at the end of the section of the last question it reads (directly or through facts)."""
     order = {q.id: i for i, q in enumerate(pathway.question_list())}
     section_of = {qid: s.id for s in pathway.sections for qid in s.question_ids}
-    facts = {f.id: f for f in (*pathway.derived, *pathway.scores)}
+    members: tuple[Derived | Score, ...] = (*pathway.derived, *pathway.scores)
+    facts = {f.id: f for f in members}
 
     def reads(name: str, seen: set[str]) -> set[str]:
         if name in order:
@@ -189,12 +192,16 @@ def _score_sections(pathway: Pathway) -> dict[str, list[Score]]:
         seen.add(name)
         f = facts[name]
         names: set[str] = set()
-        if getattr(f, "expr", None) is not None:
+        if isinstance(f, Derived) and f.expr is not None:
             names |= set(f.expr.names)
-        for case in getattr(f, "cases", ()):
+        for case in f.cases:
             names |= set(case.when.names) if case.when is not None else set()
-        for item in getattr(f, "items", ()):
-            names |= {item.question} if item.question else set(item.when.names)
+        for item in f.items if isinstance(f, Score) else ():
+            if item.question:
+                names |= {item.question}
+            else:
+                assert item.when is not None  # an item with no question has a `when` (a failed compile stops the load)
+                names |= set(item.when.names)
         out: set[str] = set()
         for n in names:
             out |= reads(n, seen)
@@ -226,9 +233,10 @@ def score_item(pathway: Pathway, score: Score, writer: FhirPathWriter) -> dict:
         else:
             item["type"] = "choice"
             options = []
-            mapping = {}
+            mapping: dict[str, str] = {}
             risk = code == codes.STARTBACK_SCORES["startback_risk"]
-            for v in dict.fromkeys(values):
+            labels = [v for v in values if isinstance(v, str)]  # all of them (checked just above)
+            for v in dict.fromkeys(labels):
                 loinc = codes.STARTBACK_RISK_ANSWERS.get(v) if risk else None
                 coding = ({"system": codes.LOINC, "code": loinc[0], "display": loinc[1]} if loinc else
                           {"system": f"{codes.canonical(pathway)}:score:{score.id}", "code": v, "display": v})

@@ -28,6 +28,8 @@ _VALUE_KEY = {"boolean": "valueBoolean", "integer": "valueInteger", "decimal": "
 class ResponseProblem(Exception):
     """A response that cannot be read as answers; `errors` are error records' `{"path", "message"}` entries."""
 
+    record_id: Any  # the response's id, set by `read_response` once read (readers use getattr with a default)
+
     def __init__(self, errors: list[dict]):
         super().__init__("; ".join(e["message"] for e in errors))
         self.errors = errors
@@ -111,7 +113,7 @@ def read_response(pathway: Pathway, resource: dict) -> tuple[Any, dict]:
         _check_questionnaire(pathway, resource)
         return record_id, _Reader(pathway).read(resource)
     except ResponseProblem as exc:
-        exc.record_id = record_id  # type: ignore[attr-defined]
+        exc.record_id = record_id
         raise
 
 

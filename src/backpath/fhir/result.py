@@ -243,7 +243,7 @@ def ndjson_bundles(pathway: Pathway, pieces: list[bytes]) -> list[bytes]:
         if line:
             line_text = line.decode("utf-8")
             bundle = to_bundle(pathway, json.loads(line_text), line_text)
-            text = json.dumps(bundle, ensure_ascii=False, separators=(",", ":"))
-            out.append(text.encode("utf-8", "backslashreplace"))
+            bundle_text = json.dumps(bundle, ensure_ascii=False, separators=(",", ":"))
+            out.append(bundle_text.encode("utf-8", "backslashreplace"))
             out.append(b"\n")
     return out

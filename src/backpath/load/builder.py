@@ -41,9 +41,11 @@ def _id_at(data: Any, path: tuple) -> str | None:
 class Builder:
     """Builds the model from schema-valid data, collecting semantic findings instead of stopping."""
 
+    fact_deps: dict[str, set[str]]  # set by facts(): the questions each derived fact or score reads
+
     def __init__(self, loaded: LoadedYaml, name: str, sha256: str, stem: str | None):
         self.loaded = loaded
-        self.data: dict = loaded.data  # type: ignore[assignment]
+        self.data: dict = loaded.data  # type: ignore[assignment]  # schema-valid, so a mapping
         self.name = name
         self.sha256 = sha256
         self.stem = stem
@@ -339,7 +341,7 @@ class Builder:
 
     def catalogue(self, entries: list[dict]) -> dict[str, m.Item]:
         self.unique(entries, "catalogue", "catalogue item")
-        out = {}
+        out: dict[str, m.Item] = {}
         for i, it in enumerate(entries):
             path = ("catalogue", i)
             self.check_ref(it["tier"], self.tier_ids, path + ("tier",), "tier")
@@ -381,8 +383,11 @@ class Builder:
                 self.error(path, f"rule `{r['id']}` does nothing: give it a tier, items, a warning or follow-up.",
                            "rule-empty", "warning")
             fu = r.get("follow_up")
+            # `when` is None only after a failed compile, which has its error finding: such a rule serves the checks
+            # below (invariants name rules by id) and the pathway is never built, so no Rule with None is evaluated
             out.append(m.Rule(
-                r["id"], when, r["reason"].strip(), self.citations(r["sources"], path + ("sources",)),
+                r["id"], when,  # type: ignore[arg-type]
+                r["reason"].strip(), self.citations(r["sources"], path + ("sources",)),
                 r.get("title"), r.get("tier"), r.get("scope", "routine"), tuple(r.get("offer", ())),
                 tuple(r.get("consider", ())), tuple(r.get("advise_against", ())), tuple(r.get("care_team", ())),
                 r.get("warning"), m.FollowUp(fu.get("review_in_weeks"), fu.get("safety_net")) if fu else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -132,9 +133,12 @@ def schema_findings(loaded: LoadedYaml, name: str, schema: dict) -> list[Finding
 def unknown_key_findings(loaded: LoadedYaml, name: str, error: jsonschema.ValidationError, path: tuple
                          ) -> list[Finding]:
     """One finding per unknown key of a mapping, at the key's own line (not at the start of its block)."""
-    allowed = sorted(error.schema.get("properties", {}))
+    schema, instance = error.schema, error.instance
+    # the caller passes an additionalProperties error about a mapping, which only an object schema reports
+    assert isinstance(schema, Mapping) and isinstance(instance, dict)
+    allowed = sorted(schema.get("properties", {}))
     out = []
-    for key in [k for k in error.instance if k not in allowed]:
+    for key in [k for k in instance if k not in allowed]:
         line, col = loaded.position(path + (key,))
         out.append(Finding(name, line, col, path_text(path + (key,)),
                            f"unknown key `{key}` in {path_text(path)}.{did_you_mean(key, allowed)} Allowed keys: "
@@ -144,31 +148,36 @@ def unknown_key_findings(loaded: LoadedYaml, name: str, error: jsonschema.Valida
 
 def _schema_message(error: jsonschema.ValidationError) -> str:
     where = path_text(tuple(error.absolute_path))
+    instance, value = error.instance, error.validator_value
     if error.validator == "additionalProperties":
+        assert isinstance(error.schema, Mapping)  # only an object schema reports additionalProperties
         allowed = sorted(error.schema.get("properties", {}))
-        extra = [k for k in error.instance if k not in allowed] if isinstance(error.instance, dict) else []
+        extra = [k for k in instance if k not in allowed] if isinstance(instance, dict) else []
         hint = "".join(did_you_mean(k, allowed) for k in extra[:1])
         return (f"unknown key{'s' if len(extra) > 1 else ''} {', '.join('`' + k + '`' for k in extra)} in {where}."
                 f"{hint} Allowed keys: {', '.join(allowed)}.")
     if error.validator == "required":
         missing = error.message.split(" is a required")[0]
         known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
-        typo = [k for k in error.instance if k not in known and did_you_mean(k, [missing.strip("'")])] \
-            if isinstance(error.instance, dict) else []
+        typo = [k for k in instance if k not in known and did_you_mean(k, [missing.strip("'")])] \
+            if isinstance(instance, dict) else []
         hint = f" (`{typo[0]}` looks like a misspelling of it)" if typo else ""
         return f"{where} is missing {missing}{hint}; add it."
-    if error.validator == "anyOf" and all(set(alt) == {"required"} for alt in error.validator_value):
-        keys = [k for alt in error.validator_value for k in alt["required"]]
+    # (the metaschema makes an anyOf a list)
+    if error.validator == "anyOf" and isinstance(value, list) and all(set(alt) == {"required"} for alt in value):
+        keys = [k for alt in value for k in alt["required"]]
         return f"{where} needs {' or '.join('`' + k + '`' for k in keys)}; add one."
     if error.validator == "oneOf" and isinstance(error.instance, dict):
         return f"{where} must have exactly one of the alternative keys (see the format: e.g. `expr` or `cases`, " \
                "`items` or `cases`, `question` or `when`)."
     if error.validator == "enum":
-        return f"{error.instance!r} is not allowed; use one of {', '.join(map(str, error.validator_value))}."
+        assert isinstance(value, list)  # the metaschema makes an enum a list
+        return f"{error.instance!r} is not allowed; use one of {', '.join(map(str, value))}."
     if error.validator == "minItems" and isinstance(error.instance, list) and not error.instance:
         return "must not be empty: add at least one entry."
     if error.validator == "type":
-        wanted = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
+        assert isinstance(value, str | list)  # the metaschema: a type is a name or a list of names
+        wanted = value if isinstance(value, str) else " or ".join(value)
         words = {"object": "a mapping of keys to values", "array": "a list", "string": "text", "integer":
                  "a whole number", "number": "a number", "boolean": "true or false"}
         return f"must be {words.get(wanted, wanted)}, not {_json_kind(error.instance)}."

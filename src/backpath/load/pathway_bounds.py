@@ -14,7 +14,7 @@ import io
 import math
 import tokenize
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeGuard
 
 from backpath.core.errors import Finding
 from backpath.core.limits import (
@@ -105,14 +105,15 @@ def expression_problem(text: str) -> str | None:
         # literal is a ValueError (or SyntaxError) from the parser itself on some Python versions
         return _digits_problem(text)
     depth = 0
-    stack = [(tree.body, 1)]
+    stack: list[tuple[ast.AST, int]] = [(tree.body, 1)]
     while stack:
         node, level = stack.pop()
         if level > MAX_EXPRESSION_DEPTH:
             return (f"the expression nests more than {MAX_EXPRESSION_DEPTH} levels deep; split it into derived "
                     "facts.")
         depth = max(depth, level)
-        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        # (a bool is an int but not a number here; an ast constant is never another subclass of int or float)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
             if not _literal_ok(node.value):
                 return (f"{_literal_text(node.value)} is too large: a number in an expression may have at most "
                         f"{MAX_LITERAL_DIGITS} digits (and be finite).")
@@ -194,13 +195,13 @@ def overflow_findings(loaded: LoadedYaml, name: str) -> list[Finding]:
                                    "unknown, as `x / 0` is. Bound its inputs (`max`) or scale it down.",
                                    "limit", "warning", id=fact["id"]))
         else:
-            values = [c.get("value") for c in fact.get("cases") or [] if isinstance(c, dict)]
+            values: list[Any] = [c.get("value") for c in fact.get("cases") or [] if isinstance(c, dict)]
             bound = max(map(abs, values)) if values and all(map(_number, values)) else None
         bounds[fact["id"]] = bound
     return out
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[int | float]:
     return type(value) in (int, float) and math.isfinite(value)
 
 

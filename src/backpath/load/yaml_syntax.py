@@ -83,9 +83,10 @@ def syntax_findings(exc: yaml.MarkedYAMLError, text: str, file: str) -> list[Fin
         start = _source_line(text, opened_line)
         message = (f"YAML syntax error: {what}. The block that starts at line {opened_line} (`{start}`) is broken "
                    "here: check the indentation of this line against that one, and the colons and quotes on it.")
-        quote = _open_quote(text, opened_line, line or 0) if line is not None else None
-        if quote is not None and quote[0] < line:
-            q_line, q_col, q = quote
+        # opened_line is set here: this branch runs only with a context_mark
+        unclosed = _open_quote(text, opened_line, line) if line is not None and opened_line is not None else None
+        if unclosed is not None and line is not None and unclosed[0] < line:
+            q_line, q_col, q = unclosed
             message += (f" The quote {q} opened at line {q_line}, column {q_col} is not closed on its line, so the "
                         "text runs on until the next quote; close it where the text ends.")
             note = f"the quote {q} that opens here is not closed on this line (the parser stopped at line {line})."

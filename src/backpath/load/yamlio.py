@@ -17,9 +17,10 @@ import yaml
 from backpath.core.errors import Finding
 
 try:  # the C parser is much faster when PyYAML was built with libyaml
-    _BaseLoader = yaml.CSafeLoader  # type: ignore[attr-defined]
+    _BaseLoader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _BaseLoader = yaml.SafeLoader
+    # mypy cannot model a base class chosen at import time; both loaders offer what StrictLoader uses
+    _BaseLoader = yaml.SafeLoader  # type: ignore[misc, assignment]
 
 MAX_NODES = 200_000
 """Most values a pathway may expand to, aliases included; far above any real pathway."""
@@ -42,7 +43,7 @@ YAML12_NUMBER = re.compile(r"^(?:[-+]?(?:0|[1-9][0-9]*)|0x[0-9a-fA-F]+"
                            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
 
 
-class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class StrictLoader(_BaseLoader):
     """SafeLoader with YAML 1.2-like scalars: only true/false are booleans, no timestamps."""
 
 
@@ -112,6 +113,7 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)  # the composer makes only mapping, sequence and scalar nodes
         value = self.scalar(node, path)
         if node.tag == _STR and not node.style and YAML11_BOOL_WORDS.match(node.value):
             self.error(

@@ -16,9 +16,10 @@ def print_paged(console: Console, renderable: RenderableType) -> None:
     if not console.is_terminal or console.is_dumb_terminal:
         console.print(renderable)
         return
-    probe = Console(file=io.StringIO(), width=console.width, color_system=None, legacy_windows=False)
+    buffer = io.StringIO()
+    probe = Console(file=buffer, width=console.width, color_system=None, legacy_windows=False)
     probe.print(renderable)
-    if probe.file.getvalue().count("\n") < console.height:
+    if buffer.getvalue().count("\n") < console.height:
         console.print(renderable)
         return
     # `less -R` shows the colours; a $PAGER the user chose gets plain text unless it is less

@@ -80,7 +80,7 @@ def render_result(result: dict, pathway: Pathway) -> RenderableType:
         if rec.get("requested"):
             line.append("  [requested]")
         parts.append(line)
-        details = []
+        details: list[RenderableType] = []
         team = ", ".join(roles.get(r, r) for r in rec["care_team"])
         item_tier = f"{tier} (part of the {tier_def.title.lower()} plan)" if tier_def.preempts else rec["tier"]
         meta = f"tier: {item_tier}" + (f"; who: {team}" if team else "") + \

@@ -49,9 +49,10 @@ def render_summary(result: dict, pathway: Pathway, width: int = 80, max_lines: i
 
 
 def count_lines(renderable: RenderableType, width: int) -> int:
-    console = Console(file=io.StringIO(), width=width, color_system=None, legacy_windows=False)
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, legacy_windows=False)
     console.print(renderable)
-    return console.file.getvalue().count("\n")
+    return buffer.getvalue().count("\n")
 
 
 # --- the parts ---------------------------------------------------------------------------------

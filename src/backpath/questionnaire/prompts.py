@@ -142,7 +142,11 @@ class Questionnaire:
         p = self.pathway
         c = self.console
         first = self.session.next_question(None)
-        about = self.session.progress(first.id)[1] if first else 0
+        about = 0
+        if first:
+            progress = self.session.progress(first.id)
+            assert progress is not None  # the next question applies and is visited, so it is counted
+            about = progress[1]
         c.print(Text(f"{p.title} (pathway {p.id} {p.version})", style="bold"))
         if self.session.preset:
             c.print(Text(f"Starting from {len(self.session.answers)} answers in {self.source or 'the answers file'};"
@@ -375,6 +379,7 @@ def review_list(session: Session, items: list[Question], width: int, numbers: ra
             parts.append(grid)
         answered = q.id in session.answers
         shown = show_value(q, session.answers[q.id]) if answered else "skipped"
+        assert grid is not None  # made at the first question: a section title is text, never the initial None
         grid.add_row(f"{n + 1}.", Text(q.prompt), Text(shown, style="bold"))
     return Group(*parts)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 try:
     import fcntl
 except ImportError:  # Windows: no locks, no stale files told apart
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # mypy checks the POSIX build, where the import succeeds
 
 PART_SUFFIX = ".part"
 NAME_KEPT = 200  # characters of the output's name in a temporary file's name (a name may have 255 bytes)

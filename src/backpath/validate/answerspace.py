@@ -33,7 +33,7 @@ from typing import Any
 
 from backpath.core import engine
 from backpath.core.conditions import Compiled, ConditionError, compile_condition
-from backpath.core.model import Pathway, Question
+from backpath.core.model import Derived, Pathway, Question, Score
 
 SEED = 20240607
 RANDOM_SAMPLES = 300
@@ -242,6 +242,7 @@ def _numbers(q: Question, thresholds: set[float]) -> list:
         raw = {0}
     out: set = set()
     for v in raw:
+        candidates: list[float]
         if q.type == "integer" and not float(v).is_integer():
             candidates = [math.floor(v), math.ceil(v)]
         else:
@@ -332,7 +333,8 @@ class _FuzzyBuilder:
         self.expr_facts = {d.id: d.expr.text for d in pathway.derived if d.expr is not None
                            and d.expr.type.kind == "boolean"}
         self.case_facts: dict[str, list[tuple[str | None, object]]] = {}
-        for f in (*pathway.derived, *pathway.scores):
+        facts: tuple[Derived | Score, ...] = (*pathway.derived, *pathway.scores)
+        for f in facts:
             if f.cases:
                 self.case_facts[f.id] = [(c.when.text if c.when else None, c.value) for c in f.cases]
         self._cache: dict[tuple[str, bool], Graded] = {}
@@ -359,7 +361,8 @@ class _FuzzyBuilder:
         if isinstance(node, ast.Compare):
             if len(node.ops) > 1:
                 operands = [node.left, *node.comparators]
-                pairs = [ast.Compare(operands[i], [op], [operands[i + 1]]) for i, op in enumerate(node.ops)]
+                pairs: list[ast.expr] = [ast.Compare(operands[i], [op], [operands[i + 1]])
+                                         for i, op in enumerate(node.ops)]
                 return self._node(ast.BoolOp(ast.And(), pairs), negate, depth)
             graded = self._compare(node, negate, depth)
             if graded is not None:
@@ -408,16 +411,18 @@ class _FuzzyBuilder:
 
     def _cases(self, fact: str, pred, negate: bool, depth: int) -> Graded:
         cases = self.case_facts[fact]
-        options = []
-        for k, (_, value) in enumerate(cases):
+        options: list[Graded] = []
+        for k, (when, value) in enumerate(cases):
             if pred(value) == negate:
                 continue
             parts = [self._node(ast.parse(w, mode="eval").body, True, depth + 1) for w, _ in cases[:k] if w]
-            if cases[k][0]:
-                parts.append(self._node(ast.parse(cases[k][0], mode="eval").body, False, depth + 1))
+            if when:
+                parts.append(self._node(ast.parse(when, mode="eval").body, False, depth + 1))
             options.append(_all(parts) if parts else _const(1.0))
         if negate:  # "not this value" also holds when the fact is unknown
-            options.append(lambda env, f=fact: 1.0 if env.get(f) is None else 0.0)
+            def unknown(env: Mapping[str, Any]) -> float:
+                return 1.0 if env.get(fact) is None else 0.0
+            options.append(unknown)
         return _any(options) if options else _const(0.0)
 
     def _leaf(self, node: ast.AST, negate: bool) -> Graded:

@@ -128,7 +128,7 @@ class _Runner:
     def __init__(self, pathway: Pathway, loaded: LoadedYaml, name: str, out: CasesRun):
         self.p = pathway
         self.loaded = loaded
-        self.data: dict = loaded.data  # type: ignore[assignment]
+        self.data: dict = loaded.data  # type: ignore[assignment]  # schema-valid, so a mapping
         self.name = name
         self.out = out
         self.rule_ids = [r.id for r in pathway.rules]

@@ -71,8 +71,10 @@ def violations(pathway: Pathway, inv: Invariant, env, tier: str, recommended: It
         out.append(("tier_at_least", None))
     out += [("not_recommended", x) for x in inv.recommended if x not in rec]
     out += [("recommended", x) for x in inv.never_recommended if x in rec]
-    if inv.only_when_items and inv.only_when.fn(env) is not True:
-        out += [("only_when", x) for x in inv.only_when_items if x in rec]
+    if inv.only_when_items:
+        assert inv.only_when is not None  # the items come with their condition (`recommended_only_when`)
+        if inv.only_when.fn(env) is not True:
+            out += [("only_when", x) for x in inv.only_when_items if x in rec]
     if any(x in rec for x in inv.warned_items):
         shown = set(warned)
         out += [("warning", r) for r in inv.warning_rules if r not in shown]
@@ -114,6 +116,7 @@ def describe(pathway: Pathway, inv: Invariant, env, result: dict) -> str:
             problems.append(f"{shown} is recommended but the warning of rule `{x}` is not shown "
                             f"(rules fired: {fired})")
         else:
+            assert inv.only_when is not None  # an "only_when" problem comes only from an invariant with one
             state = "unknown" if inv.only_when.fn(env) is None else "false"
             problems.append(f"`{x}` is recommended ({rec[x]['strength']}) by {by(rec[x])} although "
                             f"`{inv.only_when.text}` is {state}")
@@ -167,6 +170,7 @@ class _Checker:
         for x in inv.never_recommended:
             out += [base + [Goal(r.when)] for r in rules if x in r.offer or x in r.consider]
         for x in inv.only_when_items:
+            assert inv.only_when is not None  # the items come with their condition (`recommended_only_when`)
             out += [base + [Goal(r.when), Goal(inv.only_when, want=False)] for r in rules
                     if x in r.offer or x in r.consider]
         for x in inv.recommended:

@@ -149,6 +149,8 @@ def _bound(op: ast.cmpop, value: float, name_on_left: bool) -> _Interval | None:
         return _Interval(value, True, value, True)
     flip = {ast.Lt: ast.Gt, ast.LtE: ast.GtE, ast.Gt: ast.Lt, ast.GtE: ast.LtE}
     kind = type(op) if name_on_left else flip.get(type(op))
+    if kind is None:  # (as the .get below gives)
+        return None
     return {ast.Lt: _Interval(hi=value), ast.LtE: _Interval(hi=value, hi_closed=True),
             ast.Gt: _Interval(lo=value), ast.GtE: _Interval(lo=value, lo_closed=True)}.get(kind)
 
@@ -164,13 +166,14 @@ def band(text: str) -> tuple[str, _Interval] | None:
 
 def _band(node: ast.AST) -> tuple[str, _Interval] | None:
     if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
-        parts = [_band(v) for v in node.values]
-        if any(p is None for p in parts) or len({p[0] for p in parts}) != 1:  # type: ignore[index]
+        found = [_band(v) for v in node.values]
+        parts = [p for p in found if p is not None]
+        if len(parts) < len(found) or len({p[0] for p in parts}) != 1:
             return None
         interval = _Interval()
-        for _, i in parts:  # type: ignore[misc]
+        for _, i in parts:
             interval = interval.meet(i)
-        return parts[0][0], interval  # type: ignore[index]
+        return parts[0][0], interval
     if not isinstance(node, ast.Compare):
         return None
     operands = [node.left, *node.comparators]
@@ -180,10 +183,10 @@ def _band(node: ast.AST) -> tuple[str, _Interval] | None:
     name = names.pop()
     interval = _Interval()
     for op, a, b in zip(node.ops, operands, operands[1:]):
-        if isinstance(a, ast.Name) and _number(b) is not None:
-            bound = _bound(op, _number(b), True)  # type: ignore[arg-type]
-        elif isinstance(b, ast.Name) and _number(a) is not None:
-            bound = _bound(op, _number(a), False)  # type: ignore[arg-type]
+        if isinstance(a, ast.Name) and (value := _number(b)) is not None:
+            bound = _bound(op, value, True)
+        elif isinstance(b, ast.Name) and (value := _number(a)) is not None:
+            bound = _bound(op, value, False)
         else:
             return None
         if bound is None:
@@ -268,7 +271,7 @@ def _pieces(lo: float, hi: float, whole: bool, intervals: list[_Interval]) -> li
 
 
 def _bands(pathway: Pathway, where: Locator, kind: str, fact: str, cases: tuple[Case, ...]) -> list[Finding]:
-    parsed = []
+    parsed: list[tuple[str, _Interval]] = []
     for c in cases:
         if c.when is None:
             break
@@ -290,8 +293,10 @@ def _bands(pathway: Pathway, where: Locator, kind: str, fact: str, cases: tuple[
         if all(any(v in earlier for earlier in intervals[:k]) for v in mine):
             why = f"no value of `{name}` in {span} satisfies it" if not mine else \
                 "every value it covers is taken by an earlier case"
+            when = cases[k].when
+            assert when is not None  # the intervals stop at the first case without a `when`
             out.append(where.finding(where.path(kind, fact, "cases", k, "when"),
-                                     f"case {k + 1} of `{fact}` (`{cases[k].when.text}`) can never apply: {why}. "
+                                     f"case {k + 1} of `{fact}` (`{when.text}`) can never apply: {why}. "
                                      "Cases are tried in order and the first true one wins; reorder them or fix "
                                      "the bounds.", "band-unreachable", "error", fact))
     has_default = len(parsed) < len(cases)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import jsonschema
@@ -44,8 +45,10 @@ def _units(error: jsonschema.ValidationError) -> set[tuple | None]:
     if not path:
         if error.validator == "required" and error.message.count("'") >= 2:
             return {(error.message.split("'")[1],)}
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            return {(k,) for k in error.instance if k not in error.schema.get("properties", {})}
+        instance, schema = error.instance, error.schema
+        if error.validator == "additionalProperties" and isinstance(instance, dict):
+            assert isinstance(schema, Mapping)  # only an object schema reports additionalProperties
+            return {(k,) for k in instance if k not in schema.get("properties", {})}
         return {None}
     key = path[0]
     if key == "sections" and len(path) >= 4 and path[2] == "questions" and isinstance(path[3], int):
@@ -139,10 +142,11 @@ def logic_despite_schema(loaded: LoadedYaml, name: str, stem: str | None) -> Sal
         return out
     schema = pathway_schema()
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(data))
-    units = {u for e in errors for u in _units(e)}
-    if None in units:
+    found = {u for e in errors for u in _units(e)}
+    if None in found:
         return out
-    pruned_parts = _prune(data, units, set(schema.get("required", ())))  # type: ignore[arg-type]
+    units = {u for u in found if u is not None}  # all of them
+    pruned_parts = _prune(data, units, set(schema.get("required", ())))
     if pruned_parts is None:
         return out
     pruned, index_maps, out.left_out, left_out_ids = pruned_parts
