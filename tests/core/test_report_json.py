@@ -53,19 +53,6 @@ def test_results_do_not_share_mutable_parts():
     assert "x" not in second["recommendations"][0]["reasons"][0]["because"]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(answers_for(PATHWAY))
-def test_summary_matches_the_full_result(answers):
-    from backpath.core.engine import assess_summary
-
-    full = backpath.assess(PATHWAY, answers, record_id=3)
-    summary = assess_summary(PATHWAY, answers, record_id=3)
-    assert summary == {"id": 3, "status": "ok", "tier": full["tier"], "scores": full["scores"],
-                       "red_flags": full["red_flags"],
-                       "recommended": [r["id"] for r in full["recommendations"]],
-                       "not_recommended": [r["id"] for r in full["not_recommended"]]}
-
-
 def test_pinned_values_of_a_condition():
     from backpath.core.conditions import compile_condition
     from backpath.core.result_json import _pinned as pinned_tree

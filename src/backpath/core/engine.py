@@ -95,16 +95,6 @@ def assess_json(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tup
     return tier, plan.writer.write(record_id, checked.values, tier, contributing, warnings)
 
 
-def assess_summary(pathway: Pathway, answers: Any, *, record_id: Any = None) -> dict:
-    """`assess` reduced to id, status, tier, scores, red flags and the recommended and not-recommended ids
-    (for tables; no reasons or citations are built). Invalid answers give the same error result as `assess`."""
-    decided = _decided(pathway, answers, record_id)
-    if isinstance(decided, dict):
-        return decided
-    plan, checked, tier, contributing = decided
-    return plan.writer.summary(record_id, checked.values, tier, contributing)
-
-
 def _decided(pathway: Pathway, answers: Any, record_id: Any) -> tuple[Plan, CheckedAnswers, str, list[int]] | dict:
     """Check, compute facts (into `checked.values`) and decide (the contributing rules by position); an error
     result for invalid answers."""

@@ -217,16 +217,6 @@ class ResultWriter:
                 [s.frame or frame_of(i, s) for i, s in shown], [s.frame or frame_of(i, s) for i, s in ruled_out])
 
     # --- results ----------------------------------------------------------------------------------
-    def summary(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int]) -> dict:
-        """What a one-row-a-record table needs (id, tier, scores, red flags, item ids), without reasons."""
-        shown, ruled_out = self.outline.sections(self.outline.requested(env), contributing)
-        ids = self.item_ids
-        p = self.p
-        return {"id": record_id, "status": "ok", "tier": tier,
-                "scores": {sid: plain(env.get(sid)) for sid in self.score_ids},
-                "red_flags": list(env.get(p.red_flag_question) or []) if p.red_flag_question else [],
-                "recommended": [ids[i] for i, _ in shown], "not_recommended": [ids[i] for i, _ in ruled_out]}
-
     def write(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int],
               answer_warnings: Sequence[Mapping[str, Any]] = ()) -> str:
         """The result's JSON text for `env` (answers + facts), its tier and contributing rules (positions)."""
