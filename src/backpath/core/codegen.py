@@ -11,7 +11,7 @@ This is how a pathway's conditions run. The safety argument (docs/pathway-format
   operands, division by zero, overflow and non-finite results all give None, "unknown").
 - The code runs with no builtins but the few helpers it is given (`NAMESPACE`).
 
-`tests/test_codegen_safety.py` fuzzes identifiers, strings and numbers through a pathway and checks that the
+`tests/core/test_codegen_safety.py` fuzzes identifiers, strings and numbers through a pathway and checks that the
 generated trees hold them only as constants.
 
 Three-valued logic: a boolean expression gives True, False or None (unknown: it reads a missing answer). `and`
