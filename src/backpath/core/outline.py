@@ -20,6 +20,7 @@ item state (batch); the CSV row, the renderers, the invariants and the questionn
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from operator import itemgetter
 from typing import Any
 
 from backpath.core.model import Pathway, Tier
@@ -34,6 +35,7 @@ NONE, RECOMMENDED, RULED_OUT, UNREQUESTED = 0, 1, 2, 3
 OFFER, CONSIDER = 0, 1
 STRENGTHS = ("offer", "consider")
 ADVISE_AGAINST = "advise_against"
+_ORDER_KEY = itemgetter(0, 1)  # sort entries (order, item, state) by order then item: states do not compare
 _STATE_LIMIT = 1 << 16  # item states memoised per pathway (bounded: memory stays flat however varied the answers)
 
 
@@ -140,8 +142,8 @@ class Outline:
                 shown.append((rec_order[item], item, state))
             elif state.section != NONE:
                 ruled_out.append((not asked, item, state))
-        shown.sort(key=_first_two)
-        ruled_out.sort(key=_first_two)
+        shown.sort(key=_ORDER_KEY)
+        ruled_out.sort(key=_ORDER_KEY)
         return [(i, s) for _, i, s in shown], [(i, s) for _, i, s in ruled_out]
 
     # --- the rest of a result -------------------------------------------------------------------
@@ -226,7 +228,3 @@ def _bits(positions) -> int:
     for i in positions:
         out |= 1 << i
     return out
-
-
-def _first_two(entry: tuple) -> tuple:
-    return entry[0], entry[1]
