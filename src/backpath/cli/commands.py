@@ -114,29 +114,8 @@ def assess(
     from backpath.core import engine
 
     pw = load_or_exit(pathway)
-    if save_answers is not None:
-        from backpath.system.fileio import unwritable
-
-        problem = unwritable(save_answers)
-        if problem:  # before anything is asked, not after the whole questionnaire
-            raise fail(f"--save-answers: {problem}.", EXIT_USAGE)
-    if handout is not None:
-        problem = handout_problem(handout)
-        if problem:
-            raise fail(f"--handout: {problem}.", EXIT_USAGE, "Name a file ending in .html or .md.")
-    record_id: Any = None
-    given: Any = {}  # what the answers file holds: checked to be an object below
-    if answers is not None:
-        data, name = read_answers_source(answers)
-        if isinstance(data, dict) and "resourceType" in data:  # a FHIR resource, not a backpath record
-            record_id, given = read_fhir_answers(pw, data, name, fmt, lambda r: emit_result(r, pw, fmt))
-        else:
-            record_id, given = split_record(data, name)
-        if not isinstance(given, dict):
-            raise fail(f"{name}: expected a JSON object of answers, not {type(given).__name__}.", EXIT_INVALID)
-        if record_id is not None and type(record_id) not in (str, int):
-            raise fail(f"{name}: the record's id must be text or a whole number, not "
-                       f"{type(record_id).__name__}.", EXIT_INVALID, "Leave `id` out if the record has none.")
+    _check_outputs(save_answers, handout)  # before anything is asked, not after the whole questionnaire
+    record_id, given = _given_answers(pw, answers, fmt) if answers is not None else (None, {})
     interactive = stdin_is_terminal() and answers != "-"
     checked = engine.check(pw, given)
     asked = bool(checked.missing and len(checked.missing) == len(checked.problems) and interactive)
@@ -149,18 +128,7 @@ def assess(
                    "lists every question.")
     result = engine.assess(pw, given, record_id=record_id)
     if result["status"] != "ok":
-        err = stderr_console()
-        missing = [e["path"].removeprefix("answers.") for e in result["errors"]
-                   if e["message"].startswith("required answer is missing")]
-        err.print(f"error: the answers are not valid ({len(result['errors'])} problem"
-                  f"{'s' if len(result['errors']) != 1 else ''}):", markup=False, highlight=False)
-        for e in result["errors"]:
-            err.print(safe(f"  {e['path']}: {e['message']}", lines=False), markup=False, highlight=False,
-                      soft_wrap=True)
-        if missing:  # one line, never wrapped, so scripts can read it
-            err.print(f"missing: {', '.join(missing)}", markup=False, highlight=False, soft_wrap=True)
-        if fmt in (AssessFormat.json, AssessFormat.fhir, AssessFormat.cds_hooks):
-            emit_result(result, pw, fmt)
+        _report_invalid(result, pw, fmt)
         raise typer.Exit(EXIT_INVALID)
     emit_result(result, pw, fmt, detail)
     if save_answers is not None and not write_answers_file(save_answers, answers_record(record_id, given)):
@@ -170,6 +138,52 @@ def assess(
             raise typer.Exit(EXIT_USAGE)
     elif asked:
         offer_handout(result, pw)
+
+
+def _check_outputs(save_answers: Path | None, handout: Path | None) -> None:
+    """Exit 2 now if --save-answers or --handout could not be written."""
+    if save_answers is not None:
+        from backpath.system.fileio import unwritable
+
+        problem = unwritable(save_answers)
+        if problem:
+            raise fail(f"--save-answers: {problem}.", EXIT_USAGE)
+    if handout is not None:
+        problem = handout_problem(handout)
+        if problem:
+            raise fail(f"--handout: {problem}.", EXIT_USAGE, "Name a file ending in .html or .md.")
+
+
+def _given_answers(pw: Pathway, answers: str, fmt: AssessFormat) -> tuple[Any, dict]:
+    """(record id, answers) from --answers: a backpath record, bare answers or a FHIR QuestionnaireResponse."""
+    data, name = read_answers_source(answers)
+    if isinstance(data, dict) and "resourceType" in data:  # a FHIR resource, not a backpath record
+        record_id, given = read_fhir_answers(pw, data, name, fmt, lambda r: emit_result(r, pw, fmt))
+    else:
+        record_id, given = split_record(data, name)
+    if not isinstance(given, dict):
+        raise fail(f"{name}: expected a JSON object of answers, not {type(given).__name__}.", EXIT_INVALID)
+    if record_id is not None and type(record_id) not in (str, int):
+        raise fail(f"{name}: the record's id must be text or a whole number, not "
+                   f"{type(record_id).__name__}.", EXIT_INVALID, "Leave `id` out if the record has none.")
+    return record_id, given
+
+
+def _report_invalid(result: dict, pw: Pathway, fmt: AssessFormat) -> None:
+    """Invalid answers: every problem on stderr, a `missing:` line scripts can read, the error result itself in
+    the machine formats."""
+    err = stderr_console()
+    missing = [e["path"].removeprefix("answers.") for e in result["errors"]
+               if e["message"].startswith("required answer is missing")]
+    err.print(f"error: the answers are not valid ({len(result['errors'])} problem"
+              f"{'s' if len(result['errors']) != 1 else ''}):", markup=False, highlight=False)
+    for e in result["errors"]:
+        err.print(safe(f"  {e['path']}: {e['message']}", lines=False), markup=False, highlight=False,
+                  soft_wrap=True)
+    if missing:  # one line, never wrapped, so scripts can read it
+        err.print(f"missing: {', '.join(missing)}", markup=False, highlight=False, soft_wrap=True)
+    if fmt in (AssessFormat.json, AssessFormat.fhir, AssessFormat.cds_hooks):
+        emit_result(result, pw, fmt)
 
 
 # --- batch -------------------------------------------------------------------------------------
