@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from backpath.core.outline import RECOMMENDED, REQUEST_RULE, UNREQUESTED, ItemState, follow_up
-from backpath.core.result_json import encode
+from backpath.core.result_json import encode, fill_frames
 from backpath.core.result_memos import _RecordMemo
 
 if TYPE_CHECKING:
@@ -86,26 +86,15 @@ class CompactWriter:
         parts = [self.head_text, encode(record_id), w.pathway_text, self.tier_json[tier],
                  w.scores_text(tuple(map(env.get, w.score_ids))), '},"red_flags":',
                  w.list_text((env.get(rfq) if rfq else None) or []), ',"recommendations":[']
-        requests = None
-        for opening, items in (("", shown), ('],"not_recommended":[', ruled_out)):
-            parts.append(opening)
-            start = len(parts)
-            for item, state in items:
-                frame = self.frame(item, state)
-                if type(frame) is str:
-                    parts.append(frame)
-                    continue
-                for piece in frame:
-                    if type(piece) is not int:
-                        parts.append(piece)
-                    elif piece >= 0:
-                        parts.append(memo.because(piece))
-                    else:
-                        if requests is None:
-                            requests = encode(list(env.get(w.rq or "") or []))
-                        parts.append(requests)
-            if len(parts) > start:
-                parts[start] = parts[start][1:]  # no comma before the first item
+        requests: list[str] = []  # made once, when a request no rule covers first needs it
+
+        def request() -> str:
+            if not requests:
+                requests.append(encode(list(env.get(w.rq or "") or [])))
+            return requests[0]
+
+        fill_frames(parts, [self.frame(i, st) for i, st in shown], [self.frame(i, st) for i, st in ruled_out],
+                    memo.because, request)
         roles = outline.roles((i for i, _ in shown), contributing)
         follow_up_code = warning_code = 0
         for ri in contributing:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from backpath.core import tree as T
@@ -261,23 +261,12 @@ class ResultWriter:
         memo = _RecordMemo(self, env)
         reasons = memo.reasons
         parts = [self.head(record_id, env, tier)]
-        for opening, frames in (("", shown_frames), ('],"not_recommended":[', out_frames)):
-            parts.append(opening)
-            start = len(parts)
-            for frame in frames:
-                if type(frame) is str:  # nothing in it varies
-                    parts.append(frame)
-                    continue
-                for piece in frame:
-                    if type(piece) is not int:
-                        parts.append(piece)
-                    elif piece >= 0:
-                        text = reasons.get(piece)
-                        parts.append(memo.reason(piece) if text is None else text)
-                    else:
-                        parts.append(self.request_reason(tier, env))
-            if len(parts) > start:
-                parts[start] = parts[start][1:]  # no comma before the first item
+
+        def reason(ri: int) -> str:
+            text = reasons.get(ri)
+            return memo.reason(ri) if text is None else text
+
+        fill_frames(parts, shown_frames, out_frames, reason, lambda: self.request_reason(tier, env))
         parts.append(tail)
         return "".join(parts)
 
@@ -376,6 +365,29 @@ class ResultWriter:
         if text is None:
             text = _remember(self.lists, key, _SMALL_CACHE, encode(list(values)))
         return text
+
+
+def fill_frames(parts: list[str], shown: Sequence, ruled_out: Sequence, reason: Callable[[int], str],
+                request: Callable[[], str]) -> None:
+    """Append the two item lists of a result to `parts` (`"recommendations":[` already there), each item's frame
+    with its varying reasons filled in (`reason(rule position)`) and the reason of a request no rule covers
+    (`request()`)."""
+    for opening, frames in (("", shown), ('],"not_recommended":[', ruled_out)):
+        parts.append(opening)
+        start = len(parts)
+        for frame in frames:
+            if type(frame) is str:  # nothing in it varies
+                parts.append(frame)
+                continue
+            for piece in frame:
+                if type(piece) is not int:
+                    parts.append(piece)
+                elif piece >= 0:
+                    parts.append(reason(piece))
+                else:
+                    parts.append(request())
+        if len(parts) > start:
+            parts[start] = parts[start][1:]  # no comma before the first item
 
 
 def _pinned(node: T.Node, symbols: Mapping[str, Any]) -> dict[str, Any] | None:
