@@ -18,9 +18,8 @@ import backpath
 from backpath.batch.columns import ADDED, all_columns
 from backpath.cli.main import app
 from backpath.core.result_compact import assess_compact
-
-from .conftest import FIXTURES, ROOT
-from .strategies import answers_for
+from tests.conftest import FIXTURES, ROOT
+from tests.strategies import answers_for
 
 PATHWAY = backpath.load_pathway("low-back-pain")
 EARLIER = ["id", "status", "tier", "startback_total", "startback_psychosocial", "startback_risk",
