@@ -15,7 +15,7 @@ import typer.core
 
 def readable(params: list[Any]) -> None:
     """Flags show no type; arguments show their metavar, in the type column and the usage line alike.
-    Options that take a value carry their own metavar (FILE, N, text|json) where cli.py declares them."""
+    Options that take a value carry their own metavar (FILE, N, text|json) where the commands declare them."""
     for p in params:
         if p.param_type_name == "argument":
             shown = p.metavar or p.name.upper()

@@ -1,7 +1,7 @@
 """`assess` at the edges: reading an answers file, the questionnaire hand-off (save, resume), the handout file.
 
-Split from cli.py, which keeps the commands themselves. Everything here prints to stderr or writes files; the
-recommendation itself goes to stdout from cli.py.
+The commands themselves are in `cli.commands`. Everything here prints to stderr or writes files; the
+recommendation itself goes to stdout from `cli.commands`.
 """
 
 from __future__ import annotations
