@@ -20,7 +20,7 @@ from backpath.load.yamlio import load_yaml
 from tests.conftest import FIXTURES
 
 GENERATED_NAME = re.compile(r"^(v\d+|t\d+|(ask_\d+_)?k\d+|c\d+|env|values|answers|out|fired|value|explain|decisions"
-                            r"|refute|refute_decisions|evaluate|clean|ask_\d+)$")
+                            r"|refute|refute_decisions|evaluate|clean|bits|ask_\d+)$")
 HELPERS = set(codegen.NAMESPACE) - {"__builtins__"}
 METHODS = {"get", "append", "extend"}
 REAL_BUILD = codegen.build

@@ -65,3 +65,61 @@ def test_the_compiled_decision_is_the_conditions_own(answers):
             assert d.expr.fn(values) == values[d.id], d.id
     tier, rules = decide(PATHWAY, values)
     assert tier == backpath.assess(PATHWAY, answers)["tier"]
+
+
+def _names(n: int) -> list[str]:
+    import keyword
+    import string
+
+    pairs = (a + b for a in string.ascii_lowercase for b in string.ascii_lowercase)
+    return [p for p in pairs if not keyword.iskeyword(p)][:n]
+
+
+def test_wide_conditions_compile_at_a_depth_that_does_not_grow_with_them():
+    """A flat `or`/`and` of hundreds of names, or a long chain of comparisons, fits a pathway's size limits (2,000
+    characters): the generated code must not nest once per operand (it exhausted the recursion of copy and the
+    compiler: a RecursionError while assessing)."""
+    from backpath.core.conditions import BOOLEAN, NUMBER, compile_condition
+
+    names = _names(330)
+    symbols = {n: BOOLEAN for n in names}
+    wide_or = compile_condition(" or ".join(names), symbols)
+    wide_and = compile_condition(" and ".join(names), symbols)
+    assert wide_or({names[-1]: True}) is True and wide_or({}) is None
+    assert wide_or(dict.fromkeys(names, False)) is False
+    assert wide_and(dict.fromkeys(names, True)) is True and wide_and({names[0]: False}) is False
+    assert wide_and({n: True for n in names[:-1]}) is None
+    assert wide_or.explain({names[5]: True, names[7]: False}) == [names[5]]
+    assert wide_or.decisions({names[5]: True}) == 1 << 5
+    assert wide_and.refute({names[3]: False, names[4]: True}) == [names[3]]
+    chain = compile_condition(" < ".join(["x"] * 200), {"x": NUMBER})
+    assert chain({"x": 1}) is False and chain({}) is None
+
+
+def test_a_fact_with_thousands_of_cases_and_a_rule_reading_hundreds_of_answers(tmp_path):
+    """Through the whole engine: loading, the compiled program, `because`, batch."""
+    import json
+
+    from backpath.load.yamlio import load_yaml
+
+    doc = load_yaml((FIXTURES / "mini.yaml").read_text(encoding="utf-8"), "mini.yaml").data
+    names = _names(300)
+    doc["sections"].append({"id": "wide", "title": "Wide", "questions": [
+        {"id": n, "prompt": n, "type": "boolean", "required": False} for n in names]})
+    doc["derived"].append({"id": "banded", "description": "Weeks in one of 3,000 bands.",
+                           "cases": [{"when": f"weeks < {k + 1}", "value": k} for k in range(3000)]})
+    doc["rules"].append({"id": "wide-or", "when": " or ".join(names), "consider": ["exercise"],
+                         "reason": "One of many.", "sources": [{"id": "SRC", "section": "2"}]})
+    path = tmp_path / "wide.yaml"
+    path.write_text(json.dumps(doc))
+    wide = backpath.load_pathway(str(path))
+    answers = {"age": 40, "weeks": 2.5, "leg": False, "flags": [], "mood": "good", names[200]: True}
+    result = backpath.assess(wide, answers)
+    assert result["status"] == "ok" and "wide-or" in result["rules_fired"]
+    reasons = [r for item in result["recommendations"] for r in item["reasons"] if r["rule"] == "wide-or"]
+    assert reasons[0]["because"] == {names[200]: True}
+    from backpath.core.engine import compute_facts
+
+    assert compute_facts(wide, {"weeks": 2.5})["banded"] == 2
+    line = json.dumps({"id": 1, "answers": answers})
+    assert json.loads(next(backpath.assess_lines(wide, [line]))) == {**result, "id": 1}

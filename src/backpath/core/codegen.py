@@ -124,12 +124,36 @@ def _choices_in(v: Any, options: frozenset) -> bool:
     return len(set(v)) == len(v)
 
 
+def _any_of(*values: Any) -> Any:
+    """Three-valued `or` of evaluated operands: True if any is, else None if any is unknown, else False."""
+    unknown = False
+    for v in values:
+        if v is True:
+            return True
+        if v is None:
+            unknown = True
+    return None if unknown else False
+
+
+def _all_of(*values: Any) -> Any:
+    """Three-valued `and` of evaluated operands: False if any is, else None if any is unknown, else True."""
+    unknown = False
+    for v in values:
+        if v is False:
+            return False
+        if v is None:
+            unknown = True
+    return None if unknown else True
+
+
 # What generated code may call: nothing else is in its namespace (no builtins).
 NAMESPACE: dict[str, Any] = {"__builtins__": {}, "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div,
-                             "_neg": _neg, "_points": _points, "frozenset": frozenset, "_is_dict": _is_dict,
+                             "_neg": _neg, "_points": _points, "_any_of": _any_of, "_all_of": _all_of,
+                             "frozenset": frozenset, "_is_dict": _is_dict,
                              "_keys_known": _keys_known, "_int_in": _int_in, "_number_in": _number_in,
                              "_choice_in": _choice_in, "_choices_in": _choices_in}
 _ARITH = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div"}
+NESTED_JUNCTION = 8  # and/or with more operands than this go through `_all_of`/`_any_of`
 _COMPARE = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "==": ast.Eq, "!=": ast.NotEq}
 
 
@@ -269,7 +293,12 @@ class Expressions:
 
     def _junction(self, parts: tuple[T.Node, ...], decisive: bool) -> ast.expr:
         """and (decisive False) / or (decisive True): the decisive value as soon as an operand has it, else
-        None when any operand was unknown, else the other value."""
+        None when any operand was unknown, else the other value. Up to `NESTED_JUNCTION` operands as nested
+        conditional expressions (each evaluated only when needed); more through one call of `_any_of`/`_all_of`,
+        so that the code's depth never grows with the number of operands (a flat `or` of hundreds of names fits a
+        pathway's size limits, and deep code would exhaust the compiler's recursion)."""
+        if len(parts) > NESTED_JUNCTION:
+            return _call("_any_of" if decisive else "_all_of", *(self.expr(p) for p in parts))
         bound: list[ast.expr] = []
         tests: list[tuple[ast.expr, bool]] = []
         for part in parts:
@@ -390,11 +419,14 @@ def condition_functions(node: T.Node, label: str) -> dict[str, Callable]:
         body += explainer.stmts(node, want)
         body.append(ast.Return(value=_name("out")))
         functions.append(function(explain_name, ["env"], scope, body))
-        bits: ast.expr = _const(0)  # bit k: the k-th test holds
+        # bits = 0; bits |= (test k) << k for each test: flat statements, however many tests. The tests read the
+        # names the explanation reads; each binds its own temporaries, so a copy of it stands alone.
+        bits: list[ast.stmt] = [ast.Assign(targets=[_name("bits", True)], value=_const(0))]
         for k, test in enumerate(explainer.terms):
-            bits = ast.BinOp(left=bits, op=ast.BitOr(), right=ast.BinOp(left=test, op=ast.LShift(), right=_const(k)))
-        # The tests read the names the explanation reads; each binds its own temporaries, so a copy stands alone.
-        functions.append(function(decisions_name, ["env"], scope, [ast.Return(value=copy.deepcopy(bits))]))
+            shifted = ast.BinOp(left=copy.deepcopy(test), op=ast.LShift(), right=_const(k))
+            bits.append(ast.AugAssign(target=_name("bits", True), op=ast.BitOr(), value=shifted))
+        bits.append(ast.Return(value=_name("bits")))
+        functions.append(function(decisions_name, ["env"], scope, bits))
     # A condition's constants are all `ast.Constant`s (bool, number, text, frozenset): no namespace constants.
     ns = build(functions, {}, f"<backpath condition {label}>")
     return {fn.name: ns[fn.name] for fn in functions}

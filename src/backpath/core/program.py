@@ -169,24 +169,32 @@ def _fact(f: Derived | Score, exprs: G.Expressions, scope: _FactScope,
     if isinstance(f, Derived) and f.expr is not None:
         return [ast.Assign(targets=[_store(slot)], value=exprs.expr(f.expr.node))]
     if f.cases:
-        return [ast.Assign(targets=[_store(slot)], value=_cases(f.cases, exprs, scope))]
+        return _cases(f.cases, slot, exprs, scope)
     assert isinstance(f, Score)  # a derived fact has `expr` or `cases` (loader)
     return _score_sum(f, slot, exprs, scope, questions)
 
 
-def _cases(cases: tuple[Case, ...], exprs: G.Expressions, scope: G.Scope) -> ast.expr:
-    """The first case whose condition is true; None at an unknown condition or when none is true."""
-    out: ast.expr = ast.Constant(None)
-    for case in reversed(cases):
+def _cases(cases: tuple[Case, ...], slot: str, exprs: G.Expressions, scope: G.Scope) -> list[ast.stmt]:
+    """`slot` = the value of the first case whose condition is true; None at an unknown condition or when none is
+    true. Flat statements (a `searching` flag), so the code's depth does not grow with the number of cases."""
+    searching = scope.temp()
+    body: list[ast.stmt] = [ast.Assign(targets=[_store(slot)], value=ast.Constant(None)),
+                            ast.Assign(targets=[_store(searching)], value=ast.Constant(True))]
+    found: list[ast.stmt] = [ast.Assign(targets=[_store(searching)], value=ast.Constant(False))]
+    for case in cases:
         value = scope.constant(case.value)
-        if case.when is None:
-            out = value
-            continue
+        take = [ast.Assign(targets=[_store(slot)], value=value), *copy.deepcopy(found)]
+        if case.when is None:  # the default: later cases cannot be reached
+            body.append(ast.If(test=_load(searching), body=take, orelse=[]))
+            break
         temp = scope.temp()
-        test = ast.NamedExpr(target=_store(temp), value=exprs.expr(case.when.node))
-        out = G._if_else(G._is(test, True), value,
-                         G._if_else(G._is(_load(temp), None), ast.Constant(None), out))
-    return out
+        step: list[ast.stmt] = [
+            ast.Assign(targets=[_store(temp)], value=exprs.expr(case.when.node)),
+            ast.If(test=G._is(_load(temp), True), body=take,
+                   orelse=[ast.If(test=G._is(_load(temp), None), body=copy.deepcopy(found), orelse=[])]),
+        ]
+        body.append(ast.If(test=_load(searching), body=step, orelse=[]))
+    return body
 
 
 def _score_sum(score: Score, slot: str, exprs: G.Expressions, scope: _FactScope,
