@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import copy
 import math
+import operator
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -41,40 +42,20 @@ def _finite(r: Any) -> Any:
     return r if -MAX_NUMBER <= r <= MAX_NUMBER else None
 
 
-def _add(a: Any, b: Any) -> Any:
-    if a is None or b is None:
-        return None
-    try:
-        return _finite(a + b)
-    except OverflowError:
-        return None
+def _arithmetic(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """`op` on two numbers, unknown (None) when either is, or when the result is x/0, overflows or is not finite."""
+    def apply(a: Any, b: Any) -> Any:
+        if a is None or b is None:
+            return None
+        try:
+            return _finite(op(a, b))
+        except (OverflowError, ZeroDivisionError):
+            return None
+
+    return apply
 
 
-def _sub(a: Any, b: Any) -> Any:
-    if a is None or b is None:
-        return None
-    try:
-        return _finite(a - b)
-    except OverflowError:
-        return None
-
-
-def _mul(a: Any, b: Any) -> Any:
-    if a is None or b is None:
-        return None
-    try:
-        return _finite(a * b)
-    except OverflowError:
-        return None
-
-
-def _div(a: Any, b: Any) -> Any:
-    if a is None or b is None or b == 0:
-        return None
-    try:
-        return _finite(a / b)
-    except OverflowError:
-        return None
+_add, _sub, _mul, _div = (_arithmetic(op) for op in (operator.add, operator.sub, operator.mul, operator.truediv))
 
 
 def _neg(a: Any) -> Any:
