@@ -41,3 +41,19 @@ def load_example(name: str) -> dict:
 @pytest.fixture
 def chronic_sciatica_answers() -> dict:
     return load_example("answers-chronic-sciatica.json")
+
+
+def case_answers(cases_file: Path | None = None) -> list[tuple[str, dict]]:
+    """(name, answers) of every case of a cases file (default: the bundled pathway's), as `backpath validate`
+    builds them: the file's base answers, the case's answers over them, its `remove` keys taken out."""
+    import yaml
+
+    path = cases_file or ROOT / "pathways" / "low-back-pain.cases.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out = []
+    for case in data["cases"]:
+        answers = {**data.get("base_answers", {}), **case.get("answers", {})}
+        for key in case.get("remove", []):
+            answers.pop(key, None)
+        out.append((case["name"], answers))
+    return out

@@ -10,7 +10,6 @@ import random
 from pathlib import Path
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
@@ -18,7 +17,7 @@ import backpath
 from backpath.batch.columns import ADDED, all_columns
 from backpath.cli.main import app
 from backpath.core.result_compact import assess_compact
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, case_answers
 from tests.strategies import answers_for
 
 PATHWAY = backpath.load_pathway("low-back-pain")
@@ -33,13 +32,7 @@ def runner():
 
 
 def case_records() -> list[dict]:
-    cases = yaml.safe_load((ROOT / "pathways" / "low-back-pain.cases.yaml").read_text(encoding="utf-8"))
-    records = []
-    for case in cases["cases"]:
-        answers = {k: v for k, v in {**cases["base_answers"], **case.get("answers", {})}.items()
-                   if k not in case.get("remove", [])}
-        records.append({"id": case["name"], "answers": answers})
-    return records
+    return [{"id": name, "answers": answers} for name, answers in case_answers()]
 
 
 def bench_records(n: int, seed: int = 11) -> list[dict]:

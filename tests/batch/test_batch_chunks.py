@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import backpath
 from backpath.batch import streams as batch_io
 from backpath.batch import work as batch_work
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, case_answers
 from tests.strategies import answers_for
 
 PATHWAY = backpath.load_pathway("low-back-pain")
@@ -100,12 +98,7 @@ def test_a_chunk_of_another_pathway_matches_assess(answer_sets):
 
 
 def test_every_clinical_case_in_one_chunk():
-    cases = yaml.safe_load(Path(PATHWAY.file).with_name("low-back-pain.cases.yaml").read_text(encoding="utf-8"))
-    records = []
-    for case in cases["cases"]:
-        answers = {k: v for k, v in {**cases["base_answers"], **case.get("answers", {})}.items()
-                   if k not in case.get("remove", [])}
-        records.append({"id": case["name"], "answers": answers})
+    records = [{"id": name, "answers": answers} for name, answers in case_answers()]
     lines = run_chunk(PATHWAY, records)
     for i, (line, record) in enumerate(zip(lines, records)):
         assert line == expected_line(PATHWAY, record, i + 1), record["id"]

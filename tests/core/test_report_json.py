@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import yaml
 from hypothesis import HealthCheck, given, settings
 
 import backpath
 from backpath.core.engine import assess_json
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, case_answers
 from tests.strategies import answers_for
 
 PATHWAY = backpath.load_pathway("low-back-pain")
@@ -31,16 +29,13 @@ def test_fast_json_matches_the_encoded_dict(answers):
 
 def test_fast_json_on_every_clinical_case_and_error():
     # The clinical cases are the richest set of answers there is: every rule fires in one of them.
-    cases = yaml.safe_load(Path(PATHWAY.file).with_name("low-back-pain.cases.yaml").read_text(encoding="utf-8"))
-    for case in cases["cases"]:
-        answers = {k: v for k, v in {**cases["base_answers"], **case.get("answers", {})}.items()
-                   if k not in case.get("remove", [])}
+    for name, answers in case_answers():
         expected = backpath.assess(PATHWAY, answers, record_id=7)
         fast = assess_json(PATHWAY, answers, record_id=7)
         if expected["status"] == "ok":
-            assert fast == (expected["tier"], encoded(expected)), case["name"]
+            assert fast == (expected["tier"], encoded(expected)), name
         else:
-            assert fast == expected, case["name"]
+            assert fast == expected, name
 
 
 def test_results_do_not_share_mutable_parts():

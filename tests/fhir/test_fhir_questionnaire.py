@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 
 from backpath.cli.main import app
@@ -23,22 +22,9 @@ from backpath.fhir.questionnaire import (
 )
 from backpath.fhir.response import to_response
 from backpath.load.loader import load_pathway
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, case_answers
 from tests.fhir_checks import ENABLE_WHEN_INVARIANTS, ITEM_INVARIANTS, all_items, fhirpath, r4b_model, schema_errors
 from tests.strategies import answers_for
-
-CASES = yaml.safe_load((ROOT / "pathways" / "low-back-pain.cases.yaml").read_text(encoding="utf-8"))
-
-
-def case_answers() -> list[tuple[str, dict]]:
-    base = CASES["base_answers"]
-    out = []
-    for case in CASES["cases"]:
-        answers = {**base, **case.get("answers", {})}
-        for key in case.get("remove", []):
-            answers.pop(key, None)
-        out.append((case["name"], answers))
-    return out
 
 
 @pytest.fixture(scope="module")

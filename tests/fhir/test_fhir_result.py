@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from backpath.cli.main import app
 from backpath.core import engine
 from backpath.fhir.result import DO_NOT_PERFORM, to_bundle, to_cards
-from tests.fhir.test_fhir_questionnaire import case_answers
+from tests.conftest import case_answers
 from tests.fhir_checks import r4b_model, schema_errors
 
 CASES = case_answers()

@@ -12,28 +12,10 @@ from typer.testing import CliRunner
 
 import backpath
 from backpath.cli.main import app
-from backpath.load.catalog import resolve
-from backpath.load.yamlio import load_yaml
 from backpath.present.summary import MAX_LINES, one_reason, render_summary, short_safety_net
-from backpath.validate.cases import cases_file_for
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, case_answers
 
-
-def case_answers() -> list[tuple[str, dict]]:
-    """(name, answers) of every case in pathways/low-back-pain.cases.yaml, as the cases runner builds them."""
-    path = cases_file_for(resolve("low-back-pain"))
-    data = load_yaml(path.read_text(encoding="utf-8"), str(path)).data
-    base = data.get("base_answers", {})
-    out = []
-    for case in data["cases"]:
-        answers = {**base, **case.get("answers", {})}
-        for key in case.get("remove", []):
-            answers.pop(key, None)
-        out.append((case["name"], answers))
-    return out
-
-
-CASES = case_answers()
+CASES = case_answers()  # (name, answers) of every case of the default pathway
 
 
 def screen(result: dict, pathway, width: int = 80) -> str:
