@@ -64,3 +64,23 @@ def test_alias_bomb_through_the_cli_fails_fast():
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "expands to more than" in proc.stdout
+
+
+def test_a_fact_of_thousands_of_bands_is_checked_in_one_pass(tmp_path):
+    """Band checks find, for each piece of a number's domain, the first case holding it: a case no piece is first
+    in is unreachable. (They compared every case with every earlier one for every value: minutes for the 1,500
+    bands here, which a pathway file's size limits allow.)"""
+    import json
+
+    from backpath.load.yamlio import load_yaml
+
+    doc = load_yaml((BROKEN.parent / "fixtures" / "mini.yaml").read_text(encoding="utf-8"), "mini.yaml").data
+    cases = [{"when": f"weeks < {k + 1}", "value": k} for k in range(1500)]
+    cases.insert(700, {"when": "weeks < 5", "value": -1})  # behind `weeks < 1` ... `weeks < 700`: never first
+    doc["derived"].append({"id": "banded", "description": "Weeks in bands.", "cases": cases})
+    path = tmp_path / "mini.yaml"
+    path.write_text(json.dumps(doc))
+    findings = [f for f in check_file(path).findings if f.code.startswith("band-")]
+    assert {(f.code, f.path) for f in findings} == {("band-unreachable", "derived[2].cases[700].when"),
+                                                     ("band-gap", "derived[2].cases")}
+    assert "uncovered (1500, between 1500 and 2600, 2600)" in next(f.message for f in findings if f.code == "band-gap")
