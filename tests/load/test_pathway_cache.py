@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from backpath.core.errors import PathwayError
-from backpath.load import loader, pathway_cache
+from backpath.load import loader, pathway_cache, yamlio
 from tests.conftest import FIXTURES
 
 
@@ -31,7 +31,7 @@ def no_yaml(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("the YAML was parsed")
 
-    monkeypatch.setattr(loader, "load_yaml", fail)
+    monkeypatch.setattr(yamlio, "load_yaml", fail)  # the loader imports it when it parses
 
 
 def test_a_second_load_comes_from_the_cache_and_is_the_same(cache, pathway_file, monkeypatch):

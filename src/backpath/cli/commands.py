@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from backpath.cli.app import PATHWAY_HELP, app, complete_pathway
 from backpath.cli.common import (
@@ -329,6 +328,8 @@ def pathways(
     if fmt is ListFormat.json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
+    from rich.table import Table
+
     table = Table("id", "version", "title", "file", title="Bundled pathways")
     for r in rows:
         table.add_row(r["id"], r["version"] or "-", r["title"], r["file"])

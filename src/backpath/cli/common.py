@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
 from backpath.core.errors import PathwayError, PathwayNotFound
 from backpath.core.model import Pathway
 from backpath.core.shown import safe
 from backpath.load.catalog import open_pathway
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -40,11 +43,18 @@ class ListFormat(str, Enum):
     json = "json"
 
 
+# rich is imported when something is first printed through it, not at start-up: `assess --format json` writes
+# its result with json.dumps and never needs it (rich costs ~20 ms of a start of ~150).
+
 def stdout_console() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stdout, soft_wrap=False)
 
 
 def stderr_console() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stderr, soft_wrap=False)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from backpath.core import model as m
 from backpath.core.conditions import BOOLEAN, NUMBER, Compiled, ConditionError, Type, compile_condition
 from backpath.core.errors import Finding, did_you_mean
+from backpath.load.document import LoadedYaml, path_text
 from backpath.load.symbols import (
     _cycle_members,
     _fact_texts,
@@ -19,7 +20,6 @@ from backpath.load.symbols import (
     _topological,
     _value_kind,
 )
-from backpath.load.yamlio import LoadedYaml, path_text
 
 
 def _id_at(data: Any, path: tuple) -> str | None:

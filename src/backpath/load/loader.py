@@ -15,8 +15,7 @@ from backpath.core.errors import Finding, PathwayError, did_you_mean
 from backpath.core.limits import MAX_PATHWAY_BYTES
 from backpath.load import pathway_cache
 from backpath.load.builder import Builder, _id_at
-from backpath.load.pathway_bounds import content_findings, overflow_findings, size_finding
-from backpath.load.yamlio import LoadedYaml, load_yaml, path_text
+from backpath.load.document import LoadedYaml, path_text
 from backpath.system.fileio import read_bounded
 
 if TYPE_CHECKING:
@@ -78,6 +77,10 @@ def check_pathway_document(raw: bytes, name: str, *, stem: str | None = None
                            ) -> tuple[m.Pathway | None, list[Finding], LoadedYaml | None]:
     """Like `check_pathway_bytes`, and also return the parsed YAML with its positions (None if unreadable),
     so further checks (`backpath validate`) can point at lines."""
+    # here, not at start-up: a cached pathway (`pathway_cache`) is JSON, parsed and bounded when it was cached
+    from backpath.load.pathway_bounds import content_findings, overflow_findings, size_finding
+    from backpath.load.yamlio import load_yaml
+
     too_large = size_finding(len(raw), name)
     if too_large:
         return None, [too_large], None

@@ -25,7 +25,7 @@ from backpath.core.limits import (
     MAX_PATHWAY_BYTES,
 )
 from backpath.core.shown import clip, has_control, safe
-from backpath.load.yamlio import LoadedYaml, path_text
+from backpath.load.document import LoadedYaml, path_text
 
 EXPRESSION_KEYS = frozenset({"expr", "when", "ask_when"})  # keys whose text is a condition or an expression
 MAX_LITERAL = 10 ** MAX_LITERAL_DIGITS

@@ -10,11 +10,11 @@ are booleans (YAML 1.1 `yes`/`no`/`on`/`off` stay strings and are reported as wa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 import yaml
 
 from backpath.core.errors import Finding
+from backpath.load.document import LoadedYaml, Path, path_text
 
 try:  # the C parser is much faster when PyYAML was built with libyaml
     _BaseLoader = yaml.CSafeLoader
@@ -24,8 +24,6 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
 
 MAX_NODES = 200_000
 """Most values a pathway may expand to, aliases included; far above any real pathway."""
-
-Path = tuple  # a JSON-pointer-like tuple of keys and indexes
 
 _STR = "tag:yaml.org,2002:str"
 _BOOL = "tag:yaml.org,2002:bool"
@@ -55,32 +53,6 @@ for _first in "tTfF":
     StrictLoader.yaml_implicit_resolvers.setdefault(_first, []).insert(
         0, (_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"))
     )
-
-
-@dataclass
-class LoadedYaml:
-    """A document as plain Python data plus the (line, column) of each path, 1-based."""
-
-    data: object
-    positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-
-    def position(self, path: Path) -> tuple[int | None, int | None]:
-        """The place of `path`, or of its nearest ancestor that has one."""
-        path = tuple(path)
-        while path:
-            if path in self.positions:
-                return self.positions[path]
-            path = path[:-1]
-        return self.positions.get((), (None, None))
-
-
-def path_text(path: Path) -> str:
-    """('rules', 3, 'when') -> 'rules[3].when'."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
 
 
 class _Builder:

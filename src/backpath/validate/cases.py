@@ -17,8 +17,9 @@ from backpath.core import engine
 from backpath.core.errors import Finding, did_you_mean
 from backpath.core.limits import MAX_PATHWAY_BYTES
 from backpath.core.model import Pathway
+from backpath.load.document import LoadedYaml, path_text
 from backpath.load.loader import schema_findings
-from backpath.load.yamlio import LoadedYaml, load_yaml, path_text
+from backpath.load.yamlio import load_yaml
 from backpath.system.fileio import read_bounded
 
 CASES_SUFFIX = ".cases.yaml"

@@ -14,7 +14,7 @@ from pathlib import Path
 from backpath.core.engine import fired_rules
 from backpath.core.errors import Finding
 from backpath.core.model import Case, Pathway, Score
-from backpath.load.yamlio import LoadedYaml, path_text
+from backpath.load.document import LoadedYaml, path_text
 from backpath.validate.answerspace import AnswerSpace, Goal, Point
 
 SCHEMA_LINE = re.compile(r"^#\s*yaml-language-server:\s*\$schema=(\S+)")

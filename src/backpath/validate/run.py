@@ -20,8 +20,8 @@ from rich.console import Console
 from backpath.core.errors import BackpathError, Finding
 from backpath.core.limits import MAX_PATHWAY_BYTES
 from backpath.load.catalog import bundled
+from backpath.load.document import LoadedYaml
 from backpath.load.loader import check_pathway_document
-from backpath.load.yamlio import LoadedYaml
 from backpath.system.fileio import read_bounded
 from backpath.validate.answerspace import SEED, AnswerSpace
 from backpath.validate.cases import CASES_SUFFIX, cases_file_for, pathway_file_for, run_cases

@@ -20,8 +20,8 @@ import jsonschema
 
 from backpath.core.errors import Finding
 from backpath.load.builder import Builder as _Builder  # the loader's own builder, so the checks are the same
+from backpath.load.document import LoadedYaml, path_text
 from backpath.load.loader import _id_at, pathway_schema
-from backpath.load.yamlio import LoadedYaml, path_text
 
 _LISTS = ("attributions", "sources", "care_roles", "tiers", "derived", "scores", "catalogue", "rules",
           "advisory_notes", "invariants", "sections")
