@@ -62,37 +62,38 @@ class Compiled:
     names: tuple[str, ...]
     node: T.Node = field(compare=False, repr=False)
 
+    # Each function is generated and compiled when first asked for (`codegen.condition_function`), on its own:
+    # `assess` needs the explanations of the few rules that fired, batch the bits, the validator the values.
     @cached_property
-    def _functions(self) -> dict[str, Callable]:
-        from backpath.core.codegen import condition_functions
-
-        return condition_functions(self.node, self.text[:60])
-
-    @property
     def fn(self) -> Fn:
         """The value for an env (answers, facts and scores by name): True, False or None (unknown), or a number
         or value for a non-boolean expression."""
-        return self._functions["value"]
+        return self._function("value")
 
-    @property
+    @cached_property
     def explain(self) -> Callable[[Env], list[str]]:
         """The names that made the condition true for an env (with repeats, in reading order)."""
-        return self._functions["explain"]
+        return self._function("explain")
 
-    @property
+    @cached_property
     def decisions(self) -> Callable[[Env], int]:
         """The outcome of the tests `explain` makes, as bits: `explain` is a function of these (and `names`)."""
-        return self._functions["decisions"]
+        return self._function("decisions")
 
-    @property
+    @cached_property
     def refute(self) -> Callable[[Env], list[str]]:
         """The names that made the condition false (for a derived fact that is false)."""
-        return self._functions["refute"]
+        return self._function("refute")
 
-    @property
+    @cached_property
     def refute_decisions(self) -> Callable[[Env], int]:
         """The outcome of the tests `refute` makes, as bits."""
-        return self._functions["refute_decisions"]
+        return self._function("refute_decisions")
+
+    def _function(self, kind: str) -> Callable:
+        from backpath.core.codegen import condition_function
+
+        return condition_function(self.node, self.text[:60], kind)
 
     @cached_property
     def decision_count(self) -> int:
