@@ -137,8 +137,13 @@ NESTED_JUNCTION = 8  # and/or with more operands than this go through `_all_of`/
 _COMPARE = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "==": ast.Eq, "!=": ast.NotEq}
 
 
+# One instance of each field-less node read everywhere, as `ast.parse` itself shares them: a pathway's code has
+# thousands of names and `is` tests, and a node less is one less to make, walk (`_locate`) and compile.
+LOAD, STORE, IS = ast.Load(), ast.Store(), ast.Is()
+
+
 def _name(id_: str, store: bool = False) -> ast.Name:
-    return ast.Name(id=id_, ctx=ast.Store() if store else ast.Load())
+    return ast.Name(id=id_, ctx=STORE if store else LOAD)
 
 
 def _const(value: Any) -> ast.Constant:
@@ -146,7 +151,7 @@ def _const(value: Any) -> ast.Constant:
 
 
 def _is(expr: ast.expr, value: Any) -> ast.Compare:
-    return ast.Compare(left=expr, ops=[ast.Is()], comparators=[_const(value)])
+    return ast.Compare(left=expr, ops=[IS], comparators=[_const(value)])
 
 
 def _call(helper: str, *args: ast.expr) -> ast.Call:

@@ -236,11 +236,11 @@ def _score_sum(score: Score, slot: str, exprs: G.Expressions, scope: _FactScope,
 
 
 def _load(name: str) -> ast.Name:
-    return ast.Name(id=name, ctx=ast.Load())
+    return ast.Name(id=name, ctx=G.LOAD)
 
 
 def _store(name: str) -> ast.Name:
-    return ast.Name(id=name, ctx=ast.Store())
+    return ast.Name(id=name, ctx=G.STORE)
 
 
 def _fact_names(f: Derived | Score) -> set[str]:
