@@ -1,10 +1,11 @@
-"""What `backpath assess --answers FILE --format json` imports, pinned: its start-up is most of its cost (issue 14,
-docs/batch.md "Measured: one engine"), and one eager import in the wrong module silently adds tens of
+"""What `backpath assess --answers FILE --format json` does at start-up, pinned: start-up is most of its cost
+(issue 14, docs/batch.md "Measured: one engine"), and one eager import in the wrong module silently adds tens of
 milliseconds to every run. Each module named here is needed by other commands, never by this one when the
-pathway comes from the cache."""
+pathway comes from the cache. The command's own process also freezes what its imports made (`cli.app`)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -21,7 +22,7 @@ NOT_IMPORTED = ("rich", "yaml", "jsonschema", "backpath.load.yamlio", "backpath.
 # The command run in a fresh interpreter, as the `backpath` entry point runs it; what it imported is written to
 # the file named by the last argument.
 PROGRAM = """
-import json, sys
+import gc, json, sys
 out = sys.argv.pop()
 sys.argv[0] = "backpath"
 from backpath.entry import main
@@ -30,17 +31,16 @@ try:
 except SystemExit as exc:
     code = exc.code
 with open(out, "w") as fh:
-    json.dump({"code": code, "modules": sorted(sys.modules)}, fh)
+    json.dump({"code": code, "modules": sorted(sys.modules), "frozen": gc.get_freeze_count()}, fh)
 """
 
 
-def run_assess(tmp_path, *args: str) -> tuple[int, list[str], str]:
+def run_assess(tmp_path, *args: str) -> dict:
     out = tmp_path / "modules.json"
     answers = str(EXAMPLES / "answers-chronic-sciatica.json")
     result = subprocess.run([sys.executable, "-c", PROGRAM, "assess", "--answers", answers, *args, str(out)],
                             capture_output=True, text=True)  # the cache folder: conftest's, in the environment
-    report = json.loads(out.read_text())
-    return report["code"], report["modules"], result.stdout
+    return {**json.loads(out.read_text()), "stdout": result.stdout}
 
 
 def loaded(modules: list[str], names: tuple[str, ...]) -> list[str]:
@@ -49,13 +49,28 @@ def loaded(modules: list[str], names: tuple[str, ...]) -> list[str]:
 
 def test_assess_in_json_from_the_cache_imports_no_rich_yaml_or_other_commands(tmp_path):
     backpath.load_pathway()  # the bundled default pathway, now in the test run's cache
-    code, modules, stdout = run_assess(tmp_path, "--format", "json")
-    assert code == 0 and json.loads(stdout)["status"] == "ok"
-    assert loaded(modules, NOT_IMPORTED) == []
+    run = run_assess(tmp_path, "--format", "json")
+    assert run["code"] == 0 and json.loads(run["stdout"])["status"] == "ok"
+    assert loaded(run["modules"], NOT_IMPORTED) == []
 
 
 def test_the_pin_would_see_them(tmp_path):
     """The same probe sees rich when text output needs it, so an empty list above means something."""
     backpath.load_pathway()
-    code, modules, _ = run_assess(tmp_path, "--format", "text")
-    assert code == 0 and loaded(modules, ("rich",)) != []
+    run = run_assess(tmp_path, "--format", "text")
+    assert run["code"] == 0 and loaded(run["modules"], ("rich",)) != []
+
+
+def test_the_command_freezes_what_its_imports_made_but_an_app_run_in_process_does_not(tmp_path):
+    """`cli.app.main_callback`: the `backpath` process freezes its long-lived objects out of the garbage
+    collector's scans; a program that runs the app inside itself (as these tests do) keeps its own collector."""
+    backpath.load_pathway()
+    assert run_assess(tmp_path, "--format", "json")["frozen"] > 10_000
+    from typer.testing import CliRunner
+
+    from backpath.cli.main import app
+
+    before = gc.get_freeze_count()
+    result = CliRunner().invoke(app, ["assess", "--answers", str(EXAMPLES / "answers-chronic-sciatica.json"),
+                                      "--format", "json"])
+    assert result.exit_code == 0 and gc.get_freeze_count() == before

@@ -6,6 +6,7 @@ import inspect
 
 import typer
 
+from backpath.cli import app as app_module
 from backpath.cli import change as _change  # noqa: F401 - registers `diff` and `graph` on `app`
 from backpath.cli import commands as _commands  # noqa: F401 - registers assess, batch, validate... on `app`
 from backpath.cli.app import app
@@ -39,6 +40,7 @@ for _command in app.registered_commands:
 
 def main() -> None:
     """Entry point of the `backpath` command."""
+    app_module.in_own_process = True
     try:
         app()
     except KeyboardInterrupt:  # one that typer did not catch (raised while it set up, before the command)
