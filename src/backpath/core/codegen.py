@@ -385,9 +385,11 @@ def _locate(module: ast.Module) -> None:
     """Give every node the position `compile` needs: line 1, column 0 (the code has no source text to point
     into; a missing end position is taken to be the start). A walk of its own, about twice as fast as `ast.walk`
     setting the four positions, and several times faster than `ast.fix_missing_locations`."""
-    stack: list[ast.AST] = [module]
+    stack: list[Any] = [module]
     while stack:
         node = stack.pop()
+        if not isinstance(node, ast.AST):  # an empty field (None), or a name in a list of names
+            continue
         if "lineno" in node._attributes:
             # (the stubs declare positions only on node classes that have them; `_attributes` checked that)
             node.lineno = 1  # type: ignore[attr-defined]
@@ -395,8 +397,8 @@ def _locate(module: ast.Module) -> None:
         for name in node._fields:
             value = getattr(node, name, None)
             if value.__class__ is list:
-                stack += [item for item in value if isinstance(item, ast.AST)]
-            elif isinstance(value, ast.AST):
+                stack.extend(value)
+            else:
                 stack.append(value)
 
 
