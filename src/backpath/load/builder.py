@@ -227,10 +227,12 @@ class Builder:
                 continue
             ids[e["id"]] = (kind, i)
         deps: dict[str, set[str]] = {}
-        for _, _, e in entries:
+        read: dict[tuple, set[str]] = {}  # by entry: the names its conditions read (each text is parsed once)
+        for kind, i, e in entries:
             names: set[str] = set()
             for text in _fact_texts(e):
                 names |= _names_in(text)
+            read[(kind, i)] = set(names)
             names |= {it["question"] for it in e.get("items", []) if "question" in it}
             deps[e["id"]] = {n for n in names if n in ids}
         order = _topological(list(ids), deps)
@@ -261,9 +263,7 @@ class Builder:
                 fact, typ = self.score(e, path)
                 built_scores[fid] = fact
             self.symbols[fid] = typ
-            qdeps: set[str] = set()
-            for text in _fact_texts(e):
-                qdeps |= self.question_deps(_names_in(text) & (set(self.symbols) - {fid}))
+            qdeps = self.question_deps(read[kind, i] & (set(self.symbols) - {fid}))
             qdeps |= {it["question"] for it in e.get("items", []) if "question" in it}
             self.fact_deps[fid] = qdeps
         derived_t = tuple(built_derived[d["id"]] for d in derived if d["id"] in built_derived)
