@@ -39,7 +39,7 @@ for _command in app.registered_commands:
 
 
 def main() -> None:
-    """Entry point of the `backpath` command."""
+    """Entry point of the `backpath` command (a process of its own: `cli.app.in_own_process`)."""
     app_module.in_own_process = True
     try:
         app()
@@ -49,6 +49,8 @@ def main() -> None:
         if _silent_interrupt(exc):
             interrupted()
         raise
+    finally:
+        app_module.in_own_process = False  # (for a caller that goes on, as tests do)
 
 
 def _silent_interrupt(exc: SystemExit) -> bool:
