@@ -14,10 +14,11 @@ import backpath
 from tests.conftest import EXAMPLES
 
 # rich: only text output and errors print through it; yaml and jsonschema: only a pathway not in the cache is
-# parsed and checked; the rest: other commands and output formats.
+# parsed and checked; the JSON text writer: only batch writes results as text; the rest: other commands and
+# output formats.
 NOT_IMPORTED = ("rich", "yaml", "jsonschema", "backpath.load.yamlio", "backpath.load.pathway_bounds",
-                "backpath.batch", "backpath.validate", "backpath.change", "backpath.fhir", "backpath.present",
-                "backpath.questionnaire")
+                "backpath.core.result_json", "backpath.core.result_memos", "backpath.batch", "backpath.validate",
+                "backpath.change", "backpath.fhir", "backpath.present", "backpath.questionnaire")
 
 # The command run in a fresh interpreter, as the `backpath` entry point runs it; what it imported is written to
 # the file named by the last argument.

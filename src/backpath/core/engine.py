@@ -16,18 +16,23 @@ from backpath.core.outline import FORMAT_VERSION
 from backpath.core.plan import Plan
 from backpath.core.reasons import reason_text, show_value  # noqa: F401 (re-exported)
 from backpath.core.report import result_dict
-from backpath.core.result_json import ResultWriter
 
 _plans: weakref.WeakKeyDictionary[Pathway, Plan] = weakref.WeakKeyDictionary()
 
 
 def _plan(pathway: Pathway) -> Plan:
-    """The pathway's plan, made once (with its JSON writer) and kept while the pathway lives."""
+    """The pathway's plan, made once (its JSON writer when first used) and kept while the pathway lives."""
     plan = _plans.get(pathway)
     if plan is None:
         plan = _plans[pathway] = Plan(pathway)
-        plan.writer = ResultWriter(plan)
+        plan.make_writer = _result_writer
     return plan
+
+
+def _result_writer(plan: Plan) -> Any:
+    from backpath.core.result_json import ResultWriter  # here: `assess` (one result, as a dict) needs none
+
+    return ResultWriter(plan)
 
 
 def check(pathway: Pathway, answers: Any) -> CheckedAnswers:
