@@ -4,6 +4,7 @@ the result outline, citations and advisory notes. The serialisers (`report`, `re
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from typing import Any
 
 from backpath.core.model import Pathway, Question, Rule
@@ -30,15 +31,13 @@ class Plan:
         self._merged_sources: dict[tuple, list[dict]] = {}
         self.layouts: dict[tuple, Any] = {}  # `report.result_dict`'s memo of a result's record-independent parts
         self.make_writer: Callable[[Plan], Any] | None = None  # set by `engine._plan` (which owns the serialisers)
-        self._writer: Any = None
 
-    @property
+    @cached_property
     def writer(self) -> Any:
-        """Its `result_json.ResultWriter`, made when first asked for: `assess` of one record never needs it."""
-        if self._writer is None:
-            assert self.make_writer is not None, "a plan is made by `engine._plan`"
-            self._writer = self.make_writer(self)
-        return self._writer
+        """Its `result_json.ResultWriter`, made when first asked for (`assess` of one record never needs it), then
+        a plain attribute: batch reads it for every record."""
+        assert self.make_writer is not None, "a plan is made by `engine._plan`"
+        return self.make_writer(self)
 
     def sources(self, item_id: str, rules: list[Rule], unrequested: bool) -> list[dict]:
         """The item's own citations, then those of the rules that produced it, without repeats (memoised)."""
