@@ -407,6 +407,8 @@ def condition_function(node: T.Node, label: str, kind: str) -> Callable:
     and `decisions`, the outcome of the tests `explain` makes as bits; `refute` and `refute_decisions`, the same
     for why it is false (a derived fact that is false, read under `not`). Each is generated and compiled on its
     own, when first asked for: `assess` explains a few rules and never needs their bits."""
+    if kind not in ("value", "explain", "decisions", "refute", "refute_decisions"):
+        raise ValueError(f"no condition function {kind!r}")
     scope = Scope()
     body: list[ast.stmt]
     if kind == "value":
@@ -419,8 +421,8 @@ def condition_function(node: T.Node, label: str, kind: str) -> Callable:
             body = [ast.Assign(targets=[_name("out", True)], value=ast.List(elts=[], ctx=ast.Load())), *explained,
                     ast.Return(value=_name("out"))]
         else:
-            # bits = 0; bits |= (test k) << k for each test: flat statements, however many tests. The tests read
-            # the names the explanation reads; each binds its own temporaries, so it stands alone.
+            # bits = 0; bits |= (test k) << k for each test the explanation makes, in its order: flat statements,
+            # however many tests (each binds its own temporaries, so it stands alone out of its `if`).
             body = [ast.Assign(targets=[_name("bits", True)], value=_const(0))]
             for k, test in enumerate(explainer.terms):
                 shifted = ast.BinOp(left=test, op=ast.LShift(), right=_const(k))
