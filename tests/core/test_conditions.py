@@ -161,3 +161,25 @@ def test_the_decision_count_is_that_of_the_generated_tests(text):
         explainer = Explanations(Scope())
         explainer.stmts(cond.node, want)
         assert count == len(explainer.terms)
+
+
+def test_each_function_is_compiled_alone_when_first_asked_for(monkeypatch):
+    """`assess` asks a fired rule for its explanation only: that one function is generated and compiled, once."""
+    from backpath.core import codegen
+
+    built: list[list[str]] = []
+    real = codegen.build
+
+    def spy(functions, constants, filename):
+        built.append([f.name for f in functions])
+        return real(functions, constants, filename)
+
+    monkeypatch.setattr(codegen, "build", spy)
+    cond = c("sciatica and (age > 50 or 'saddle' in flags)")
+    env = {"sciatica": True, "age": 60, "flags": []}
+    assert cond.explain(env) == ["sciatica", "age"] and cond.explain(env) == ["sciatica", "age"]
+    assert built == [["explain"]]
+    assert cond(env) is True and cond.decisions(env) == 0b01
+    assert built == [["explain"], ["value"], ["decisions"]]
+    with pytest.raises(ValueError):
+        codegen.condition_function(cond.node, "x", "evaluate")
