@@ -19,6 +19,7 @@ import json
 import math
 import string
 from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from backpath.core import tree as T
@@ -34,7 +35,14 @@ from backpath.core.outline import (
     plain,
 )
 from backpath.core.reasons import because_names, show_value
-from backpath.core.result_memos import _REASON_ROOM, _SMALL_CACHE, _RecordMemo, _remember, _remembered
+from backpath.core.result_memos import (
+    _REASON_ROOM,
+    _SMALL_CACHE,
+    _RecordMemo,
+    _remember,
+    _remembered,
+    key_functions,
+)
 
 if TYPE_CHECKING:
     from backpath.core.conditions import Compiled
@@ -153,6 +161,11 @@ class ResultWriter:
         self.rq = p.request_question
         self.request_key = encode(p.request_question) if p.request_question else ""
         self.request_texts = {t.id: encode(outline.request_text(t.id)) for t in p.tiers}
+
+    @cached_property
+    def reason_keys(self) -> list[Callable[[Mapping[str, Any]], tuple]]:
+        """Per rule, the key of its reason memo as a compiled function of an env (made on the first result)."""
+        return key_functions(list(zip(self.reason_scalars, self.reason_lists)), self.p.id)
 
     def inputs(self, when) -> set[str]:
         """Every name `when` reads, directly or through derived facts."""

@@ -4,8 +4,11 @@ has and the rest is computed afresh), so memory stays flat however varied the an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ast
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from backpath.core import codegen as G
 
 _SMALL_CACHE = 1 << 12  # memos of fragments (scores, red flags, care team, follow-up, warnings, a name's value texts)
 _RULE_CACHE = 1 << 10  # memos per rule of its `because` names
@@ -37,11 +40,7 @@ class _RecordMemo:
             w = self.w
             cache = w.reason_cache[ri]
             if cache is not None:  # the reason is a function of the values its rule reads: seen before?
-                get = self.env.get
-                key = tuple(map(get, w.reason_scalars[ri]))
-                lists = w.reason_lists[ri]
-                if lists:
-                    key += tuple(map(_tuple_or_none, map(get, lists)))
+                key = w.reason_keys[ri](self.env)
                 text = cache.get(key)
                 if w.counting[ri]:
                     w._count_lookups(ri, 1, text is not None)
@@ -128,5 +127,23 @@ def _remembered(memos: dict, name: str, value: Any, make) -> str:
     return text
 
 
-def _tuple_or_none(value: Any) -> Any:
-    return None if value is None else tuple(value)
+def key_functions(reads: Sequence[tuple[tuple[str, ...], tuple[str, ...]]], label: str) -> list[Callable]:
+    """For each (scalars, lists) of `reads`, a compiled function of an env giving the key of a reason memo: the
+    scalars' values, then the lists' as tuples (None stays None). As the conditions, it is built as `ast` with
+    each name a string constant (`codegen`); one `tuple(map(env.get, ...))` a lookup cost about three times as
+    much."""
+    functions = []
+    for k, (scalars, lists) in enumerate(reads):
+        scope = G.Scope()
+        getter = ast.Attribute(value=G._name("env"), attr="get", ctx=ast.Load())
+        elts: list[ast.expr] = [ast.Call(func=getter, args=[G._const(name)], keywords=[]) for name in scalars]
+        for name in lists:
+            temp = scope.temp()
+            read = ast.NamedExpr(target=G._name(temp, True),
+                                 value=ast.Call(func=getter, args=[G._const(name)], keywords=[]))
+            elts.append(G._if_else(G._is(read, None), G._const(None), G._call("_tuple", G._name(temp))))
+        body: list[ast.stmt] = [ast.Return(value=ast.Tuple(elts=elts, ctx=ast.Load()))]
+        functions.append(G.function(f"key_{k}", ["env"], scope, body))
+    namespace = G.build(functions, {"_tuple": tuple}, f"<backpath reason keys {label}>")
+    return [namespace[f"key_{k}"] for k in range(len(reads))]
+
