@@ -16,11 +16,12 @@ from hypothesis import strategies as st
 import backpath
 from backpath.core import codegen
 from backpath.core.conditions import BOOLEAN, NUMBER, Type, compile_condition
+from backpath.core.engine import assess_json
 from backpath.load.yamlio import load_yaml
 from tests.conftest import FIXTURES
 
 GENERATED_NAME = re.compile(r"^(v\d+|t\d+|(ask_\d+_)?k\d+|c\d+|env|values|answers|out|fired|value|explain|decisions"
-                            r"|refute|refute_decisions|evaluate|clean|bits|ask_\d+)$")
+                            r"|refute|refute_decisions|evaluate|clean|bits|ask_\d+|key_\d+)$")
 HELPERS = set(codegen.NAMESPACE) - {"__builtins__"}
 METHODS = {"get", "append", "extend"}
 REAL_BUILD = codegen.build
@@ -38,11 +39,11 @@ def captured_modules(monkeypatch) -> list[ast.Module]:
     return modules
 
 
-def check_tree(module: ast.Module, allowed_constants: set) -> None:
+def check_tree(module: ast.Module, allowed_constants: set, helpers: set = HELPERS) -> None:
     """Only generated names, the helpers and three methods; constants only those given; no other calls."""
     for node in ast.walk(module):
         if isinstance(node, ast.Name):
-            assert GENERATED_NAME.match(node.id) or node.id in HELPERS, node.id
+            assert GENERATED_NAME.match(node.id) or node.id in helpers, node.id
         elif isinstance(node, ast.arg):
             assert GENERATED_NAME.match(node.arg), node.arg
         elif isinstance(node, ast.FunctionDef):
@@ -51,7 +52,7 @@ def check_tree(module: ast.Module, allowed_constants: set) -> None:
             assert node.attr in METHODS, node.attr
         elif isinstance(node, ast.Call):
             func = node.func
-            assert (isinstance(func, ast.Name) and func.id in HELPERS) or \
+            assert (isinstance(func, ast.Name) and func.id in helpers) or \
                    (isinstance(func, ast.Attribute) and func.attr in METHODS), ast.dump(func)
         elif isinstance(node, ast.Constant):
             value = node.value
@@ -62,7 +63,8 @@ def check_tree(module: ast.Module, allowed_constants: set) -> None:
         else:
             assert isinstance(node, (ast.Module, ast.expr_context, ast.arguments, ast.Return, ast.Assign,
                                      ast.AugAssign, ast.If, ast.Expr, ast.IfExp, ast.BoolOp, ast.UnaryOp, ast.BinOp,
-                                     ast.Compare, ast.NamedExpr, ast.List, ast.Subscript, ast.Pass, ast.boolop,
+                                     ast.Compare, ast.NamedExpr, ast.List, ast.Tuple, ast.Subscript, ast.Pass,
+                                     ast.boolop,
                                      ast.unaryop, ast.operator, ast.cmpop)), type(node).__name__
 
 
@@ -88,6 +90,23 @@ def test_fuzzed_names_strings_and_numbers_reach_code_only_as_constants(monkeypat
     check_tree(modules[0], {a, b, flags, text, number, -number, frozenset({text})})  # -n is `-` applied to n
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(identifiers, min_size=2, max_size=5, unique=True))
+def test_reason_memo_keys_read_names_only_as_constants(monkeypatch, names):
+    """The batch writer's reason memo keys (`result_memos.key_functions`) are generated code too: each name is a
+    string constant read with `env.get`, a list answer becomes a tuple, and nothing else is called."""
+    from backpath.core import result_memos
+
+    modules = captured_modules(monkeypatch)
+    scalars, lists = tuple(names[:-1]), (names[-1],)
+    [key] = result_memos.key_functions([(scalars, lists)], "fuzzed")
+    env = {**{name: i for i, name in enumerate(scalars)}, names[-1]: ["a", "b"]}
+    assert key(env) == (*range(len(scalars)), ("a", "b"))
+    assert key({}) == (None,) * len(names)
+    assert len(modules) == 1
+    check_tree(modules[0], set(names), HELPERS | {"_tuple"})
+
+
 @pytest.mark.parametrize("hostile", ["env", "values", "v0", "t1", "k0", "out", "fired", "frozenset", "evaluate",
                                      "sum", "exec", "builtins"])
 def test_a_pathway_whose_names_shadow_generated_names_works_the_same(monkeypatch, tmp_path, hostile):
@@ -105,6 +124,7 @@ def test_a_pathway_whose_names_shadow_generated_names_works_the_same(monkeypatch
     answers = {"weeks": 20, "leg": True, "leg_nrs": 8, "flags": [], "mood": "low", "requests": []}
     ours = backpath.assess(pathway, {**answers, hostile: 30})
     theirs = backpath.assess(original, {**answers, "age": 30})
+    assert json.loads(assess_json(pathway, {**answers, hostile: 30})[1]) == ours  # the batch writer's code too
     assert ours["tier"] == theirs["tier"] and ours["rules_fired"] == theirs["rules_fired"]
     assert [i["id"] for i in ours["recommendations"]] == [i["id"] for i in theirs["recommendations"]]
     strings = {s for m in modules for n in ast.walk(m) if isinstance(n, ast.Constant) for s in [n.value]

@@ -82,3 +82,24 @@ def test_answer_warnings_come_before_rule_warnings_in_the_fast_json():
         both += {"path" in w for w in expected["warnings"]} == {True, False}
         assert assess_json(PATHWAY, answers, record_id=i) == (expected["tier"], encoded(expected))
     assert both > 50
+
+
+def test_reason_memos_stop_at_their_room_and_results_stay_the_same():
+    """The whole-reason memos of a writer keep at most `_REASON_ROOM` bytes (text plus `_ENTRY_COST` an entry)
+    across all rules: once full, nothing more is kept and every reason is written afresh, alike."""
+    from backpath.core import result_memos
+    from backpath.core.engine import _plan
+
+    cases = [answers for _, answers in case_answers()]
+    older = [{**answers, "age": answers["age"] + 1} for answers in cases if type(answers.get("age")) is int]
+    full = backpath.load_pathway(None)
+    writer = _plan(full).writer
+    for answers in cases:
+        assess_json(full, answers)
+    kept = sum(len(c) for c in writer.reason_cache if c)
+    assert kept and writer.reason_room < result_memos._REASON_ROOM
+    writer.reason_room = 0  # full: from now on nothing more is kept
+    fresh = backpath.load_pathway(None)
+    assert [assess_json(full, a) for a in older] == [assess_json(fresh, a) for a in older]
+    assert sum(len(c) for c in writer.reason_cache if c) == kept
+    assert sum(len(c) for c in _plan(fresh).writer.reason_cache if c) > 0  # the same records do fill a memo

@@ -31,15 +31,14 @@ from typing import TYPE_CHECKING, Any
 from backpath.batch.csvcells import neutral_row
 from backpath.batch.streams import BatchUsageError
 from backpath.core.errors import did_you_mean
-from backpath.core.outline import follow_up, plain
+from backpath.core.outline import ROW_COLUMNS_AFTER_SCORES, ROW_COLUMNS_BEFORE_SCORES, follow_up, plain
 from backpath.core.shown import safe
 
 if TYPE_CHECKING:
     from backpath.core.model import Pathway
     from backpath.core.plan import Plan
 
-ADDED = ("pathway_id", "pathway_version", "review_in_weeks", "offered", "considered", "requested", "rules_fired",
-         "care_team")
+ADDED = ROW_COLUMNS_AFTER_SCORES[ROW_COLUMNS_AFTER_SCORES.index("pathway_id"):]  # after those of earlier versions
 LISTS = frozenset({"red_flags", "recommended", "not_recommended", "offered", "considered", "requested",
                    "rules_fired", "care_team"})
 _REVIEW_LIMIT = 1 << 12  # review intervals memoised per (tier, contributing rules)
@@ -47,8 +46,7 @@ _REVIEW_LIMIT = 1 << 12  # review intervals memoised per (tier, contributing rul
 
 def all_columns(pathway: Pathway) -> list[str]:
     """Every column, in the default order."""
-    return ["id", "status", "tier", *[s.id for s in pathway.scores], "red_flags", "recommended",
-            "not_recommended", "errors", "source", *ADDED]
+    return [*ROW_COLUMNS_BEFORE_SCORES, *[s.id for s in pathway.scores], *ROW_COLUMNS_AFTER_SCORES]
 
 
 def choose_columns(pathway: Pathway, spec: str | None) -> list[str]:

@@ -26,6 +26,12 @@ from typing import Any
 from backpath.core.model import Pathway, Tier
 
 FORMAT_VERSION = 1
+# A result as one row (the CSV of `backpath batch`, `batch.columns`): these columns, with one a score between them;
+# a score may not take one of these names (the loader refuses it), or its column would replace another.
+ROW_COLUMNS_BEFORE_SCORES = ("id", "status", "tier")
+ROW_COLUMNS_AFTER_SCORES = ("red_flags", "recommended", "not_recommended", "errors", "source", "pathway_id",
+                            "pathway_version", "review_in_weeks", "offered", "considered", "requested", "rules_fired",
+                            "care_team")
 TOP_KEYS = ("format_version", "id", "status", "pathway", "tier", "tier_title", "scores", "red_flags",
             "recommendations", "not_recommended", "care_team", "follow_up", "warnings", "rules_fired", "disclaimer")
 NO_RULE_FOR_REQUEST = "Requested, but no rule of this pathway recommends it for these answers."

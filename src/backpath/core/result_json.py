@@ -19,6 +19,7 @@ import json
 import math
 import string
 from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from backpath.core import tree as T
@@ -34,7 +35,14 @@ from backpath.core.outline import (
     plain,
 )
 from backpath.core.reasons import because_names, show_value
-from backpath.core.result_memos import _SMALL_CACHE, _bits, _RecordMemo, _remember, _remembered
+from backpath.core.result_memos import (
+    _REASON_ROOM,
+    _SMALL_CACHE,
+    _RecordMemo,
+    _remember,
+    _remembered,
+    key_functions,
+)
 
 if TYPE_CHECKING:
     from backpath.core.conditions import Compiled
@@ -48,10 +56,8 @@ _EFFECT_TAIL = {"offer": ',"effect":"offer"}', "consider": ',"effect":"consider"
 # varied the answers. Item states and their frames are memoised by the outline (`outline._STATE_LIMIT`).
 REQUEST_REASON = -1  # in a frame: the reason of a requested item no rule covers (it lists the record's requests)
 _GIVE_UP_LOOKUPS = 4096  # a rule whose reasons were found in its memo less than half of this many times stops using it
-# A `because` memo key (`ResultWriter.because_shapes`): which names have a value in the low bits, the outcome of
-# the tests its explanation makes (`Compiled.decisions`) from bit `ResultWriter.presence_bits` up (64, or one a
-# name when more names are read).
-_PRESENCE_BITS = 64
+# A `because` memo key (`ResultWriter.because_shapes`): which of the rule's inputs have a value in the low bits
+# (`ResultWriter.rule_name_bits`), the outcome of the tests its explanation makes (`Compiled.decisions`) above them.
 
 
 class ResultWriter:
@@ -87,12 +93,11 @@ class ResultWriter:
         # ones depends only on which of those names have a value and on which operands of each `or` among those
         # conditions are true. It is memoised per rule on exactly that (`because_shapes`).
         self.rule_inputs = [tuple(sorted(self.inputs(r.when))) for r in p.rules]
-        self.names = tuple(sorted({n for names in self.rule_inputs for n in names}))
-        bit = {n: 1 << i for i, n in enumerate(self.names)}
-        self.name_bits = [(n, bit[n]) for n in self.names]
-        self.presence_bits = max(_PRESENCE_BITS, len(self.names))
+        # Per rule, its inputs with their bit in the low part of its memo key (set when the input has a value);
+        # the tests' outcomes start at bit `presence_width[ri]`.
+        self.rule_name_bits = [tuple((n, 1 << j) for j, n in enumerate(names)) for names in self.rule_inputs]
+        self.presence_width = [len(names) for names in self.rule_inputs]
         self.name_json = {n: encode(n) + ":" for n in p.symbols}
-        self.rule_mask = [_bits(self.names.index(n) for n in names) for names in self.rule_inputs]
         # The tests a rule's `because` depends on (`Compiled.decisions`): its condition's, then those of each
         # derived fact it reads (directly or through other facts), as (condition, bit offset) in the high part of
         # its memo key.
@@ -109,7 +114,8 @@ class ResultWriter:
                     # bit 0: the fact is false (traced to what made it false), then that explanation's tests
                     conditions.append((expr, offset, f))
                     offset += 1 + max(expr.decision_count, expr.refute_count)
-            self.rule_conditions.append(tuple(conditions))
+            self.rule_conditions.append(tuple((when, offset + self.presence_width[ri], fact)
+                                              for when, offset, fact in conditions))
         self.because_shapes: list[dict] = [{} for _ in p.rules]
         # A whole reason (text and `because`) is a function of those values and the reason's placeholders: it is
         # memoised per rule unless a rule proves too varied (see `_GIVE_UP_LOOKUPS`).
@@ -118,10 +124,12 @@ class ResultWriter:
         self.reason_scalars = [tuple(n for n in names if n not in multi) for names in reads]
         self.reason_lists = [tuple(n for n in names if n in multi) for names in reads]
         self.reason_cache: list[dict | None] = [{} for _ in p.rules]
+        self.reason_room = _REASON_ROOM  # characters the reason memos may still keep (`result_memos`)
         # Per name, memos of its values' texts (`result_memos._remembered`): `because`
         # pieces, displays.
-        self.piece_memo: dict[str, dict] = {}
+        self.piece_memo: dict[str, dict] = {name: {} for name in p.symbols}
         self.shown_memo: dict[str, dict] = {}
+        self.counting = [True] * len(p.rules)  # whether a rule's memo lookups are still counted (`_count_lookups`)
         self.reason_lookups = [0] * len(p.rules)
         self.reason_hits = [0] * len(p.rules)
         self.notes = [',"advisory_notes":' + encode(plan.notes[item]) if item in plan.notes else "" for item in items]
@@ -153,6 +161,11 @@ class ResultWriter:
         self.rq = p.request_question
         self.request_key = encode(p.request_question) if p.request_question else ""
         self.request_texts = {t.id: encode(outline.request_text(t.id)) for t in p.tiers}
+
+    @cached_property
+    def reason_keys(self) -> list[Callable[[Mapping[str, Any]], tuple]]:
+        """Per rule, the key of its reason memo as a compiled function of an env (made on the first result)."""
+        return key_functions(list(zip(self.reason_scalars, self.reason_lists)), self.p.id)
 
     def inputs(self, when) -> set[str]:
         """Every name `when` reads, directly or through derived facts."""
@@ -247,8 +260,10 @@ class ResultWriter:
         before = self.reason_lookups[ri]
         after = self.reason_lookups[ri] = before + lookups
         self.reason_hits[ri] += hits
-        if before < _GIVE_UP_LOOKUPS <= after and self.reason_hits[ri] < after // 2:
-            self.reason_cache[ri] = None
+        if before < _GIVE_UP_LOOKUPS <= after:
+            self.counting[ri] = False
+            if self.reason_hits[ri] < after // 2:
+                self.reason_cache[ri] = None
 
     def because_names(self, ri: int, env: Mapping[str, Any], traces: dict) -> list[str]:
         """What `Report.because` lists for rule `ri` (`report.because_names`); `traces` memoises derived facts'

@@ -4,18 +4,26 @@ has and the rest is computed afresh), so memory stays flat however varied the an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ast
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from backpath.core import codegen as G
 
 _SMALL_CACHE = 1 << 12  # memos of fragments (scores, red flags, care team, follow-up, warnings, a name's value texts)
 _RULE_CACHE = 1 << 10  # memos per rule of its `because` names
-_REASON_CACHE = 1 << 8  # memos per rule of whole reasons, for one record at a time (a few hundred bytes each)
+# Whole reasons are memoised per rule, up to a number of bytes for all rules of a writer together: each entry counts
+# as its text's length plus `_ENTRY_COST` (its key and the memo's slot). A reason is a few hundred characters, so
+# 16 MB keep some 40,000 of them; on bench/batch.py's varied records that finds about twice as many reasons as
+# 256 entries a rule did.
+_REASON_ROOM = 16 << 20
+_ENTRY_COST = 160
 
 
 class _RecordMemo:
-    """What one record's reasons share: name pieces, derived-fact traces and each rule's reason."""
+    """What one record's reasons share: name pieces, derived-fact traces and tests, and each rule's reason."""
 
-    __slots__ = ("w", "env", "pieces", "traces", "reasons", "sig")
+    __slots__ = ("w", "env", "pieces", "traces", "reasons", "facts")
 
     def __init__(self, writer: Any, env: Mapping[str, Any]):  # the `result_json.ResultWriter` it serves
         self.w = writer
@@ -23,7 +31,7 @@ class _RecordMemo:
         self.pieces: dict[str, str] = {}
         self.traces: dict[str, list[str]] = {}
         self.reasons: dict[int, str] = {}
-        self.sig: int | None = None
+        self.facts: dict[str, int] = {}  # a derived fact's part of a `because` memo key (`because`)
 
     def reason(self, ri: int) -> str:
         """`{"rule":…,"text":…,"because":{…}` for rule `ri` (the caller closes it, with its effect if any)."""
@@ -32,15 +40,15 @@ class _RecordMemo:
             w = self.w
             cache = w.reason_cache[ri]
             if cache is not None:  # the reason is a function of the values its rule reads: seen before?
-                get = self.env.get
-                key = tuple(map(get, w.reason_scalars[ri]))
-                lists = w.reason_lists[ri]
-                if lists:
-                    key += tuple(map(_tuple_or_none, map(get, lists)))
+                key = w.reason_keys[ri](self.env)
                 text = cache.get(key)
-                w._count_lookups(ri, 1, text is not None)
+                if w.counting[ri]:
+                    w._count_lookups(ri, 1, text is not None)
                 if text is None:
-                    text = _remember(cache, key, _REASON_CACHE, self.make_reason(ri))
+                    text = self.make_reason(ri)
+                    if w.reason_room > 0:
+                        cache[key] = text
+                        w.reason_room -= len(text) + _ENTRY_COST
             else:
                 text = self.make_reason(ri)
             self.reasons[ri] = text
@@ -56,16 +64,24 @@ class _RecordMemo:
     def because(self, ri: int) -> str:
         """The inside of a rule's `because`: `"name":value` for what made it fire, facts traced to inputs."""
         w, env = self.w, self.env
-        shapes = w.because_shapes[ri]
-        key = self.presence() & w.rule_mask[ri]
+        get = env.get
+        key = 0
+        for name, bit in w.rule_name_bits[ri]:
+            if get(name) is not None:
+                key |= bit
+        facts = self.facts
         for when, offset, fact in w.rule_conditions[ri]:
             if fact is None:
                 bits = when.decisions(env)
-            elif env.get(fact) is False:
-                bits = 1 | when.refute_decisions(env) << 1
             else:
-                bits = when.decisions(env) << 1
-            key |= bits << (w.presence_bits + offset)
+                bits = facts.get(fact)
+                if bits is None:  # a derived fact's tests are the same for every rule of the record that reads it
+                    if get(fact) is False:
+                        bits = facts[fact] = 1 | when.refute_decisions(env) << 1
+                    else:
+                        bits = facts[fact] = when.decisions(env) << 1
+            key |= bits << offset
+        shapes = w.because_shapes[ri]
         names = shapes.get(key)
         if names is None:
             names = _remember(shapes, key, _RULE_CACHE, tuple(w.because_names(ri, env, self.traces)))
@@ -74,25 +90,14 @@ class _RecordMemo:
         for name in names:
             piece = pieces.get(name)
             if piece is None:
-                piece = pieces[name] = w.piece(name, env[name])
+                value = env[name]
+                memo = w.piece_memo[name]
+                piece = memo.get(tuple(value) if type(value) is list else value)
+                if piece is None:
+                    piece = w.piece(name, value)
+                pieces[name] = piece
             parts.append(piece)
         return ",".join(parts)
-
-    def presence(self) -> int:
-        """Bit i set when the i-th name of `ResultWriter.names` has a value (computed once per record)."""
-        sig = self.sig
-        if sig is None:
-            sig = self.sig = _presence(self.w.name_bits, self.env)
-        return sig
-
-
-def _presence(name_bits: list[tuple[str, int]], env: Mapping[str, Any]) -> int:
-    """Bit i set when the i-th name of `ResultWriter.names` has a value in `env`."""
-    sig = 0
-    for name, bit in name_bits:
-        if env.get(name) is not None:
-            sig |= bit
-    return sig
 
 
 def _remember(cache: dict, key: Any, limit: int, value: Any) -> Any:
@@ -122,5 +127,23 @@ def _remembered(memos: dict, name: str, value: Any, make) -> str:
     return text
 
 
-def _tuple_or_none(value: Any) -> Any:
-    return None if value is None else tuple(value)
+def key_functions(reads: Sequence[tuple[tuple[str, ...], tuple[str, ...]]], label: str) -> list[Callable]:
+    """For each (scalars, lists) of `reads`, a compiled function of an env giving the key of a reason memo: the
+    scalars' values, then the lists' as tuples (None stays None). As the conditions, it is built as `ast` with
+    each name a string constant (`codegen`); one `tuple(map(env.get, ...))` a lookup cost about three times as
+    much."""
+    functions = []
+    for k, (scalars, lists) in enumerate(reads):
+        scope = G.Scope()
+        getter = ast.Attribute(value=G._name("env"), attr="get", ctx=ast.Load())
+        elts: list[ast.expr] = [ast.Call(func=getter, args=[G._const(name)], keywords=[]) for name in scalars]
+        for name in lists:
+            temp = scope.temp()
+            read = ast.NamedExpr(target=G._name(temp, True),
+                                 value=ast.Call(func=getter, args=[G._const(name)], keywords=[]))
+            elts.append(G._if_else(G._is(read, None), G._const(None), G._call("_tuple", G._name(temp))))
+        body: list[ast.stmt] = [ast.Return(value=ast.Tuple(elts=elts, ctx=ast.Load()))]
+        functions.append(G.function(f"key_{k}", ["env"], scope, body))
+    namespace = G.build(functions, {"_tuple": tuple}, f"<backpath reason keys {label}>")
+    return [namespace[f"key_{k}"] for k in range(len(reads))]
+

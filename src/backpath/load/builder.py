@@ -10,6 +10,7 @@ from typing import Any
 from backpath.core import model as m
 from backpath.core.conditions import BOOLEAN, NUMBER, Compiled, ConditionError, Type, compile_condition
 from backpath.core.errors import Finding, did_you_mean
+from backpath.core.outline import ROW_COLUMNS_AFTER_SCORES, ROW_COLUMNS_BEFORE_SCORES
 from backpath.load.document import LoadedYaml, path_text
 from backpath.load.symbols import (
     _cycle_members,
@@ -20,6 +21,8 @@ from backpath.load.symbols import (
     _topological,
     _value_kind,
 )
+
+_ROW_COLUMNS = frozenset(ROW_COLUMNS_BEFORE_SCORES + ROW_COLUMNS_AFTER_SCORES)  # a score may not be named so
 
 
 def _id_at(data: Any, path: tuple) -> str | None:
@@ -226,6 +229,10 @@ class Builder:
                            "score; rename it.", "duplicate-id")
                 continue
             ids[e["id"]] = (kind, i)
+            if kind == "scores" and e["id"] in _ROW_COLUMNS:
+                self.error((kind, i, "id"), f"score id `{e['id']}` is also the name of a column of "
+                           "`backpath batch --format csv`, whose column it would replace; rename the score.",
+                           "score-id-column")
         deps: dict[str, set[str]] = {}
         read: dict[tuple, set[str]] = {}  # by entry: the names its conditions read (each text is parsed once)
         for kind, i, e in entries:
