@@ -20,7 +20,6 @@ item state (batch); the CSV row, the renderers, the invariants and the questionn
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from operator import itemgetter
 from typing import Any
 
 from backpath.core.model import Pathway, Tier
@@ -35,7 +34,6 @@ NONE, RECOMMENDED, RULED_OUT, UNREQUESTED = 0, 1, 2, 3
 OFFER, CONSIDER = 0, 1
 STRENGTHS = ("offer", "consider")
 ADVISE_AGAINST = "advise_against"
-_ORDER_KEY = itemgetter(0, 1)  # sort entries (order, item, state) by order then item: states do not compare
 _STATE_LIMIT = 1 << 16  # item states memoised per pathway (bounded: memory stays flat however varied the answers)
 
 
@@ -80,24 +78,39 @@ class Outline:
                 self.item_rules[item].append(ri)
         self.rule_item_bits = [[(item, 1 << self.item_rules[item].index(ri)) for item in items]
                                for ri, items in enumerate(mentioned)]
+        # A record's *key* for an item: the bits of the contributing rules that mention it shifted left by one,
+        # and bit 0 set when it was requested; 0 for an item the result does not show. Per rule, each item it
+        # mentions with the rule's bit in that key.
+        self.rule_item_keys = [tuple((item, bit << 1) for item, bit in pairs) for pairs in self.rule_item_bits]
+        self._no_keys = [0] * len(self.item_ids)
         rank = p.tier_rank
         self.rec_order = [(rank[p.catalogue[item].tier], i) for i, item in enumerate(self.item_ids)]
+        # Each item's place among recommended items (by its tier's rank, then catalogue order); None when that is
+        # catalogue order already, so a record's recommended items need no sorting.
+        places = {item: k for k, (_, item) in enumerate(sorted(self.rec_order))}
+        self.rec_place: list[int] | None = None if all(places[i] == i for i in places) \
+            else [places[i] for i in range(len(self.item_ids))]
         self.role_ids = [role for role, _ in p.care_roles]
         role_index = {role: i for i, role in enumerate(self.role_ids)}
         self.item_roles = [_bits(role_index[c] for c in p.catalogue[item].care_team) for item in self.item_ids]
         self.rule_roles = [_bits(role_index[c] for c in r.care_team) for r in p.rules]
-        self.states: dict[tuple[int, int, bool], ItemState] = {}
+        self.states: list[dict[int, ItemState]] = [{} for _ in self.item_ids]  # per item: key -> state
+        self._state_gets = [memo.get for memo in self.states]
+        self.state_count = 0
 
     # --- items ----------------------------------------------------------------------------------
     def state(self, item: int, bits: int, requested: bool) -> ItemState:
         """The state of `item` when the rules that mention it and contribute are those of `bits` (bit j for
         `item_rules[item][j]`), requested or not. Memoised."""
-        key = (item, bits, requested)
-        state = self.states.get(key)
-        if state is None:
-            state = self._state(item, bits, requested)
-            if len(self.states) < _STATE_LIMIT:
-                self.states[key] = state
+        key = bits << 1 | requested
+        return self.states[item].get(key) or self._keyed_state(item, key)
+
+    def _keyed_state(self, item: int, key: int) -> ItemState:
+        """`state` for an item's key (see `rule_item_keys`), made and memoised (up to `_STATE_LIMIT` in all)."""
+        state = self._state(item, key >> 1, bool(key & 1))
+        if self.state_count < _STATE_LIMIT:
+            self.states[item][key] = state
+            self.state_count += 1
         return state
 
     def _state(self, item: int, bits: int, requested: bool) -> ItemState:
@@ -125,26 +138,47 @@ class Outline:
     def sections(self, requested: set[int], contributing: Iterable[int]
                  ) -> tuple[list[tuple[int, ItemState]], list[tuple[int, ItemState]]]:
         """The recommended and the not-recommended items of a result, in result order, with their states."""
-        bits: dict[int, int] = {}
-        get = bits.get
-        rule_item_bits = self.rule_item_bits
+        shown, shown_states, ruled_out, out_states = self.layout(requested, contributing)
+        return list(zip(shown, shown_states)), list(zip(ruled_out, out_states))
+
+    def layout(self, requested: Iterable[int], contributing: Iterable[int]
+               ) -> tuple[list[int], list[ItemState], list[int], list[ItemState]]:
+        """`sections` as four lists: the recommended items and their states, the not-recommended items and theirs.
+
+        This runs for every record, so it works on tables: each item's key (`rule_item_keys`) is gathered in a
+        list indexed by item, and the items are then met in catalogue order, which is already the order of the
+        not-recommended ones after those requested; only the recommended ones may need sorting (`rec_place`)."""
+        keys = self._no_keys.copy()
+        rule_item_keys = self.rule_item_keys
         for ri in contributing:
-            for item, bit in rule_item_bits[ri]:
-                bits[item] = get(item, 0) | bit
+            for item, bit in rule_item_keys[ri]:
+                keys[item] |= bit
         for item in requested:
-            bits.setdefault(item, 0)
-        shown, ruled_out = [], []
-        states, rec_order = self.states, self.rec_order
-        for item, b in bits.items():
-            asked = item in requested
-            state = states.get((item, b, asked)) or self.state(item, b, asked)
-            if state.section == RECOMMENDED:
-                shown.append((rec_order[item], item, state))
-            elif state.section != NONE:
-                ruled_out.append((not asked, item, state))
-        shown.sort(key=_ORDER_KEY)
-        ruled_out.sort(key=_ORDER_KEY)
-        return [(i, s) for _, i, s in shown], [(i, s) for _, i, s in ruled_out]
+            keys[item] |= 1
+        shown: list[int] = []
+        ruled_out: list[int] = []
+        out_states: list[ItemState] = []
+        show, rule_out, rule_out_state = shown.append, ruled_out.append, out_states.append
+        state_of = self._state_gets
+        for item, key in enumerate(keys):
+            if key:
+                state = state_of[item](key) or self._keyed_state(item, key)
+                section = state.section
+                if section == RECOMMENDED:
+                    show(item)
+                elif section:
+                    rule_out(item)
+                    rule_out_state(state)
+        if self.rec_place is not None:
+            shown.sort(key=self.rec_place.__getitem__)
+        shown_states = [state_of[item](keys[item]) or self._keyed_state(item, keys[item]) for item in shown]
+        if requested and len(ruled_out) > 1:  # the requested ones first, each part in catalogue order
+            first = [k for k, state in enumerate(out_states) if state.requested]
+            if first and len(first) < len(ruled_out):
+                order = first + [k for k, state in enumerate(out_states) if not state.requested]
+                ruled_out = [ruled_out[k] for k in order]
+                out_states = [out_states[k] for k in order]
+        return shown, shown_states, ruled_out, out_states
 
     # --- the rest of a result -------------------------------------------------------------------
     def roles(self, recommended: Iterable[int], contributing: Iterable[int]) -> int:

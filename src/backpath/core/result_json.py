@@ -210,11 +210,13 @@ class ResultWriter:
         """One record's recommended and not-recommended items in result order (`outline.sections`), and their
         frames."""
         outline = self.outline
-        requested = outline.requested(env)
-        shown, ruled_out = outline.sections(requested, contributing)
-        frame_of = self.frame_of
-        return ([i for i, _ in shown], [i for i, _ in ruled_out],
-                [s.frame or frame_of(i, s) for i, s in shown], [s.frame or frame_of(i, s) for i, s in ruled_out])
+        shown, shown_states, ruled_out, out_states = outline.layout(outline.requested(env), contributing)
+        shown_frames = [s.frame for s in shown_states]
+        out_frames = [s.frame for s in out_states]
+        if None in shown_frames or None in out_frames:  # states met for the first time: make their frames
+            shown_frames = [self.frame_of(i, s) for i, s in zip(shown, shown_states)]
+            out_frames = [self.frame_of(i, s) for i, s in zip(ruled_out, out_states)]
+        return shown, ruled_out, shown_frames, out_frames
 
     # --- results ----------------------------------------------------------------------------------
     def write(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int],
