@@ -16,7 +16,7 @@ The default columns, in this order (the first ten are those of earlier versions,
 | `rules_fired` | the ids of the rules that contributed, in rule order |
 | `care_team` | the roles to involve |
 
-Lists are joined with `;`. Each row is made from the outline (`outline.Outline.sections`, the item states'
+Lists are joined with `;`. Each row is made from the outline (`outline.Outline.layout`, the item states'
 strengths, `outline.follow_up`) without any reason text or citation.
 """
 
@@ -28,7 +28,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from backpath.batch.csvcells import neutral_row
+from backpath.batch.csvcells import FORMULA_STARTS, neutral, neutral_row
 from backpath.batch.streams import BatchUsageError
 from backpath.core.errors import did_you_mean
 from backpath.core.outline import follow_up, plain
@@ -82,66 +82,151 @@ def header_bytes(columns: Sequence[str]) -> bytes:
 
 
 class RowMaker:
-    """What a row needs from one valid record's decision, for one pathway (one per `Plan`)."""
+    """One valid record's CSV line from its decision, for one pathway and one choice of columns.
 
-    def __init__(self, plan: Plan):
+    Every ok row is made here, so each cell is made as the text the csv module would write for it (`_cell`, then
+    `csvcells.neutral`): lists joined once, the follow-up's review and the care team memoised on the few things
+    they depend on. The line is the cells joined with commas when no cell needs quoting (no comma, quote or line
+    break in any: record ids are the only free text of an ok row); any other row is written by `csv.writer`,
+    so the bytes are those of `csv.writer` either way (tested)."""
+
+    def __init__(self, plan: Plan, columns: Sequence[str] | None = None):
         self.plan = plan
-        self.reviews: dict[tuple, Any] = {}
-
-    def row(self, record_id: Any, env: dict, tier: str, contributing: list[int]) -> dict:
-        """One ok record as a dict of column values (lists as lists)."""
-        plan = self.plan
         p, outline = plan.pathway, plan.outline
-        shown, ruled_out = outline.sections(outline.requested(env), contributing)
-        ids = outline.item_ids
-        rules = p.rules
-        out: dict[str, Any] = {"id": record_id, "status": "ok", "tier": tier}
-        for score in p.scores:
-            out[score.id] = plain(env.get(score.id))
-        recommended = [ids[i] for i, _ in shown]
-        out.update({
-            "red_flags": list(env.get(p.red_flag_question) or []) if p.red_flag_question else [],
-            "recommended": recommended,
-            "not_recommended": [ids[i] for i, _ in ruled_out],
-            "errors": "", "source": "",
-            "pathway_id": p.id, "pathway_version": p.version,
-            "review_in_weeks": self.review(tier, contributing),
-            "offered": [ids[i] for i, s in shown if s.strength == "offer"],
-            "considered": [ids[i] for i, s in shown if s.strength == "consider"],
-            "requested": list(env.get(p.request_question) or []) if p.request_question else [],
-            "rules_fired": [rules[ri].id for ri in contributing],
-            "care_team": outline.care_team(outline.roles((i for i, _ in shown), contributing)),
-        })
-        return out
+        every = all_columns(p)
+        self.columns = list(columns or every)
+        self.pick = None if self.columns == every else [every.index(c) for c in self.columns]
+        self.item_ids = outline.item_ids
+        self.rule_ids = [r.id for r in p.rules]
+        self.score_ids = [s.id for s in p.scores]
+        self.rfq, self.rq = p.red_flag_question, p.request_question
+        self.after_source = [_text(p.id, ""), _text(p.version, "")]  # pathway_id, pathway_version
+        # Whether a list cell may start like a formula (an id of the pathway's that does): else `neutral` is skipped.
+        ids = [*self.item_ids, *self.rule_ids, *outline.role_ids,
+               *(o for q in p.questions.values() for o in getattr(q, "option_ids", None) or ())]
+        self.lists_neutral = any(type(i) is str and i.startswith(FORMULA_STARTS) for i in ids)
+        # The review interval depends on the tier and on which contributing rules carry a follow-up (bit j:
+        # the j-th of them); the care team on its role bits.
+        self.follow_up_bit = {ri: 1 << j for j, ri in enumerate(ri for ri, r in enumerate(p.rules)
+                                                                  if r.follow_up is not None)}
+        self.reviews: dict[tuple[str, int], str] = {}
+        self.care_teams: dict[int, str] = {}
+        self.line_buf = io.StringIO()
+        self.line_writer = _NeutralWriter(csv.writer(self.line_buf))
 
-    def review(self, tier: str, contributing: list[int]) -> Any:
-        """The follow-up's review interval (`outline.follow_up`), memoised on the tier and the rules."""
-        key = (tier, tuple(contributing))
-        review = self.reviews.get(key)
+    def line(self, record_id: Any, env: dict, tier: str, contributing: list[int]) -> str:
+        """One ok record's CSV line (with its `\r\n`) in the chosen columns."""
+        cells = self.cells(record_id, env, tier, contributing)
+        if self.pick is not None:
+            cells = [cells[k] for k in self.pick]
+        text = ",".join(cells)
+        if '"' in text or "\r" in text or "\n" in text or text.count(",") != len(cells) - 1 \
+                or (not text and len(cells) == 1):
+            buf = self.line_buf
+            buf.seek(0)
+            buf.truncate()
+            self.line_writer.writer.writerow(cells)
+            return buf.getvalue()
+        return text + "\r\n"
+
+    def cells(self, record_id: Any, env: dict, tier: str, contributing: list[int]) -> list[str]:
+        """Every column's cell (`all_columns` order), as the text `csv.writer` writes for its value."""
+        outline = self.plan.outline
+        shown, shown_states, ruled_out, _ = outline.layout(outline.requested(env), contributing)
+        ids = self.item_ids
+        recommended = [ids[i] for i in shown]
+        offered = [ids[i] for i, s in zip(shown, shown_states) if s.strength == "offer"]
+        considered = [ids[i] for i, s in zip(shown, shown_states) if s.strength == "consider"]
+        roles = 0
+        item_roles, rule_roles = outline.item_roles, outline.rule_roles
+        for i in shown:
+            roles |= item_roles[i]
+        code = 0
+        follow_up_bit = self.follow_up_bit
+        rule_ids = self.rule_ids
+        for ri in contributing:
+            roles |= rule_roles[ri]
+            code |= follow_up_bit.get(ri, 0)
+        care_team = self.care_teams.get(roles)
+        if care_team is None:
+            care_team = self._care_team(roles)
+        review = self.reviews.get((tier, code))
         if review is None:
-            p = self.plan.pathway
-            review = follow_up(p.tier(tier), [p.rules[ri] for ri in contributing])["review_in_weeks"]
-            if len(self.reviews) < _REVIEW_LIMIT:
-                self.reviews[key] = review
+            review = self._review(tier, code)
+        lists = [";".join(recommended), ";".join([ids[i] for i in ruled_out]), "", "",
+                 *self.after_source, review, ";".join(offered), ";".join(considered),
+                 _joined(env.get(self.rq) if self.rq else None), ";".join([rule_ids[ri] for ri in contributing]),
+                 care_team]
+        if self.lists_neutral:
+            lists = [neutral(cell) for cell in lists]
+        return [_text(record_id, ""), "ok", _text(tier, ""),
+                *[_text(plain(env.get(s)), "") for s in self.score_ids],
+                neutral(_joined(env.get(self.rfq) if self.rfq else None)), *lists]
+
+    def _review(self, tier: str, code: int) -> str:
+        """The follow-up's review interval as a cell (`outline.follow_up`), memoised on the tier and the code."""
+        p = self.plan.pathway
+        bits = self.follow_up_bit
+        rules = [p.rules[ri] for ri in bits if code & bits[ri]]
+        review = _text(follow_up(p.tier(tier), rules)["review_in_weeks"], "review_in_weeks")
+        if len(self.reviews) < _REVIEW_LIMIT:
+            self.reviews[(tier, code)] = review
         return review
+
+    def _care_team(self, roles: int) -> str:
+        text = ";".join(self.plan.outline.care_team(roles))
+        if len(self.care_teams) < _REVIEW_LIMIT:
+            self.care_teams[roles] = text
+        return text
+
+
+def _joined(values: list | None) -> str:
+    """A list answer as a cell (`;` between its options); none is an empty cell."""
+    return ";".join(map(str, values)) if values else ""
+
+
+def _text(value: Any, column: str) -> str:
+    """A value as the text `csv.writer` writes for its cell (`_cell`, `neutral`; numbers as `str` gives them)."""
+    value = neutral(_cell(value, column))
+    return value if type(value) is str else str(value)
+
+
+class _NeutralWriter:
+    """A csv writer whose text cells are never run as spreadsheet formulas (`csvcells`)."""
+
+    def __init__(self, writer):
+        self.writer = writer
+
+    def writerow(self, row: list) -> None:
+        self.writer.writerow(neutral_row(row))
 
 
 _makers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def assess_row(pathway: Pathway, answers: Any, *, record_id: Any = None) -> dict:
-    """`assess` as one CSV row's values (`RowMaker.row`), or the same error result as `assess` for invalid
-    answers. Never raises for bad answers."""
-    from backpath.core.engine import _decided
+def row_assessor(pathway: Pathway, columns: Sequence[str] | None = None) -> Callable[..., tuple[str, str] | dict]:
+    """`assess` for CSV rows in `columns` (default all): an ok result as `(tier, CSV line)`, an invalid one as the
+    same error result as `assess`. Never raises for bad answers."""
+    from backpath.core.engine import _decided, _plan
 
-    decided = _decided(pathway, answers, record_id)
-    if isinstance(decided, dict):
-        return decided
-    plan, checked, tier, contributing = decided
-    maker = _makers.get(pathway)
+    key = tuple(columns or ())
+    makers = _makers.get(pathway)
+    if makers is None:
+        makers = _makers[pathway] = {}
+    plan = _plan(pathway)
+    maker = makers.get(key)
     if maker is None or maker.plan is not plan:
-        maker = _makers[pathway] = RowMaker(plan)
-    return maker.row(record_id, checked.values, tier, contributing)
+        maker = makers[key] = RowMaker(plan, columns)
+    line = maker.line
+
+    def assess(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tuple[str, str] | dict:
+        decided = _decided(pathway, answers, record_id)
+        if type(decided) is dict:
+            return decided
+        _, checked, tier, contributing = decided
+        return tier, line(record_id, checked.values, tier, contributing)
+
+    return assess
 
 
 def row_writer(pathway: Pathway, columns: Sequence[str], write_row: Callable[[list], None],

@@ -28,8 +28,7 @@ from typing import Any
 
 from backpath.batch import handoff
 from backpath.batch import streams as batch_io
-from backpath.batch.columns import all_columns, assess_row, row_writer
-from backpath.batch.csvcells import neutral_row
+from backpath.batch.columns import _NeutralWriter, all_columns, row_assessor, row_writer
 from backpath.batch.input_formats import read_special
 from backpath.batch.streams import CHUNK_RECORDS, LINE, VALUE, Chunk, Item, line_item, long_line_item
 from backpath.batch.summary import error_kinds
@@ -96,19 +95,22 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str, detail: str = "full",
     out = ChunkResult([], nbytes=chunk.nbytes)
     tiers = out.tiers
     as_text = fmt != "csv"
-    assess = assess_row if fmt == "csv" else assess_compact_json if detail == "summary" else assess_json
+    assess = row_assessor(pathway, columns) if fmt == "csv" else assess_compact_json if detail == "summary" \
+        else assess_json
     results = _assess_items(pathway, chunk, assess, out.ids)
+    add_text: Callable[[str], Any]
     if fmt == "csv":
         buf = io.StringIO()
         serialise = _csv_row_writer(pathway, buf, columns)
+        add_text = buf.write
     else:
         parts: list[str] = []
-        serialise = parts.append
+        serialise = add_text = parts.append
     for result in results:
-        if type(result) is tuple:  # an ok result already encoded: (tier, JSON text)
+        if type(result) is tuple:  # an ok result already written: (tier, JSON text or CSV line)
             out.ok += 1
             tiers[result[0]] += 1
-            serialise(result[1])
+            add_text(result[1])
             continue
         if result["status"] == "ok":
             out.ok += 1
@@ -293,8 +295,8 @@ def read_record(pathway: Pathway, record: Any, position: int, source: dict) -> d
 
 def _assess_answers(pathway: Pathway, answers: dict, record_id: Any, source: dict,
                     assess: Callable) -> dict | tuple[str, str]:
-    """The scalar engine on one record through `assess` (`assess_json`: `(tier, JSON text)`; `assess_row`,
-    `assess_compact_json` like `assess_json`); or an error result (with its source). Never raises."""
+    """The scalar engine on one record through `assess` (`assess_json` and `assess_compact_json`: `(tier, JSON
+    text)`; `columns.row_assessor`'s: `(tier, CSV line)`); or an error result (with its source). Never raises."""
     try:
         result = assess(pathway, answers, record_id=record_id)
     except Exception as exc:  # an engine bug must not stop the batch; report it in this record's place
@@ -309,16 +311,6 @@ def _assess_answers(pathway: Pathway, answers: dict, record_id: Any, source: dic
 def _csv_row_writer(pathway: Pathway, buf: io.StringIO, columns: tuple[str, ...] | None = None):
     writer = _NeutralWriter(csv.writer(buf))
     return row_writer(pathway, columns or all_columns(pathway), writer.writerow, place)
-
-
-class _NeutralWriter:
-    """A csv writer whose text cells are never run as spreadsheet formulas (`csvcells`)."""
-
-    def __init__(self, writer):
-        self.writer = writer
-
-    def writerow(self, row: list) -> None:
-        self.writer.writerow(neutral_row(row))
 
 
 # --- worker processes ----------------------------------------------------------------------------
