@@ -31,7 +31,7 @@ from backpath.batch import streams as batch_io
 from backpath.batch.columns import _NeutralWriter, all_columns, row_assessor, row_writer
 from backpath.batch.input_formats import read_special
 from backpath.batch.streams import CHUNK_RECORDS, LINE, VALUE, Chunk, Item, line_item, long_line_item
-from backpath.batch.summary import error_kinds
+from backpath.batch.summary import error_kinds, place
 from backpath.batch.turns import Turns
 from backpath.core.engine import assess_json, error_result
 from backpath.core.jsontext import loads, unreadable
@@ -64,7 +64,7 @@ class ChunkResult:
     tiers: Counter = field(default_factory=Counter)
     error_places: list[str] = field(default_factory=list)
     error_kinds: Counter = field(default_factory=Counter)  # records by kind of error (batch_summary)
-    ids: list = field(default_factory=list)  # (id, place) of each record that has an id: repeats are warned
+    ids: list = field(default_factory=list)  # (id, source) of each record read: repeated ids are warned
     nbytes: int = 0
     handed_over: str | None = None  # from a worker: the file holding `data` instead (see `handoff`)
     written: bool = False  # from a worker: `data` is already in the output, written in its turn (see `turns`)
@@ -106,14 +106,15 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str, detail: str = "full",
     else:
         parts: list[str] = []
         serialise = add_text = parts.append
+    ok = 0
     for result in results:
         if type(result) is tuple:  # an ok result already written: (tier, JSON text or CSV line)
-            out.ok += 1
+            ok += 1
             tiers[result[0]] += 1
             add_text(result[1])
             continue
         if result["status"] == "ok":
-            out.ok += 1
+            ok += 1
             tiers[result["tier"]] += 1
         else:
             out.errors += 1
@@ -121,6 +122,7 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str, detail: str = "full",
             if len(out.error_places) < MAX_ERROR_PLACES:
                 out.error_places.append(place(result["source"]))
         serialise(_encode(result) if as_text else result)
+    out.ok = ok
     out.records = len(results)
     del results  # each record's text is now held only by `parts`: encoded in place, each text is let go
     # A lone surrogate (from a \ud800 escape in the input) cannot be UTF-8: write it back as the same escape.
@@ -128,16 +130,27 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str, detail: str = "full",
         out.data = [buf.getvalue().encode("utf-8", "backslashreplace")]
         buf.close()
         return out
-    separator = b"\n" if fmt == "jsonl" else b",\n"
-    pieces = out.data
-    parts.reverse()
-    while parts:  # taken off the list one by one, so each text is let go as soon as it is encoded
-        if pieces:
-            pieces.append(separator)
-        pieces.append(parts.pop().encode("utf-8", "backslashreplace"))
-    if fmt == "jsonl" and pieces:
-        pieces.append(separator)
+    out.data = _framed(parts, "\n" if fmt == "jsonl" else ",\n", fmt == "jsonl")
     return out
+
+
+_GROUP_RECORDS = 32  # records' texts joined into one piece of output (a few hundred KB at most, as a rule)
+
+
+def _framed(parts: list[str], separator: str, after_last: bool) -> list[bytes]:
+    """The texts of `parts` as UTF-8 pieces with `separator` between them (and after the last with
+    `after_last`), a group of `_GROUP_RECORDS` a piece: far fewer pieces to encode and write than one a record,
+    while a group is the most held twice. `parts` is emptied as it goes, so each text is let go once encoded."""
+    pieces: list[bytes] = []
+    parts.reverse()
+    while parts:
+        group = parts[-_GROUP_RECORDS:]
+        del parts[-_GROUP_RECORDS:]
+        group.reverse()
+        if after_last or parts:
+            group.append("")  # a separator after the group's last text too
+        pieces.append(separator.join(group).encode("utf-8", "backslashreplace"))
+    return pieces
 
 
 def assess_lines(pathway: Pathway, lines: Iterable[str | bytes], *, source: str = "<lines>", first_line: int = 1,
@@ -191,34 +204,23 @@ def _result_lines(result: ChunkResult) -> list[str]:
 
 
 def _assess_items(pathway: Pathway, chunk: Chunk, assess: Callable, ids: list | None = None) -> list:
-    """One result per item, in order: what `assess` gives for a record (`(tier, JSON text)` or a dict), error
-    dicts.
-    `ids` gets the (id, place) of each record read that has an id."""
+    """One result per item, in order: what `assess` gives for a record (`(tier, text)` or a dict), error dicts.
+    `ids` gets the (id, source) of each record read (its own id, or its position)."""
     results: list = []
-    waiting: list[tuple[int, Any, Any, dict]] = []  # (index in results, id, answers, source) to assess
+    add = results.append
+    note_id = ids.append if ids is not None else None
     position = chunk.start
     for item in chunk.items:
         got = _read_item(pathway, item, position)
         if type(got) is tuple:
-            if ids is not None and got[0] is not None:
-                ids.append((got[0], place(got[2])))
-            waiting.append((len(results), got[0], got[1], got[2]))
-            results.append(None)
+            record_id, answers, source = got
+            if note_id is not None:
+                note_id((record_id, source))
+            add(_assess_answers(pathway, answers, record_id, source, assess))
         else:
-            results.append(got)
+            add(got)
         position += 1
-    for slot, rid, answers, source in waiting:
-        results[slot] = _assess_answers(pathway, answers, rid, source, assess)
     return results
-
-
-def place(source: dict) -> str:
-    """`file:line`, `file record N` or `file`: where a record came from, for people."""
-    if "line" in source:
-        return f"{source['file']}:{source['line']}"
-    if "record" in source:
-        return f"{source['file']} record {source['record']}"
-    return source["file"]
 
 
 def _error(position: int, record_id: Any, path: str, message: str, source: dict) -> dict:
