@@ -238,8 +238,9 @@ class ResultWriter:
         rule_code = self.rule_code
         for ri in contributing:
             code |= rule_code[ri]
+        rule_id_json = self.rule_id_json
         tail = "".join((self.tail_head_of(tier, code, answer_warnings),
-                        ",".join(map(self.rule_id_json.__getitem__, contributing)), "]", self.disclaimer_text))
+                        ",".join([rule_id_json[ri] for ri in contributing]), "]", self.disclaimer_text))
         return self.text(record_id, env, tier, contributing, shown_frames, out_frames, tail)
 
     def tail_head_of(self, tier: str, code: int, answer_warnings: Sequence[Mapping[str, Any]] = ()) -> str:
