@@ -63,3 +63,4 @@ def test_rows_are_what_csv_writer_writes_for_the_result(default_pathway, columns
         assert got == (result["tier"], expected_line(default_pathway, result, answers, chosen)), record_id
         checked += 1
     assert checked > 50
+

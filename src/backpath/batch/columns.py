@@ -42,7 +42,7 @@ ADDED = ("pathway_id", "pathway_version", "review_in_weeks", "offered", "conside
          "care_team")
 LISTS = frozenset({"red_flags", "recommended", "not_recommended", "offered", "considered", "requested",
                    "rules_fired", "care_team"})
-_REVIEW_LIMIT = 1 << 12  # review intervals memoised per (tier, contributing rules)
+_REVIEW_LIMIT = 1 << 12  # cells memoised per kind (reviews, care teams, scores): memory stays flat
 
 
 def all_columns(pathway: Pathway) -> list[str]:
@@ -105,12 +105,18 @@ class RowMaker:
         ids = [*self.item_ids, *self.rule_ids, *outline.role_ids,
                *(o for q in p.questions.values() for o in getattr(q, "option_ids", None) or ())]
         self.lists_neutral = any(type(i) is str and i.startswith(FORMULA_STARTS) for i in ids)
-        # The review interval depends on the tier and on which contributing rules carry a follow-up (bit j:
-        # the j-th of them); the care team on its role bits.
-        self.follow_up_bit = {ri: 1 << j for j, ri in enumerate(ri for ri, r in enumerate(p.rules)
-                                                                  if r.follow_up is not None)}
+        # The review interval depends on the tier and on which contributing rules carry a follow-up, the care team
+        # on its roles: per rule one code, its role bits and above them (from `follow_up_shift`) its follow-up bit.
+        self.follow_up_rules = [ri for ri, r in enumerate(p.rules) if r.follow_up is not None]
+        self.follow_up_shift = len(outline.role_ids)
+        follow_up_bit = {ri: 1 << (self.follow_up_shift + j) for j, ri in enumerate(self.follow_up_rules)}
+        self.rule_code = [outline.rule_roles[ri] | follow_up_bit.get(ri, 0) for ri in range(len(p.rules))]
         self.reviews: dict[tuple[str, int], str] = {}
         self.care_teams: dict[int, str] = {}
+        # Score values key their cells: equal values have equal cells (5 and 5.0 show alike through `plain`, and
+        # true cannot meet 1 since a score's cases have one type, which the loader checks).
+        self.score_cells: dict[tuple, list[str]] = {}
+        self.tier_cells = {t.id: _text(t.id, "") for t in p.tiers}
         self.line_buf = io.StringIO()
         self.line_writer = _NeutralWriter(csv.writer(self.line_buf))
 
@@ -134,40 +140,50 @@ class RowMaker:
         outline = self.plan.outline
         shown, shown_states, ruled_out, _ = outline.layout(outline.requested(env), contributing)
         ids = self.item_ids
-        recommended = [ids[i] for i in shown]
-        offered = [ids[i] for i, s in zip(shown, shown_states) if s.strength == "offer"]
-        considered = [ids[i] for i, s in zip(shown, shown_states) if s.strength == "consider"]
-        roles = 0
-        item_roles, rule_roles = outline.item_roles, outline.rule_roles
-        for i in shown:
-            roles |= item_roles[i]
         code = 0
-        follow_up_bit = self.follow_up_bit
-        rule_ids = self.rule_ids
+        item_roles = outline.item_roles
+        for i in shown:
+            code |= item_roles[i]
+        rule_code = self.rule_code
         for ri in contributing:
-            roles |= rule_roles[ri]
-            code |= follow_up_bit.get(ri, 0)
+            code |= rule_code[ri]
+        roles = code & ((1 << self.follow_up_shift) - 1)
         care_team = self.care_teams.get(roles)
         if care_team is None:
             care_team = self._care_team(roles)
-        review = self.reviews.get((tier, code))
+        review = self.reviews.get((tier, code >> self.follow_up_shift))
         if review is None:
-            review = self._review(tier, code)
-        lists = [";".join(recommended), ";".join([ids[i] for i in ruled_out]), "", "",
-                 *self.after_source, review, ";".join(offered), ";".join(considered),
+            review = self._review(tier, code >> self.follow_up_shift)
+        score_values = tuple(map(env.get, self.score_ids))
+        scores = self.score_cells.get(score_values)
+        if scores is None:
+            scores = self._score_cells(score_values)
+        rule_ids = self.rule_ids
+        lists = [";".join([ids[i] for i in shown]), ";".join([ids[i] for i in ruled_out]), "", "",
+                 *self.after_source, review,
+                 ";".join([ids[i] for i, s in zip(shown, shown_states) if s.strength == "offer"]),
+                 ";".join([ids[i] for i, s in zip(shown, shown_states) if s.strength == "consider"]),
                  _joined(env.get(self.rq) if self.rq else None), ";".join([rule_ids[ri] for ri in contributing]),
                  care_team]
         if self.lists_neutral:
             lists = [neutral(cell) for cell in lists]
-        return [_text(record_id, ""), "ok", _text(tier, ""),
-                *[_text(plain(env.get(s)), "") for s in self.score_ids],
-                neutral(_joined(env.get(self.rfq) if self.rfq else None)), *lists]
+        first = record_id if type(record_id) is str and not record_id.startswith(FORMULA_STARTS) \
+            else _text(record_id, "")
+        return [first, "ok", self.tier_cells[tier], *scores, neutral(_joined(env.get(self.rfq) if self.rfq else None)),
+                *lists]
+
+    def _score_cells(self, values: tuple) -> list[str]:
+        """The score columns' cells for these score values (`score_ids` order), memoised."""
+        cells = [_text(plain(v), "") for v in values]
+        if len(self.score_cells) < _REVIEW_LIMIT:
+            self.score_cells[values] = cells
+        return cells
 
     def _review(self, tier: str, code: int) -> str:
-        """The follow-up's review interval as a cell (`outline.follow_up`), memoised on the tier and the code."""
+        """The follow-up's review interval as a cell (`outline.follow_up`) for the tier and the follow-up rules
+        whose bits are set in `code`, memoised."""
         p = self.plan.pathway
-        bits = self.follow_up_bit
-        rules = [p.rules[ri] for ri in bits if code & bits[ri]]
+        rules = [p.rules[ri] for j, ri in enumerate(self.follow_up_rules) if code >> j & 1]
         review = _text(follow_up(p.tier(tier), rules)["review_in_weeks"], "review_in_weeks")
         if len(self.reviews) < _REVIEW_LIMIT:
             self.reviews[(tier, code)] = review
