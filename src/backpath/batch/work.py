@@ -34,7 +34,7 @@ from backpath.batch.streams import CHUNK_RECORDS, LINE, VALUE, Chunk, Item, line
 from backpath.batch.summary import error_kinds, place
 from backpath.batch.turns import Turns
 from backpath.core.engine import assess_json, error_result
-from backpath.core.jsontext import loads, unreadable
+from backpath.core.jsontext import loads, loads_record, unreadable
 from backpath.core.model import Pathway
 from backpath.core.records import extra_keys, first_extra_key
 from backpath.core.result_compact_json import assess_compact_json
@@ -240,7 +240,7 @@ def _read_item(pathway: Pathway, item: tuple, position: int) -> dict | tuple[Any
             return _error(position, None, "", f"the line is not UTF-8 text (invalid byte 0x{payload[exc.start]:02x} "
                           f"at byte {exc.start + 1}); save the file as UTF-8.", source)
         try:
-            value = loads(text)
+            value = loads_record(text)
         except json.JSONDecodeError as exc:
             exc = _syntax_error(text, exc)
             return _error(position, None, "", f"the line is not valid JSON: {exc.msg} at column {exc.colno}.", source)
@@ -270,9 +270,10 @@ def read_record(pathway: Pathway, record: Any, position: int, source: dict) -> d
     """One parsed record {"id": ..., "answers": {...}} -> `(id, answers, source)`, or the error result for a
     record that is not of that shape. The id is the record's own, else its position in the run. A CSV row or a
     FHIR resource is read by `input_formats`."""
-    special = read_special(pathway, record, position, source)
-    if special is not None:
-        return special
+    if type(record) is not dict or "resourceType" in record:  # perhaps a CSV row or a FHIR resource
+        special = read_special(pathway, record, position, source)
+        if special is not None:
+            return special
     if type(record) is not dict:
         return _error(position, None, "", "a record must be a JSON object like {\"id\": ..., \"answers\": {...}}, "
                       f"not {_JSON_TYPES.get(type(record), 'that')}.", source)
