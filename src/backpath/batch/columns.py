@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from backpath.batch.csvcells import FORMULA_STARTS, neutral, neutral_row
 from backpath.batch.streams import BatchUsageError
 from backpath.core.errors import did_you_mean
-from backpath.core.outline import follow_up, plain
+from backpath.core.outline import CONSIDER, OFFER, _bits, follow_up, plain
 from backpath.core.shown import safe
 
 if TYPE_CHECKING:
@@ -105,12 +105,23 @@ class RowMaker:
         ids = [*self.item_ids, *self.rule_ids, *outline.role_ids,
                *(o for q in p.questions.values() for o in getattr(q, "option_ids", None) or ())]
         self.lists_neutral = any(type(i) is str and i.startswith(FORMULA_STARTS) for i in ids)
-        # The review interval depends on the tier and on which contributing rules carry a follow-up, the care team
-        # on its roles: per rule one code, its role bits and above them (from `follow_up_shift`) its follow-up bit.
+        # A row reads the outline as bit sets over the catalogue (bit i: item i), from one code per rule: the items
+        # it advises against, offers (from bit n) and considers (from 2n), its roles (from 3n) and, above them, its
+        # follow-up bit. A record's code is the OR of its contributing rules' codes, and its item lists follow as in
+        # `outline.Outline._state`: advised against wins, then offered, then considered; an item requested and not
+        # recommended is in `not_recommended` (the requested first). The lists' texts are memoised on their bits.
+        n = self.n = len(self.item_ids)
+        self.roles_shift = 3 * n
         self.follow_up_rules = [ri for ri, r in enumerate(p.rules) if r.follow_up is not None]
-        self.follow_up_shift = len(outline.role_ids)
+        self.follow_up_shift = self.roles_shift + len(outline.role_ids)
         follow_up_bit = {ri: 1 << (self.follow_up_shift + j) for j, ri in enumerate(self.follow_up_rules)}
-        self.rule_code = [outline.rule_roles[ri] | follow_up_bit.get(ri, 0) for ri in range(len(p.rules))]
+        self.rule_code = [_bits(outline.rule_against[ri])
+                          | _bits(n + item for item, strength in outline.rule_rec[ri] if strength == OFFER)
+                          | _bits(2 * n + item for item, strength in outline.rule_rec[ri] if strength == CONSIDER)
+                          | outline.rule_roles[ri] << self.roles_shift | follow_up_bit.get(ri, 0)
+                          for ri in range(len(p.rules))]
+        self.shown_texts: dict[int, tuple[str, str, str, int]] = {}
+        self.out_texts: dict[int, str] = {}
         self.reviews: dict[tuple[str, int], str] = {}
         self.care_teams: dict[int, str] = {}
         # Score values key their cells: equal values have equal cells (5 and 5.0 show alike through `plain`, and
@@ -137,17 +148,28 @@ class RowMaker:
 
     def cells(self, record_id: Any, env: dict, tier: str, contributing: list[int]) -> list[str]:
         """Every column's cell (`all_columns` order), as the text `csv.writer` writes for its value."""
-        outline = self.plan.outline
-        shown, shown_states, ruled_out, _ = outline.layout(outline.requested(env), contributing)
-        ids = self.item_ids
         code = 0
-        item_roles = outline.item_roles
-        for i in shown:
-            code |= item_roles[i]
         rule_code = self.rule_code
         for ri in contributing:
             code |= rule_code[ri]
-        roles = code & ((1 << self.follow_up_shift) - 1)
+        n = self.n
+        every = (1 << n) - 1
+        against = code & every
+        offer = code >> n & every & ~against
+        consider = code >> 2 * n & every & ~against & ~offer
+        shown = self.shown_texts.get(offer | consider << n)
+        if shown is None:
+            shown = self._shown(offer, consider)
+        recommended, offered, considered, item_roles = shown
+        requested = 0
+        if self.rq:
+            for item in self.plan.outline.requested(env):
+                requested |= 1 << item
+            requested &= ~(offer | consider)
+        ruled_out = self.out_texts.get(against | requested << n)
+        if ruled_out is None:
+            ruled_out = self._ruled_out(against, requested)
+        roles = (code >> self.roles_shift | item_roles) & ((1 << (self.follow_up_shift - self.roles_shift)) - 1)
         care_team = self.care_teams.get(roles)
         if care_team is None:
             care_team = self._care_team(roles)
@@ -159,10 +181,7 @@ class RowMaker:
         if scores is None:
             scores = self._score_cells(score_values)
         rule_ids = self.rule_ids
-        lists = [";".join([ids[i] for i in shown]), ";".join([ids[i] for i in ruled_out]), "", "",
-                 *self.after_source, review,
-                 ";".join([ids[i] for i, s in zip(shown, shown_states) if s.strength == "offer"]),
-                 ";".join([ids[i] for i, s in zip(shown, shown_states) if s.strength == "consider"]),
+        lists = [recommended, ruled_out, "", "", *self.after_source, review, offered, considered,
                  _joined(env.get(self.rq) if self.rq else None), ";".join([rule_ids[ri] for ri in contributing]),
                  care_team]
         if self.lists_neutral:
@@ -171,6 +190,34 @@ class RowMaker:
             else _text(record_id, "")
         return [first, "ok", self.tier_cells[tier], *scores, neutral(_joined(env.get(self.rfq) if self.rfq else None)),
                 *lists]
+
+    def _shown(self, offer: int, consider: int) -> tuple[str, str, str, int]:
+        """The `recommended`, `offered` and `considered` cells of these items (in result order: `rec_place`) and
+        their roles, memoised."""
+        outline = self.plan.outline
+        items = [i for i in range(self.n) if (offer | consider) >> i & 1]
+        if outline.rec_place is not None:
+            items.sort(key=outline.rec_place.__getitem__)
+        ids = self.item_ids
+        roles = 0
+        for i in items:
+            roles |= outline.item_roles[i]
+        texts = (";".join([ids[i] for i in items]), ";".join([ids[i] for i in items if offer >> i & 1]),
+                 ";".join([ids[i] for i in items if consider >> i & 1]), roles)
+        if len(self.shown_texts) < _REVIEW_LIMIT:
+            self.shown_texts[offer | consider << self.n] = texts
+        return texts
+
+    def _ruled_out(self, against: int, requested: int) -> str:
+        """The `not_recommended` cell: the items advised against or requested (not recommended), the requested
+        first, each part in catalogue order; memoised."""
+        both = against | requested
+        items = [i for i in range(self.n) if both >> i & 1 and requested >> i & 1] \
+            + [i for i in range(self.n) if both >> i & 1 and not requested >> i & 1]
+        text = ";".join([self.item_ids[i] for i in items])
+        if len(self.out_texts) < _REVIEW_LIMIT:
+            self.out_texts[against | requested << self.n] = text
+        return text
 
     def _score_cells(self, values: tuple) -> list[str]:
         """The score columns' cells for these score values (`score_ids` order), memoised."""
