@@ -181,10 +181,10 @@ def assess_lines(pathway: Pathway, lines: Iterable[str | bytes], *, source: str 
             continue
         chunk.items.append(item)
         if len(chunk.items) >= CHUNK_RECORDS:
-            yield from _result_lines(assess_chunk(pathway, chunk, "jsonl"))
+            yield from _result_lines(pathway, chunk)
             chunk = Chunk(start=chunk.start + len(chunk.items))
     if chunk.items:
-        yield from _result_lines(assess_chunk(pathway, chunk, "jsonl"))
+        yield from _result_lines(pathway, chunk)
 
 
 def _utf8(line: str) -> bytes:
@@ -199,8 +199,20 @@ def _utf8(line: str) -> bytes:
             return line.encode("utf-8", "surrogatepass")
 
 
-def _result_lines(result: ChunkResult) -> list[str]:
-    return b"".join(result.data).decode("utf-8").split("\n")[:-1]
+def _result_lines(pathway: Pathway, chunk: Chunk) -> list[str]:
+    """A chunk's results as `assess_chunk` writes them for jsonl, each as text without its newline (decoded from
+    the bytes it would write: the same text, but for a lone surrogate, written as its escape)."""
+    return [text if text.isascii() else _as_written(text)
+            for text in (result[1] if type(result) is tuple else _encode(result)
+                         for result in _assess_items(pathway, chunk, assess_json))]
+
+
+def _as_written(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: written as its escape (see `assess_chunk`)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _assess_items(pathway: Pathway, chunk: Chunk, assess: Callable, ids: list | None = None) -> list:
