@@ -68,21 +68,21 @@ class Outline:
         self.rule_rec = [tuple([(index[i], OFFER) for i in r.offer] + [(index[i], CONSIDER) for i in r.consider])
                          for r in p.rules]
         self.rule_against = [tuple(index[i] for i in r.advise_against) for r in p.rules]
-        # Per item, the rules that mention it, in rule order; per rule, the items it mentions with the rule's bit
-        # in each item's state key.
+        # Per item, the rules that mention it, in rule order, as a list and as bits over rule positions.
         mentioned = [list(dict.fromkeys([i for i, _ in self.rule_rec[ri]] + list(self.rule_against[ri])))
                      for ri in range(len(p.rules))]
         self.item_rules: list[list[int]] = [[] for _ in self.item_ids]
         for ri, items in enumerate(mentioned):
             for item in items:
                 self.item_rules[item].append(ri)
-        self.rule_item_bits = [[(item, 1 << self.item_rules[item].index(ri)) for item in items]
-                               for ri, items in enumerate(mentioned)]
-        # A record's *key* for an item: the bits of the contributing rules that mention it shifted left by one,
-        # and bit 0 set when it was requested; 0 for an item the result does not show. Per rule, each item it
-        # mentions with the rule's bit in that key.
-        self.rule_item_keys = [tuple((item, bit << 1) for item, bit in pairs) for pairs in self.rule_item_bits]
-        self._no_keys = [0] * len(self.item_ids)
+        self.item_rule_mask = [_bits(rules) for rules in self.item_rules]
+        # A rule's *layout code*, bits over the catalogue: the items it advises against (bit i for item i), the
+        # items it recommends (from bit n), then its own bit (from bit 2n, by rule position). A record's code is
+        # the OR of its contributing rules' codes (`layout`).
+        n = self.n = len(self.item_ids)
+        self.rule_layout = [_bits(self.rule_against[ri]) | _bits(n + i for i, _ in self.rule_rec[ri])
+                            | 1 << (2 * n + ri) for ri in range(len(p.rules))]
+        self.orders: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}  # see `_order`
         rank = p.tier_rank
         self.rec_order = [(rank[p.catalogue[item].tier], i) for i, item in enumerate(self.item_ids)]
         # Each item's place among recommended items (by its tier's rank, then catalogue order); None when that is
@@ -99,22 +99,23 @@ class Outline:
         self.state_count = 0
 
     # --- items ----------------------------------------------------------------------------------
-    def state(self, item: int, bits: int, requested: bool) -> ItemState:
-        """The state of `item` when the rules that mention it and contribute are those of `bits` (bit j for
-        `item_rules[item][j]`), requested or not. Memoised."""
-        key = bits << 1 | requested
+    def state(self, item: int, rules: int, requested: bool) -> ItemState:
+        """The state of `item` when the contributing rules are those of `rules` (bit ri for rule position ri; those
+        that do not mention the item are not looked at), requested or not. Memoised."""
+        key = (rules & self.item_rule_mask[item]) << 1 | requested
         return self.states[item].get(key) or self._keyed_state(item, key)
 
     def _keyed_state(self, item: int, key: int) -> ItemState:
-        """`state` for an item's key (see `rule_item_keys`), made and memoised (up to `_STATE_LIMIT` in all)."""
+        """`state` for an item's key (the contributing rules that mention it, shifted left by one; bit 0: requested),
+        made and memoised (up to `_STATE_LIMIT` in all)."""
         state = self._state(item, key >> 1, bool(key & 1))
         if self.state_count < _STATE_LIMIT:
             self.states[item][key] = state
             self.state_count += 1
         return state
 
-    def _state(self, item: int, bits: int, requested: bool) -> ItemState:
-        rules = [ri for j, ri in enumerate(self.item_rules[item]) if bits >> j & 1]  # in contributing order
+    def _state(self, item: int, rule_bits: int, requested: bool) -> ItemState:
+        rules = [ri for ri in self.item_rules[item] if rule_bits >> ri & 1]  # in contributing order
         recs = [(ri, code) for ri in rules for it, code in self.rule_rec[ri] if it == item]
         against = [ri for ri in rules for it in self.rule_against[ri] if it == item]
         if against:  # a contraindication wins; both sides' reasons are kept
@@ -145,40 +146,48 @@ class Outline:
                ) -> tuple[list[int], list[ItemState], list[int], list[ItemState]]:
         """`sections` as four lists: the recommended items and their states, the not-recommended items and theirs.
 
-        This runs for every record, so it works on tables: each item's key (`rule_item_keys`) is gathered in a
-        list indexed by item, and the items are then met in catalogue order, which is already the order of the
-        not-recommended ones after those requested; only the recommended ones may need sorting (`rec_place`)."""
-        keys = self._no_keys.copy()
-        rule_item_keys = self.rule_item_keys
+        This runs for every record, so it works on bits: the record's code (the OR of its rules' `rule_layout`)
+        says which items are advised against and which recommended, hence which items each list holds, and their
+        order is memoised on that (`_order`); each item's state is then memoised on the contributing rules that
+        mention it."""
+        code = 0
+        rule_layout = self.rule_layout
         for ri in contributing:
-            for item, bit in rule_item_keys[ri]:
-                keys[item] |= bit
+            code |= rule_layout[ri]
+        n = self.n
+        every = (1 << n) - 1
+        against = code & every
+        recommended = code >> n & every & ~against
+        asked = 0
         for item in requested:
-            keys[item] |= 1
-        shown: list[int] = []
-        ruled_out: list[int] = []
-        out_states: list[ItemState] = []
-        show, rule_out, rule_out_state = shown.append, ruled_out.append, out_states.append
-        state_of = self._state_gets
-        for item, key in enumerate(keys):
-            if key:
-                state = state_of[item](key) or self._keyed_state(item, key)
-                section = state.section
-                if section == RECOMMENDED:
-                    show(item)
-                elif section:
-                    rule_out(item)
-                    rule_out_state(state)
+            asked |= 1 << item
+        out = against | asked & ~recommended  # advised against, or requested and covered by no rule
+        key = recommended | out << n | (asked & out) << 2 * n
+        order = self.orders.get(key) or self._order(key, recommended, out, asked & out)
+        rules = code >> 2 * n
+        masks, state_of = self.item_rule_mask, self._state_gets
+        items = (*order[0], *order[1])
+        if asked:
+            states = [state_of[item](key := (rules & masks[item]) << 1 | (asked >> item & 1))
+                      or self._keyed_state(item, key) for item in items]
+        else:
+            states = [state_of[item](key := (rules & masks[item]) << 1) or self._keyed_state(item, key)
+                      for item in items]
+        shown = len(order[0])
+        return list(order[0]), states[:shown], list(order[1]), states[shown:]
+
+    def _order(self, key: int, recommended: int, out: int, asked_out: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The recommended items (bits of `recommended`) in result order (`rec_place`) and the not-recommended ones
+        (`out`) with the requested ones (`asked_out`) first, each part in catalogue order; memoised under `key`."""
+        shown = [i for i in range(self.n) if recommended >> i & 1]
         if self.rec_place is not None:
             shown.sort(key=self.rec_place.__getitem__)
-        shown_states = [state_of[item](keys[item]) or self._keyed_state(item, keys[item]) for item in shown]
-        if requested and len(ruled_out) > 1:  # the requested ones first, each part in catalogue order
-            first = [k for k, state in enumerate(out_states) if state.requested]
-            if first and len(first) < len(ruled_out):
-                order = first + [k for k, state in enumerate(out_states) if not state.requested]
-                ruled_out = [ruled_out[k] for k in order]
-                out_states = [out_states[k] for k in order]
-        return shown, shown_states, ruled_out, out_states
+        ruled_out = [i for i in range(self.n) if asked_out >> i & 1] \
+            + [i for i in range(self.n) if out >> i & 1 and not asked_out >> i & 1]
+        order = (tuple(shown), tuple(ruled_out))
+        if len(self.orders) < _STATE_LIMIT:
+            self.orders[key] = order
+        return order
 
     # --- the rest of a result -------------------------------------------------------------------
     def roles(self, recommended: Iterable[int], contributing: Iterable[int]) -> int:
