@@ -35,6 +35,7 @@ OFFER, CONSIDER = 0, 1
 STRENGTHS = ("offer", "consider")
 ADVISE_AGAINST = "advise_against"
 _STATE_LIMIT = 1 << 16  # item states memoised per pathway (bounded: memory stays flat however varied the answers)
+_ORDER_LIMIT = 1 << 12  # orders of recommended and of not-recommended items memoised per pathway (each)
 
 
 class ItemState:
@@ -82,7 +83,8 @@ class Outline:
         n = self.n = len(self.item_ids)
         self.rule_layout = [_bits(self.rule_against[ri]) | _bits(n + i for i, _ in self.rule_rec[ri])
                             | 1 << (2 * n + ri) for ri in range(len(p.rules))]
-        self.orders: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}  # see `_order`
+        self.shown_orders: dict[int, tuple[int, ...]] = {}  # recommended bits -> items in order (`_shown`)
+        self.out_orders: dict[int, tuple[int, ...]] = {}  # not-recommended bits -> items in order (`_ruled_out`)
         rank = p.tier_rank
         self.rec_order = [(rank[p.catalogue[item].tier], i) for i, item in enumerate(self.item_ids)]
         # Each item's place among recommended items (by its tier's rank, then catalogue order); None when that is
@@ -162,32 +164,34 @@ class Outline:
         for item in requested:
             asked |= 1 << item
         out = against | asked & ~recommended  # advised against, or requested and covered by no rule
-        key = recommended | out << n | (asked & out) << 2 * n
-        order = self.orders.get(key) or self._order(key, recommended, out, asked & out)
+        shown = self.shown_orders.get(recommended) or self._shown(recommended)
+        out_key = out | (asked & out) << n
+        ruled_out = self.out_orders.get(out_key) or self._ruled_out(out_key, out, asked & out)
         rules = code >> 2 * n
         masks, state_of = self.item_rule_mask, self._state_gets
-        items = (*order[0], *order[1])
+        items = (*shown, *ruled_out)
         if asked:
             states = [state_of[item](key := (rules & masks[item]) << 1 | (asked >> item & 1))
                       or self._keyed_state(item, key) for item in items]
         else:
             states = [state_of[item](key := (rules & masks[item]) << 1) or self._keyed_state(item, key)
                       for item in items]
-        shown = len(order[0])
-        return list(order[0]), states[:shown], list(order[1]), states[shown:]
+        count = len(shown)
+        return list(shown), states[:count], list(ruled_out), states[count:]
 
-    def _order(self, key: int, recommended: int, out: int, asked_out: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        """The recommended items (bits of `recommended`) in result order (`rec_place`) and the not-recommended ones
-        (`out`) with the requested ones (`asked_out`) first, each part in catalogue order; memoised under `key`."""
-        shown = [i for i in range(self.n) if recommended >> i & 1]
+    def _shown(self, recommended: int) -> tuple[int, ...]:
+        """The recommended items (bits of `recommended`) in result order (`rec_place`); memoised."""
+        items = [i for i in range(self.n) if recommended >> i & 1]
         if self.rec_place is not None:
-            shown.sort(key=self.rec_place.__getitem__)
-        ruled_out = [i for i in range(self.n) if asked_out >> i & 1] \
+            items.sort(key=self.rec_place.__getitem__)
+        return _remember(self.shown_orders, recommended, tuple(items))
+
+    def _ruled_out(self, key: int, out: int, asked_out: int) -> tuple[int, ...]:
+        """The not-recommended items (bits of `out`), the requested ones (`asked_out`) first, each part in
+        catalogue order; memoised under `key`."""
+        items = [i for i in range(self.n) if asked_out >> i & 1] \
             + [i for i in range(self.n) if out >> i & 1 and not asked_out >> i & 1]
-        order = (tuple(shown), tuple(ruled_out))
-        if len(self.orders) < _STATE_LIMIT:
-            self.orders[key] = order
-        return order
+        return _remember(self.out_orders, key, tuple(items))
 
     # --- the rest of a result -------------------------------------------------------------------
     def roles(self, recommended: Iterable[int], contributing: Iterable[int]) -> int:
@@ -264,6 +268,13 @@ def as_answered(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return list(value) if isinstance(value, list) else value
+
+
+def _remember(memo: dict, key: int, value: tuple[int, ...]) -> tuple[int, ...]:
+    """Keep `value` under `key` while `memo` holds fewer than `_ORDER_LIMIT` entries; return it."""
+    if len(memo) < _ORDER_LIMIT:
+        memo[key] = value
+    return value
 
 
 def _bits(positions) -> int:
