@@ -42,6 +42,7 @@ ADDED = ("pathway_id", "pathway_version", "review_in_weeks", "offered", "conside
          "care_team")
 LISTS = frozenset({"red_flags", "recommended", "not_recommended", "offered", "considered", "requested",
                    "rules_fired", "care_team"})
+_QUOTED = (",", '"', "\r", "\n")  # a cell with one of these is quoted by csv.writer
 _REVIEW_LIMIT = 1 << 12  # cells memoised per kind (reviews, care teams, scores): memory stays flat
 
 
@@ -105,6 +106,11 @@ class RowMaker:
         ids = [*self.item_ids, *self.rule_ids, *outline.role_ids,
                *(o for q in p.questions.values() for o in getattr(q, "option_ids", None) or ())]
         self.lists_neutral = any(type(i) is str and i.startswith(FORMULA_STARTS) for i in ids)
+        # Whether every text of an ok row but its id comes from the pathway without a character that needs quoting
+        # (then only the id is looked at for one).
+        texts = [*ids, *(t.id for t in p.tiers), p.id, str(p.version),
+                 *(str(c.value) for score in p.scores for c in score.cases or ())]
+        self.plain_texts = not any(c in text for text in texts for c in _QUOTED)
         # A row reads the outline as bit sets over the catalogue (bit i: item i), from one code per rule: the items
         # it advises against, offers (from bit n) and considers (from 2n), its roles (from 3n) and, above them, its
         # follow-up bit. A record's code is the OR of its contributing rules' codes, and its item lists follow as in
@@ -134,7 +140,11 @@ class RowMaker:
     def line(self, record_id: Any, env: dict, tier: str, contributing: list[int]) -> str:
         """One ok record's CSV line (with its `\r\n`) in the chosen columns."""
         cells = self.cells(record_id, env, tier, contributing)
-        if self.pick is not None:
+        if self.pick is None and self.plain_texts:  # every column: only the id may need quoting
+            first = cells[0]
+            if not ('"' in first or "," in first or "\r" in first or "\n" in first):
+                return ",".join(cells) + "\r\n"
+        elif self.pick is not None:
             cells = [cells[k] for k in self.pick]
         text = ",".join(cells)
         if '"' in text or "\r" in text or "\n" in text or text.count(",") != len(cells) - 1 \
@@ -162,9 +172,11 @@ class RowMaker:
             shown = self._shown(offer, consider)
         recommended, offered, considered, item_roles = shown
         requested = 0
-        if self.rq:
-            for item in self.plan.outline.requested(env):
-                requested |= 1 << item
+        requests = env.get(self.rq) if self.rq else None
+        if requests:
+            index = self.plan.outline.item_index
+            for item_id in requests:
+                requested |= 1 << index[item_id]
             requested &= ~(offer | consider)
         ruled_out = self.out_texts.get(against | requested << n)
         if ruled_out is None:
