@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from backpath.batch.csvcells import FORMULA_STARTS, neutral, neutral_row
 from backpath.batch.streams import BatchUsageError
 from backpath.core.errors import did_you_mean
-from backpath.core.outline import CONSIDER, OFFER, _bits, follow_up, plain
+from backpath.core.outline import CONSIDER, OFFER, _bits, follow_up, plain, positions
 from backpath.core.shown import safe
 
 if TYPE_CHECKING:
@@ -207,7 +207,7 @@ class RowMaker:
         """The `recommended`, `offered` and `considered` cells of these items (in result order: `rec_place`) and
         their roles, memoised."""
         outline = self.plan.outline
-        items = [i for i in range(self.n) if (offer | consider) >> i & 1]
+        items = positions(offer | consider)
         if outline.rec_place is not None:
             items.sort(key=outline.rec_place.__getitem__)
         ids = self.item_ids
@@ -224,8 +224,7 @@ class RowMaker:
         """The `not_recommended` cell: the items advised against or requested (not recommended), the requested
         first, each part in catalogue order; memoised."""
         both = against | requested
-        items = [i for i in range(self.n) if both >> i & 1 and requested >> i & 1] \
-            + [i for i in range(self.n) if both >> i & 1 and not requested >> i & 1]
+        items = positions(requested) + positions(both & ~requested)
         text = ";".join([self.item_ids[i] for i in items])
         if len(self.out_texts) < _REVIEW_LIMIT:
             self.out_texts[against | requested << self.n] = text

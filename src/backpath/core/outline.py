@@ -181,7 +181,7 @@ class Outline:
 
     def _shown(self, recommended: int) -> tuple[int, ...]:
         """The recommended items (bits of `recommended`) in result order (`rec_place`); memoised."""
-        items = [i for i in range(self.n) if recommended >> i & 1]
+        items = positions(recommended)
         if self.rec_place is not None:
             items.sort(key=self.rec_place.__getitem__)
         return _remember(self.shown_orders, recommended, tuple(items))
@@ -189,8 +189,7 @@ class Outline:
     def _ruled_out(self, key: int, out: int, asked_out: int) -> tuple[int, ...]:
         """The not-recommended items (bits of `out`), the requested ones (`asked_out`) first, each part in
         catalogue order; memoised under `key`."""
-        items = [i for i in range(self.n) if asked_out >> i & 1] \
-            + [i for i in range(self.n) if out >> i & 1 and not asked_out >> i & 1]
+        items = positions(asked_out) + positions(out & ~asked_out)
         return _remember(self.out_orders, key, tuple(items))
 
     # --- the rest of a result -------------------------------------------------------------------
@@ -275,6 +274,16 @@ def _remember(memo: dict, key: int, value: tuple[int, ...]) -> tuple[int, ...]:
     if len(memo) < _ORDER_LIMIT:
         memo[key] = value
     return value
+
+
+def positions(bits: int) -> list[int]:
+    """The positions of the bits set in `bits`, lowest first."""
+    out = []
+    while bits:
+        low = bits & -bits
+        out.append(low.bit_length() - 1)
+        bits ^= low
+    return out
 
 
 def _bits(positions) -> int:
