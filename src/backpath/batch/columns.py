@@ -16,8 +16,8 @@ The default columns, in this order (the first ten are those of earlier versions,
 | `rules_fired` | the ids of the rules that contributed, in rule order |
 | `care_team` | the roles to involve |
 
-Lists are joined with `;`. Each row is made from the outline (`outline.Outline.layout`, the item states'
-strengths, `outline.follow_up`) without any reason text or citation.
+Lists are joined with `;`. Each row is made from the outline's tables (which rules recommend or advise against
+which items, the roles, `outline.follow_up`; see `RowMaker`) without any reason text or citation.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from __future__ import annotations
 import csv
 import io
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from backpath.batch.csvcells import FORMULA_STARTS, neutral, neutral_row
 from backpath.batch.streams import BatchUsageError
 from backpath.core.errors import did_you_mean
-from backpath.core.outline import CONSIDER, OFFER, _bits, follow_up, plain, positions
+from backpath.core.outline import CONSIDER, OFFER, follow_up, plain, positions
 from backpath.core.shown import safe
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ class RowMaker:
         self.score_cells: dict[tuple, list[str]] = {}
         self.tier_cells = {t.id: _text(t.id, "") for t in p.tiers}
         self.line_buf = io.StringIO()
-        self.line_writer = _NeutralWriter(csv.writer(self.line_buf))
+        self.line_writer = csv.writer(self.line_buf)  # for a line that needs quoting (its cells are neutral already)
 
     def line(self, record_id: Any, env: dict, tier: str, contributing: list[int]) -> str:
         """One ok record's CSV line (with its `\r\n`) in the chosen columns."""
@@ -152,7 +152,7 @@ class RowMaker:
             buf = self.line_buf
             buf.seek(0)
             buf.truncate()
-            self.line_writer.writer.writerow(cells)
+            self.line_writer.writerow(cells)
             return buf.getvalue()
         return text + "\r\n"
 
@@ -252,6 +252,13 @@ class RowMaker:
         if len(self.care_teams) < _REVIEW_LIMIT:
             self.care_teams[roles] = text
         return text
+
+
+def _bits(positions: Iterable[int]) -> int:
+    out = 0
+    for i in positions:
+        out |= 1 << i
+    return out
 
 
 def _joined(values: list | None) -> str:
