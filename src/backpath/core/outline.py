@@ -101,15 +101,9 @@ class Outline:
         self.state_count = 0
 
     # --- items ----------------------------------------------------------------------------------
-    def state(self, item: int, rules: int, requested: bool) -> ItemState:
-        """The state of `item` when the contributing rules are those of `rules` (bit ri for rule position ri; those
-        that do not mention the item are not looked at), requested or not. Memoised."""
-        key = (rules & self.item_rule_mask[item]) << 1 | requested
-        return self.states[item].get(key) or self._keyed_state(item, key)
-
     def _keyed_state(self, item: int, key: int) -> ItemState:
-        """`state` for an item's key (the contributing rules that mention it, shifted left by one; bit 0: requested),
-        made and memoised (up to `_STATE_LIMIT` in all)."""
+        """The state of `item` for its key: the contributing rules that mention it (bit ri for rule position ri),
+        shifted left by one, and bit 0 set when it was requested. Made once and memoised (up to `_STATE_LIMIT`)."""
         state = self._state(item, key >> 1, bool(key & 1))
         if self.state_count < _STATE_LIMIT:
             self.states[item][key] = state
@@ -150,8 +144,8 @@ class Outline:
 
         This runs for every record, so it works on bits: the record's code (the OR of its rules' `rule_layout`)
         says which items are advised against and which recommended, hence which items each list holds, and their
-        order is memoised on that (`_order`); each item's state is then memoised on the contributing rules that
-        mention it."""
+        order is memoised on that (`_shown`, `_ruled_out`); each item's state is then memoised on the contributing
+        rules that mention it (`_keyed_state`)."""
         code = 0
         rule_layout = self.rule_layout
         for ri in contributing:
