@@ -272,7 +272,7 @@ def _text(value: Any, column: str) -> str:
     return value if type(value) is str else str(value)
 
 
-class _NeutralWriter:
+class NeutralWriter:
     """A csv writer whose text cells are never run as spreadsheet formulas (`csvcells`)."""
 
     def __init__(self, writer):

@@ -28,7 +28,7 @@ from typing import Any
 
 from backpath.batch import handoff
 from backpath.batch import streams as batch_io
-from backpath.batch.columns import _NeutralWriter, all_columns, row_assessor, row_writer
+from backpath.batch.columns import NeutralWriter, all_columns, row_assessor, row_writer
 from backpath.batch.input_formats import read_special
 from backpath.batch.streams import CHUNK_RECORDS, LINE, VALUE, Chunk, Item, line_item, long_line_item
 from backpath.batch.summary import error_kinds, place
@@ -324,7 +324,7 @@ def _assess_answers(pathway: Pathway, answers: dict, record_id: Any, source: dic
 
 
 def _csv_row_writer(pathway: Pathway, buf: io.StringIO, columns: tuple[str, ...] | None = None):
-    writer = _NeutralWriter(csv.writer(buf))
+    writer = NeutralWriter(csv.writer(buf))
     return row_writer(pathway, columns or all_columns(pathway), writer.writerow, place)
 
 
