@@ -43,6 +43,9 @@ def test_the_fast_check_leaves_odd_but_valid_values_to_the_full_check():
     assert plan.program.clean({**base, "weeks": float("nan")}) is None
     assert plan.program.clean({**base, "flags": ["saddle", "saddle"]}) is None
     assert plan.program.clean({**base, "flags": [["saddle"]]}) is None
+    for flags in ([{"saddle": 1}], ["saddle", 1], [None], [True], ["fever", "saddle", "nope"], ("saddle",)):
+        assert plan.program.clean({**base, "flags": flags}) is None, flags
+    assert plan.program.clean({**base, "flags": ["fever", "saddle"]}) == {**base, "flags": ["fever", "saddle"]}
     assert plan.program.clean({**base, "nope": 1}) is None
     assert plan.program.clean({**base, "leg_nrs": 3}) is None  # answered but not asked: a warning to word
     assert plan.program.clean(list(base)) is None

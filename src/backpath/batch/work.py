@@ -216,7 +216,9 @@ def _as_written(text: str) -> str:
 
 
 def _assess_items(pathway: Pathway, chunk: Chunk, assess: Callable, ids: list | None = None) -> list:
-    """One result per item, in order: what `assess` gives for a record (`(tier, text)` or a dict), error dicts.
+    """One result per item, in order: what `assess` gives for a record (`(tier, text)` or a dict; `assess_json`
+    and `assess_compact_json` give JSON text, `columns.row_assessor`'s a CSV line), error dicts with the record's
+    source. Never raises: a record the engine fails on gets an internal-error result in its place.
     `ids` gets the (id, source) of each record read (its own id, or its position)."""
     results: list = []
     add = results.append
@@ -228,7 +230,13 @@ def _assess_items(pathway: Pathway, chunk: Chunk, assess: Callable, ids: list | 
             record_id, answers, source = got
             if note_id is not None:
                 note_id((record_id, source))
-            add(_assess_answers(pathway, answers, record_id, source, assess))
+            try:
+                result = assess(pathway, answers, record_id=record_id)
+            except Exception as exc:  # an engine bug must not stop the batch; report it in this record's place
+                result = _internal_error(record_id, exc)
+            if type(result) is dict and result["status"] != "ok":
+                result["source"] = source
+            add(result)
         else:
             add(got)
         position += 1
@@ -308,19 +316,10 @@ def read_record(pathway: Pathway, record: Any, position: int, source: dict) -> d
     return (position if record_id is None else record_id), answers, source
 
 
-def _assess_answers(pathway: Pathway, answers: dict, record_id: Any, source: dict,
-                    assess: Callable) -> dict | tuple[str, str]:
-    """The scalar engine on one record through `assess` (`assess_json` and `assess_compact_json`: `(tier, JSON
-    text)`; `columns.row_assessor`'s: `(tier, CSV line)`); or an error result (with its source). Never raises."""
-    try:
-        result = assess(pathway, answers, record_id=record_id)
-    except Exception as exc:  # an engine bug must not stop the batch; report it in this record's place
-        result = error_result(record_id, [{"path": "", "message": f"internal error while assessing this record "
-                                           f"({type(exc).__name__}); please report it with the pathway and the "
-                                           "record."}])
-    if type(result) is dict and result["status"] != "ok":
-        result["source"] = source
-    return result
+def _internal_error(record_id: Any, exc: Exception) -> dict:
+    """The error result in place of a record the engine failed on."""
+    return error_result(record_id, [{"path": "", "message": f"internal error while assessing this record "
+                                     f"({type(exc).__name__}); please report it with the pathway and the record."}])
 
 
 def _csv_row_writer(pathway: Pathway, buf: io.StringIO, columns: tuple[str, ...] | None = None):

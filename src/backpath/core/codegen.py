@@ -96,13 +96,14 @@ def _choice_in(v: Any, options: frozenset) -> bool:
 
 
 def _choices_in(v: Any, options: frozenset) -> bool:
-    """A valid multi-choice answer: a list of distinct option ids."""
+    """A valid multi-choice answer: a list of distinct option ids (the options it holds are as many as its items;
+    an item that cannot be an option, a list or an object, cannot be looked up at all)."""
     if type(v) is not list:
         return False
-    for x in v:
-        if type(x) is not str or x not in options:
-            return False
-    return len(set(v)) == len(v)
+    try:
+        return len(options.intersection(v)) == len(v)
+    except TypeError:
+        return False
 
 
 def _any_of(*values: Any) -> Any:

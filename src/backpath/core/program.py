@@ -110,6 +110,9 @@ class Program:
                 absent = [ast.If(test=G._is(copy.deepcopy(asked), True), body=give_up, orelse=[])]
             body.append(ast.Assign(targets=[_store(value)], value=ast.Call(func=get, args=[ast.Constant(q.id)],
                                                                             keywords=[])))
+            if absent is give_up and asked is None:  # required and always asked: no answer (None) is not valid
+                body += present
+                continue
             body.append(ast.If(test=ast.Compare(left=_load(value), ops=[ast.IsNot()], comparators=[ast.Constant(None)]),
                                body=present, orelse=absent))
         body.append(ast.Return(_load("values")))
