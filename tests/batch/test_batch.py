@@ -678,14 +678,15 @@ def test_a_line_cut_short_is_reported_where_it_ends_with_or_without_a_newline(ru
 # --- the library: backpath.assess_lines ------------------------------------------------------------
 
 def mixed_jsonl(tmp_path, monkeypatch) -> Path:
-    """600 valid records with every kind of bad line among them, blank lines, a line over the (lowered) limit
-    and a line that is not UTF-8: more than one chunk."""
+    """600 valid records with every kind of bad line among them, blank lines, a line over the (lowered) limit,
+    a line that is not UTF-8 and an id with a lone surrogate: more than one chunk."""
     monkeypatch.setattr(batch_io, "MAX_LINE_BYTES", 4000)
     lines = [json.dumps(r, ensure_ascii=False) for r in varied_records(600)]
     for k, (bad, _, _) in enumerate(BAD_LINES):
         lines.insert(7 + 41 * k, bad)
     lines[300:300] = ["", "   "]
     lines.insert(400, '{"answers": "' + "x" * 5000 + '"}')
+    lines.insert(500, '{"id": "x\\ud800 é", "answers": ' + json.dumps(OK) + "}")  # a lone surrogate: its escape
     src = tmp_path / "mixed.jsonl"
     src.write_bytes("\n".join(lines).encode() + b'\n{"id": "caf\xe9", "answers": {}}\n')
     return src
@@ -696,7 +697,8 @@ def test_assess_lines_gives_what_batch_writes(runner, tmp_path, monkeypatch):
     text `backpath batch` writes: from a file's bytes, and from text lines with or without their newlines."""
     src = mixed_jsonl(tmp_path, monkeypatch)
     cli = batch(runner, src).stdout.splitlines()
-    assert len(cli) == 600 + len(BAD_LINES) + 2 > batch_io.CHUNK_RECORDS
+    assert len(cli) == 600 + len(BAD_LINES) + 3 > batch_io.CHUNK_RECORDS
+    assert sum('"id":"x\\ud800 é"' in line for line in cli) == 1
     pathway = backpath.load_pathway(MINI)
     with open(src, "rb") as fh:
         assert list(backpath.assess_lines(pathway, fh, source=str(src))) == cli

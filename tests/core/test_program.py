@@ -43,6 +43,9 @@ def test_the_fast_check_leaves_odd_but_valid_values_to_the_full_check():
     assert plan.program.clean({**base, "weeks": float("nan")}) is None
     assert plan.program.clean({**base, "flags": ["saddle", "saddle"]}) is None
     assert plan.program.clean({**base, "flags": [["saddle"]]}) is None
+    for flags in ([{"saddle": 1}], ["saddle", 1], [None], [True], ["fever", "saddle", "nope"], ("saddle",)):
+        assert plan.program.clean({**base, "flags": flags}) is None, flags
+    assert plan.program.clean({**base, "flags": ["fever", "saddle"]}) == {**base, "flags": ["fever", "saddle"]}
     assert plan.program.clean({**base, "nope": 1}) is None
     assert plan.program.clean({**base, "leg_nrs": 3}) is None  # answered but not asked: a warning to word
     assert plan.program.clean(list(base)) is None
@@ -123,3 +126,31 @@ def test_a_fact_with_thousands_of_cases_and_a_rule_reading_hundreds_of_answers(t
     assert compute_facts(wide, {"weeks": 2.5})["banded"] == 2
     line = json.dumps({"id": 1, "answers": answers})
     assert json.loads(next(backpath.assess_lines(wide, [line]))) == {**result, "id": 1}
+
+
+def test_a_rule_fires_exactly_when_its_condition_is_true():
+    """Rules fire on `codegen.Truths` tests, a shorter form of `condition is True`: the same for every mix of
+    true, false, unknown (missing) and numbers, through `and`, `or`, `not`, comparisons, `in` and arithmetic."""
+    import ast
+    import itertools
+
+    from backpath.core import codegen as G
+    from backpath.core.conditions import BOOLEAN, NUMBER, Type, compile_condition
+
+    symbols = {"a": BOOLEAN, "b": BOOLEAN, "n": NUMBER, "m": NUMBER,
+               "s": Type("multi", frozenset({"x", "y"}), "s"), "c": Type("choice", frozenset({"p", "q"}), "c")}
+    texts = ["a", "not a", "a and b", "a or b", "not (a and b)", "not (a or not b)", "a and (b or n > 2)",
+             "n > 2", "not n > 2", "n + m >= 3", "n / m < 1", "-n < m", "'x' in s", "'x' not in s", "s == []",
+             "s != ['x', 'y']", "c == 'p' or not 'y' in s", "not (c != 'q' and (a or m <= n))", "a == b",
+             "(a or b) and (not a or n == 1) and (c == 'p' or s == ['y'])"]
+    domains = {"a": [True, False, None], "b": [True, False, None], "n": [0, 1, 3, None], "m": [0, 2, None],
+               "s": [[], ["x"], ["y", "x"], None], "c": ["p", "q", None]}
+    for text in texts:
+        compiled = compile_condition(text, symbols)
+        scope = G.Scope()
+        fn = G.function("test", ["env"], scope, [ast.Return(value=G.Truths(G.Expressions(scope)).test(compiled.node))])
+        test = G.build([fn], {}, "<test>")["test"]
+        names = sorted(compiled.names)
+        for combo in itertools.product(*(domains[n] for n in names)):
+            env = {n: v for n, v in zip(names, combo) if v is not None}
+            assert test(env) is (compiled(env) is True), (text, env)

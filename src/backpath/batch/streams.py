@@ -136,15 +136,19 @@ def read_chunks(specs: list[InputSpec], stdin: BinaryIO | None = None,
     """Every record of every input, in order, grouped into chunks. Positions count across all inputs."""
     chunk = Chunk(start=1)
     items = chunk.items
+    add = items.append
+    size = 0  # the chunk's input bytes so far
     for spec in specs:
         for item, nbytes in _read_input(spec, stdin):
-            items.append(item)
-            chunk.nbytes += nbytes
-            if len(items) >= chunk_records or chunk.nbytes >= CHUNK_BYTES:
+            add(item)
+            size += nbytes
+            if len(items) >= chunk_records or size >= CHUNK_BYTES:
+                chunk.nbytes = size
                 yield chunk
                 chunk = Chunk(start=chunk.start + len(items))
-                items = chunk.items
+                items, add, size = chunk.items, chunk.items.append, 0
     if items:
+        chunk.nbytes = size
         yield chunk
 
 
@@ -196,10 +200,14 @@ def _read_lines(fh: BinaryIO, name: str) -> Iterator[tuple[Item, int]]:
         if not n:
             return
         line_no += 1
-        item = long_line_item(name, line_no, n - line.endswith(b"\n")) if long_line \
-            else line_item(line, name, line_no)
-        if item is not None:
-            yield item, n
+        if long_line:
+            yield long_line_item(name, line_no, n - line.endswith(b"\n")), n
+        elif line_no == 1:  # perhaps after a byte order mark
+            item = line_item(line, name, line_no)
+            if item is not None:
+                yield item, n
+        elif not line.isspace():  # `line_item`, inline for every other line
+            yield (LINE, name, line_no, line), n
 
 
 def line_item(line: bytes, name: str, line_no: int) -> Item | None:

@@ -53,17 +53,30 @@ class Repeats:
     places: list[str] = field(default_factory=list)
     full: bool = False  # MAX_IDS ids remembered: later ids are not checked
 
-    def add(self, ids: Iterable[tuple[Any, str]]) -> None:
-        for record_id, place in ids:
-            key = (type(record_id) is int, str(record_id))  # 7 and "7" are different ids
+    def add(self, ids: Iterable[tuple[Any, dict]]) -> None:
+        """Take a chunk's `(id, source)` pairs (`source` as in an error result, named by `place` only for a
+        repeat)."""
+        for record_id, source in ids:
+            # 7 and "7" are different ids (ids are text or whole numbers, which never compare equal)
+            key = record_id if type(record_id) is str or type(record_id) is int \
+                else (type(record_id) is int, str(record_id))
             if key in self.seen:
                 self.count += 1
                 if len(self.places) < MAX_PLACES:
-                    self.places.append(place)
+                    self.places.append(place(source))
             elif len(self.seen) < MAX_IDS:
                 self.seen.add(key)
             else:
                 self.full = True
+
+
+def place(source: dict) -> str:
+    """`file:line`, `file record N` or `file`: where a record came from, for people."""
+    if "line" in source:
+        return f"{source['file']}:{source['line']}"
+    if "record" in source:
+        return f"{source['file']} record {source['record']}"
+    return source["file"]
 
 
 def summary_lines(pathway: Pathway, stats: Any, out_name: str, seconds: float) -> list[str]:

@@ -28,14 +28,13 @@ from typing import Any
 
 from backpath.batch import handoff
 from backpath.batch import streams as batch_io
-from backpath.batch.columns import all_columns, assess_row, row_writer
-from backpath.batch.csvcells import neutral_row
+from backpath.batch.columns import NeutralWriter, all_columns, row_assessor, row_writer
 from backpath.batch.input_formats import read_special
 from backpath.batch.streams import CHUNK_RECORDS, LINE, VALUE, Chunk, Item, line_item, long_line_item
-from backpath.batch.summary import error_kinds
+from backpath.batch.summary import error_kinds, place
 from backpath.batch.turns import Turns
 from backpath.core.engine import assess_json, error_result
-from backpath.core.jsontext import loads, unreadable
+from backpath.core.jsontext import loads, loads_record, unreadable
 from backpath.core.model import Pathway
 from backpath.core.records import extra_keys, first_extra_key
 from backpath.core.result_compact_json import assess_compact_json
@@ -65,7 +64,7 @@ class ChunkResult:
     tiers: Counter = field(default_factory=Counter)
     error_places: list[str] = field(default_factory=list)
     error_kinds: Counter = field(default_factory=Counter)  # records by kind of error (batch_summary)
-    ids: list = field(default_factory=list)  # (id, place) of each record that has an id: repeats are warned
+    ids: list = field(default_factory=list)  # (id, source) of each record read: repeated ids are warned
     nbytes: int = 0
     handed_over: str | None = None  # from a worker: the file holding `data` instead (see `handoff`)
     written: bool = False  # from a worker: `data` is already in the output, written in its turn (see `turns`)
@@ -96,22 +95,26 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str, detail: str = "full",
     out = ChunkResult([], nbytes=chunk.nbytes)
     tiers = out.tiers
     as_text = fmt != "csv"
-    assess = assess_row if fmt == "csv" else assess_compact_json if detail == "summary" else assess_json
+    assess = row_assessor(pathway, columns) if fmt == "csv" else assess_compact_json if detail == "summary" \
+        else assess_json
     results = _assess_items(pathway, chunk, assess, out.ids)
+    add_text: Callable[[str], Any]
     if fmt == "csv":
         buf = io.StringIO()
         serialise = _csv_row_writer(pathway, buf, columns)
+        add_text = buf.write
     else:
         parts: list[str] = []
-        serialise = parts.append
+        serialise = add_text = parts.append
+    ok = 0
     for result in results:
-        if type(result) is tuple:  # an ok result already encoded: (tier, JSON text)
-            out.ok += 1
+        if type(result) is tuple:  # an ok result already written: (tier, JSON text or CSV line)
+            ok += 1
             tiers[result[0]] += 1
-            serialise(result[1])
+            add_text(result[1])
             continue
         if result["status"] == "ok":
-            out.ok += 1
+            ok += 1
             tiers[result["tier"]] += 1
         else:
             out.errors += 1
@@ -119,6 +122,7 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str, detail: str = "full",
             if len(out.error_places) < MAX_ERROR_PLACES:
                 out.error_places.append(place(result["source"]))
         serialise(_encode(result) if as_text else result)
+    out.ok = ok
     out.records = len(results)
     del results  # each record's text is now held only by `parts`: encoded in place, each text is let go
     # A lone surrogate (from a \ud800 escape in the input) cannot be UTF-8: write it back as the same escape.
@@ -126,16 +130,27 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str, detail: str = "full",
         out.data = [buf.getvalue().encode("utf-8", "backslashreplace")]
         buf.close()
         return out
-    separator = b"\n" if fmt == "jsonl" else b",\n"
-    pieces = out.data
-    parts.reverse()
-    while parts:  # taken off the list one by one, so each text is let go as soon as it is encoded
-        if pieces:
-            pieces.append(separator)
-        pieces.append(parts.pop().encode("utf-8", "backslashreplace"))
-    if fmt == "jsonl" and pieces:
-        pieces.append(separator)
+    out.data = _framed(parts, "\n" if fmt == "jsonl" else ",\n", fmt == "jsonl")
     return out
+
+
+_GROUP_RECORDS = 32  # records' texts joined into one piece of output (a few hundred KB at most, as a rule)
+
+
+def _framed(parts: list[str], separator: str, after_last: bool) -> list[bytes]:
+    """The texts of `parts` as UTF-8 pieces with `separator` between them (and after the last with
+    `after_last`), a group of `_GROUP_RECORDS` a piece: far fewer pieces to encode and write than one a record,
+    while a group is the most held twice. `parts` is emptied as it goes, so each text is let go once encoded."""
+    pieces: list[bytes] = []
+    parts.reverse()
+    while parts:
+        group = parts[-_GROUP_RECORDS:]
+        del parts[-_GROUP_RECORDS:]
+        group.reverse()
+        if after_last or parts:
+            group.append("")  # a separator after the group's last text too
+        pieces.append(separator.join(group).encode("utf-8", "backslashreplace"))
+    return pieces
 
 
 def assess_lines(pathway: Pathway, lines: Iterable[str | bytes], *, source: str = "<lines>", first_line: int = 1,
@@ -166,10 +181,10 @@ def assess_lines(pathway: Pathway, lines: Iterable[str | bytes], *, source: str 
             continue
         chunk.items.append(item)
         if len(chunk.items) >= CHUNK_RECORDS:
-            yield from _result_lines(assess_chunk(pathway, chunk, "jsonl"))
+            yield from _result_lines(pathway, chunk)
             chunk = Chunk(start=chunk.start + len(chunk.items))
     if chunk.items:
-        yield from _result_lines(assess_chunk(pathway, chunk, "jsonl"))
+        yield from _result_lines(pathway, chunk)
 
 
 def _utf8(line: str) -> bytes:
@@ -184,39 +199,48 @@ def _utf8(line: str) -> bytes:
             return line.encode("utf-8", "surrogatepass")
 
 
-def _result_lines(result: ChunkResult) -> list[str]:
-    return b"".join(result.data).decode("utf-8").split("\n")[:-1]
+def _result_lines(pathway: Pathway, chunk: Chunk) -> list[str]:
+    """A chunk's results as `assess_chunk` writes them for jsonl, each as text without its newline (decoded from
+    the bytes it would write: the same text, but for a lone surrogate, written as its escape)."""
+    return [text if text.isascii() else _as_written(text)
+            for text in (result[1] if type(result) is tuple else _encode(result)
+                         for result in _assess_items(pathway, chunk, assess_json))]
+
+
+def _as_written(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: written as its escape (see `assess_chunk`)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _assess_items(pathway: Pathway, chunk: Chunk, assess: Callable, ids: list | None = None) -> list:
-    """One result per item, in order: what `assess` gives for a record (`(tier, JSON text)` or a dict), error
-    dicts.
-    `ids` gets the (id, place) of each record read that has an id."""
+    """One result per item, in order: what `assess` gives for a record (`(tier, text)` or a dict; `assess_json`
+    and `assess_compact_json` give JSON text, `columns.row_assessor`'s a CSV line), error dicts with the record's
+    source. Never raises: a record the engine fails on gets an internal-error result in its place.
+    `ids` gets the (id, source) of each record read (its own id, or its position)."""
     results: list = []
-    waiting: list[tuple[int, Any, Any, dict]] = []  # (index in results, id, answers, source) to assess
+    add = results.append
+    note_id = ids.append if ids is not None else None
     position = chunk.start
     for item in chunk.items:
         got = _read_item(pathway, item, position)
         if type(got) is tuple:
-            if ids is not None and got[0] is not None:
-                ids.append((got[0], place(got[2])))
-            waiting.append((len(results), got[0], got[1], got[2]))
-            results.append(None)
+            record_id, answers, source = got
+            if note_id is not None:
+                note_id((record_id, source))
+            try:
+                result = assess(pathway, answers, record_id=record_id)
+            except Exception as exc:  # an engine bug must not stop the batch; report it in this record's place
+                result = _internal_error(record_id, exc)
+            if type(result) is dict and result["status"] != "ok":
+                result["source"] = source
+            add(result)
         else:
-            results.append(got)
+            add(got)
         position += 1
-    for slot, rid, answers, source in waiting:
-        results[slot] = _assess_answers(pathway, answers, rid, source, assess)
     return results
-
-
-def place(source: dict) -> str:
-    """`file:line`, `file record N` or `file`: where a record came from, for people."""
-    if "line" in source:
-        return f"{source['file']}:{source['line']}"
-    if "record" in source:
-        return f"{source['file']} record {source['record']}"
-    return source["file"]
 
 
 def _error(position: int, record_id: Any, path: str, message: str, source: dict) -> dict:
@@ -236,7 +260,7 @@ def _read_item(pathway: Pathway, item: tuple, position: int) -> dict | tuple[Any
             return _error(position, None, "", f"the line is not UTF-8 text (invalid byte 0x{payload[exc.start]:02x} "
                           f"at byte {exc.start + 1}); save the file as UTF-8.", source)
         try:
-            value = loads(text)
+            value = loads_record(text)
         except json.JSONDecodeError as exc:
             exc = _syntax_error(text, exc)
             return _error(position, None, "", f"the line is not valid JSON: {exc.msg} at column {exc.colno}.", source)
@@ -266,9 +290,10 @@ def read_record(pathway: Pathway, record: Any, position: int, source: dict) -> d
     """One parsed record {"id": ..., "answers": {...}} -> `(id, answers, source)`, or the error result for a
     record that is not of that shape. The id is the record's own, else its position in the run. A CSV row or a
     FHIR resource is read by `input_formats`."""
-    special = read_special(pathway, record, position, source)
-    if special is not None:
-        return special
+    if type(record) is not dict or "resourceType" in record:  # perhaps a CSV row or a FHIR resource
+        special = read_special(pathway, record, position, source)
+        if special is not None:
+            return special
     if type(record) is not dict:
         return _error(position, None, "", "a record must be a JSON object like {\"id\": ..., \"answers\": {...}}, "
                       f"not {_JSON_TYPES.get(type(record), 'that')}.", source)
@@ -291,34 +316,15 @@ def read_record(pathway: Pathway, record: Any, position: int, source: dict) -> d
     return (position if record_id is None else record_id), answers, source
 
 
-def _assess_answers(pathway: Pathway, answers: dict, record_id: Any, source: dict,
-                    assess: Callable) -> dict | tuple[str, str]:
-    """The scalar engine on one record through `assess` (`assess_json`: `(tier, JSON text)`; `assess_row`,
-    `assess_compact_json` like `assess_json`); or an error result (with its source). Never raises."""
-    try:
-        result = assess(pathway, answers, record_id=record_id)
-    except Exception as exc:  # an engine bug must not stop the batch; report it in this record's place
-        result = error_result(record_id, [{"path": "", "message": f"internal error while assessing this record "
-                                           f"({type(exc).__name__}); please report it with the pathway and the "
-                                           "record."}])
-    if type(result) is dict and result["status"] != "ok":
-        result["source"] = source
-    return result
+def _internal_error(record_id: Any, exc: Exception) -> dict:
+    """The error result in place of a record the engine failed on."""
+    return error_result(record_id, [{"path": "", "message": f"internal error while assessing this record "
+                                     f"({type(exc).__name__}); please report it with the pathway and the record."}])
 
 
 def _csv_row_writer(pathway: Pathway, buf: io.StringIO, columns: tuple[str, ...] | None = None):
-    writer = _NeutralWriter(csv.writer(buf))
+    writer = NeutralWriter(csv.writer(buf))
     return row_writer(pathway, columns or all_columns(pathway), writer.writerow, place)
-
-
-class _NeutralWriter:
-    """A csv writer whose text cells are never run as spreadsheet formulas (`csvcells`)."""
-
-    def __init__(self, writer):
-        self.writer = writer
-
-    def writerow(self, row: list) -> None:
-        self.writer.writerow(neutral_row(row))
 
 
 # --- worker processes ----------------------------------------------------------------------------

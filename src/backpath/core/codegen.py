@@ -95,13 +95,14 @@ def _choice_in(v: Any, options: frozenset) -> bool:
 
 
 def _choices_in(v: Any, options: frozenset) -> bool:
-    """A valid multi-choice answer: a list of distinct option ids."""
+    """A valid multi-choice answer: a list of distinct option ids (the options it holds are as many as its items;
+    an item that cannot be an option, a list or an object, cannot be looked up at all)."""
     if type(v) is not list:
         return False
-    for x in v:
-        if type(x) is not str or x not in options:
-            return False
-    return len(set(v)) == len(v)
+    try:
+        return len(options.intersection(v)) == len(v)
+    except TypeError:
+        return False
 
 
 def _any_of(*values: Any) -> Any:
@@ -301,6 +302,54 @@ class Expressions:
         for first, _ in reversed(tests):
             tail = _if_else(_is(first, decisive), _const(decisive), tail)
         return tail
+
+
+class Truths:
+    """Whether a boolean node is true (or false), for conditions read only that way: a rule fires when its
+    condition is true, and unknown does not fire. The test is `expression is True` of the three-valued code
+    (`Expressions`), written shorter: `and` is true when every operand is, `or` when any is, `not x` when `x` is
+    false, a comparison when both operands are known and it holds (its result is then a bool). Operands are
+    tested left to right and the test stops at the first that settles it, never after the three-valued code would
+    have; the code is flat `and`/`or`, whose depth does not grow with the number of operands."""
+
+    def __init__(self, exprs: Expressions):
+        self.exprs = exprs
+
+    def test(self, node: T.Node, want: bool = True) -> ast.expr:
+        """An expression that is True when `node` takes the value `want`, else False."""
+        if isinstance(node, T.Not):
+            return self.test(node.operand, not want)
+        if isinstance(node, (T.And, T.Or)):
+            every = isinstance(node, T.And) == want  # and-true, or-false: every operand must; else any one
+            tests = [self.test(part, want) for part in node.parts]
+            return tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And() if every else ast.Or(), values=tests)
+        if isinstance(node, (T.Compare, T.Member)) and want:
+            return self._holds(node)
+        return _is(self.exprs.expr(node), want)
+
+    def _holds(self, node: T.Compare | T.Member) -> ast.expr:
+        """`left is not None and right is not None and (left op right)`, each operand evaluated once."""
+        exprs = self.exprs
+        lfirst, lthen, lnull = exprs._operand(node.left)
+        rfirst, rthen, rnull = exprs._operand(node.right)
+        known: list[ast.expr] = []
+        if lnull:
+            known.append(ast.Compare(left=lfirst, ops=[ast.IsNot()], comparators=[_const(None)]))
+        else:
+            lthen = lfirst
+        if rnull:
+            known.append(ast.Compare(left=rfirst, ops=[ast.IsNot()], comparators=[_const(None)]))
+        else:
+            rthen = rfirst
+        holds: ast.expr
+        if isinstance(node, T.Member):
+            holds = ast.Compare(left=lthen, ops=[ast.NotIn() if node.negate else ast.In()], comparators=[rthen])
+        else:
+            if node.as_sets:
+                lthen = lthen if isinstance(node.left, T.Const) else _call("frozenset", lthen)
+                rthen = rthen if isinstance(node.right, T.Const) else _call("frozenset", rthen)
+            holds = ast.Compare(left=lthen, ops=[_COMPARE[node.op]()], comparators=[rthen])
+        return ast.BoolOp(op=ast.And(), values=[*known, holds]) if known else holds
 
 
 class Explanations:

@@ -92,6 +92,11 @@ def assess_json(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tup
     The text is byte for byte `json.dumps(assess(...), ensure_ascii=False, separators=(",", ":"))`, written
     by `result_json.ResultWriter` without building the result's dicts (several times faster).
     """
+    plan = _plan(pathway)
+    values = plan.program.clean(answers)
+    if values is not None:  # valid, nothing to warn of (the common record): straight to the writer
+        tier, contributing = decide_positions(plan, values)
+        return tier, plan.writer.write(record_id, values, tier, contributing)
     decided = _decided(pathway, answers, record_id)
     if isinstance(decided, dict):
         return decided

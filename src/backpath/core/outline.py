@@ -20,7 +20,6 @@ item state (batch); the CSV row, the renderers, the invariants and the questionn
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from operator import itemgetter
 from typing import Any
 
 from backpath.core.model import Pathway, Tier
@@ -41,8 +40,9 @@ NONE, RECOMMENDED, RULED_OUT, UNREQUESTED = 0, 1, 2, 3
 OFFER, CONSIDER = 0, 1
 STRENGTHS = ("offer", "consider")
 ADVISE_AGAINST = "advise_against"
-_ORDER_KEY = itemgetter(0, 1)  # sort entries (order, item, state) by order then item: states do not compare
 _STATE_LIMIT = 1 << 16  # item states memoised per pathway (bounded: memory stays flat however varied the answers)
+_ORDER_LIMIT = 1 << 14  # orders of recommended and of not-recommended items memoised per pathway (each; 5,415
+# different recommended sets in 30,000 bench records, a tuple of a few numbers each)
 
 
 class ItemState:
@@ -76,38 +76,49 @@ class Outline:
         self.rule_rec = [tuple([(index[i], OFFER) for i in r.offer] + [(index[i], CONSIDER) for i in r.consider])
                          for r in p.rules]
         self.rule_against = [tuple(index[i] for i in r.advise_against) for r in p.rules]
-        # Per item, the rules that mention it, in rule order; per rule, the items it mentions with the rule's bit
-        # in each item's state key.
+        # Per item, the rules that mention it, in rule order, as a list and as bits over rule positions.
         mentioned = [list(dict.fromkeys([i for i, _ in self.rule_rec[ri]] + list(self.rule_against[ri])))
                      for ri in range(len(p.rules))]
         self.item_rules: list[list[int]] = [[] for _ in self.item_ids]
         for ri, items in enumerate(mentioned):
             for item in items:
                 self.item_rules[item].append(ri)
-        self.rule_item_bits = [[(item, 1 << self.item_rules[item].index(ri)) for item in items]
-                               for ri, items in enumerate(mentioned)]
+        self.item_rule_mask = [_bits(rules) for rules in self.item_rules]
+        # A rule's *layout code*, bits over the catalogue: the items it advises against (bit i for item i), the
+        # items it recommends (from bit n), then its own bit (from bit 2n, by rule position). A record's code is
+        # the OR of its contributing rules' codes (`layout`).
+        n = self.n = len(self.item_ids)
+        self.rule_layout = [_bits(self.rule_against[ri]) | _bits(n + i for i, _ in self.rule_rec[ri])
+                            | 1 << (2 * n + ri) for ri in range(len(p.rules))]
+        self.shown_orders: dict[int, tuple[int, ...]] = {}  # recommended bits -> items in order (`_shown`)
+        self.out_orders: dict[int, tuple[int, ...]] = {}  # not-recommended bits -> items in order (`_ruled_out`)
         rank = p.tier_rank
         self.rec_order = [(rank[p.catalogue[item].tier], i) for i, item in enumerate(self.item_ids)]
+        # Each item's place among recommended items (by its tier's rank, then catalogue order); None when that is
+        # catalogue order already, so a record's recommended items need no sorting.
+        places = {item: k for k, (_, item) in enumerate(sorted(self.rec_order))}
+        self.rec_place: list[int] | None = None if all(places[i] == i for i in places) \
+            else [places[i] for i in range(len(self.item_ids))]
         self.role_ids = [role for role, _ in p.care_roles]
         role_index = {role: i for i, role in enumerate(self.role_ids)}
         self.item_roles = [_bits(role_index[c] for c in p.catalogue[item].care_team) for item in self.item_ids]
         self.rule_roles = [_bits(role_index[c] for c in r.care_team) for r in p.rules]
-        self.states: dict[tuple[int, int, bool], ItemState] = {}
+        self.states: list[dict[int, ItemState]] = [{} for _ in self.item_ids]  # per item: key -> state
+        self._state_gets = [memo.get for memo in self.states]
+        self.state_count = 0
 
     # --- items ----------------------------------------------------------------------------------
-    def state(self, item: int, bits: int, requested: bool) -> ItemState:
-        """The state of `item` when the rules that mention it and contribute are those of `bits` (bit j for
-        `item_rules[item][j]`), requested or not. Memoised."""
-        key = (item, bits, requested)
-        state = self.states.get(key)
-        if state is None:
-            state = self._state(item, bits, requested)
-            if len(self.states) < _STATE_LIMIT:
-                self.states[key] = state
+    def _keyed_state(self, item: int, key: int) -> ItemState:
+        """The state of `item` for its key: the contributing rules that mention it (bit ri for rule position ri),
+        shifted left by one, and bit 0 set when it was requested. Made once and memoised (up to `_STATE_LIMIT`)."""
+        state = self._state(item, key >> 1, bool(key & 1))
+        if self.state_count < _STATE_LIMIT:
+            self.states[item][key] = state
+            self.state_count += 1
         return state
 
-    def _state(self, item: int, bits: int, requested: bool) -> ItemState:
-        rules = [ri for j, ri in enumerate(self.item_rules[item]) if bits >> j & 1]  # in contributing order
+    def _state(self, item: int, rule_bits: int, requested: bool) -> ItemState:
+        rules = [ri for ri in self.item_rules[item] if rule_bits >> ri & 1]  # in contributing order
         recs = [(ri, code) for ri in rules for it, code in self.rule_rec[ri] if it == item]
         against = [ri for ri in rules for it in self.rule_against[ri] if it == item]
         if against:  # a contraindication wins; both sides' reasons are kept
@@ -131,26 +142,56 @@ class Outline:
     def sections(self, requested: set[int], contributing: Iterable[int]
                  ) -> tuple[list[tuple[int, ItemState]], list[tuple[int, ItemState]]]:
         """The recommended and the not-recommended items of a result, in result order, with their states."""
-        bits: dict[int, int] = {}
-        get = bits.get
-        rule_item_bits = self.rule_item_bits
+        shown, shown_states, ruled_out, out_states = self.layout(requested, contributing)
+        return list(zip(shown, shown_states)), list(zip(ruled_out, out_states))
+
+    def layout(self, requested: Iterable[int], contributing: Iterable[int]
+               ) -> tuple[list[int], list[ItemState], list[int], list[ItemState]]:
+        """`sections` as four lists: the recommended items and their states, the not-recommended items and theirs.
+
+        This runs for every record, so it works on bits: the record's code (the OR of its rules' `rule_layout`)
+        says which items are advised against and which recommended, hence which items each list holds, and their
+        order is memoised on that (`_shown`, `_ruled_out`); each item's state is then memoised on the contributing
+        rules that mention it (`_keyed_state`)."""
+        code = 0
+        rule_layout = self.rule_layout
         for ri in contributing:
-            for item, bit in rule_item_bits[ri]:
-                bits[item] = get(item, 0) | bit
+            code |= rule_layout[ri]
+        n = self.n
+        every = (1 << n) - 1
+        against = code & every
+        recommended = code >> n & every & ~against
+        asked = 0
         for item in requested:
-            bits.setdefault(item, 0)
-        shown, ruled_out = [], []
-        states, rec_order = self.states, self.rec_order
-        for item, b in bits.items():
-            asked = item in requested
-            state = states.get((item, b, asked)) or self.state(item, b, asked)
-            if state.section == RECOMMENDED:
-                shown.append((rec_order[item], item, state))
-            elif state.section != NONE:
-                ruled_out.append((not asked, item, state))
-        shown.sort(key=_ORDER_KEY)
-        ruled_out.sort(key=_ORDER_KEY)
-        return [(i, s) for _, i, s in shown], [(i, s) for _, i, s in ruled_out]
+            asked |= 1 << item
+        out = against | asked & ~recommended  # advised against, or requested and covered by no rule
+        shown = self.shown_orders.get(recommended) or self._shown(recommended)
+        out_key = out | (asked & out) << n
+        ruled_out = self.out_orders.get(out_key) or self._ruled_out(out_key, out, asked & out)
+        rules = code >> 2 * n
+        masks, state_of = self.item_rule_mask, self._state_gets
+        items = (*shown, *ruled_out)
+        if asked:
+            states = [state_of[item](key := (rules & masks[item]) << 1 | (asked >> item & 1))
+                      or self._keyed_state(item, key) for item in items]
+        else:
+            states = [state_of[item](key := (rules & masks[item]) << 1) or self._keyed_state(item, key)
+                      for item in items]
+        count = len(shown)
+        return list(shown), states[:count], list(ruled_out), states[count:]
+
+    def _shown(self, recommended: int) -> tuple[int, ...]:
+        """The recommended items (bits of `recommended`) in result order (`rec_place`); memoised."""
+        items = positions(recommended)
+        if self.rec_place is not None:
+            items.sort(key=self.rec_place.__getitem__)
+        return _remember(self.shown_orders, recommended, tuple(items))
+
+    def _ruled_out(self, key: int, out: int, asked_out: int) -> tuple[int, ...]:
+        """The not-recommended items (bits of `out`), the requested ones (`asked_out`) first, each part in
+        catalogue order; memoised under `key`."""
+        items = positions(asked_out) + positions(out & ~asked_out)
+        return _remember(self.out_orders, key, tuple(items))
 
     # --- the rest of a result -------------------------------------------------------------------
     def roles(self, recommended: Iterable[int], contributing: Iterable[int]) -> int:
@@ -227,6 +268,23 @@ def as_answered(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return list(value) if isinstance(value, list) else value
+
+
+def _remember(memo: dict, key: int, value: tuple[int, ...]) -> tuple[int, ...]:
+    """Keep `value` under `key` while `memo` holds fewer than `_ORDER_LIMIT` entries; return it."""
+    if len(memo) < _ORDER_LIMIT:
+        memo[key] = value
+    return value
+
+
+def positions(bits: int) -> list[int]:
+    """The positions of the bits set in `bits`, lowest first."""
+    out = []
+    while bits:
+        low = bits & -bits
+        out.append(low.bit_length() - 1)
+        bits ^= low
+    return out
 
 
 def _bits(positions) -> int:

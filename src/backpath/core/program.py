@@ -65,10 +65,12 @@ class Program:
             body.append(ast.Assign(targets=[ast.Subscript(value=_load("values"), slice=ast.Constant(f.id),
                                                           ctx=ast.Store())], value=_load(scope.slot(f.id))))
         body.append(ast.Assign(targets=[_store("fired")], value=ast.List(elts=[], ctx=ast.Load())))
-        append = ast.Attribute(value=_load("fired"), attr="append", ctx=ast.Load())
+        body.append(ast.Assign(targets=[_store("fire")], value=ast.Attribute(value=_load("fired"), attr="append",
+                                                                            ctx=ast.Load())))
+        truths = G.Truths(exprs)  # a rule fires when its condition is true: `is True` of it, written shorter
         for k, rule in enumerate(self.pathway.rules):
-            body.append(ast.If(test=G._is(exprs.expr(rule.when.node), True),
-                               body=[ast.Expr(ast.Call(func=append, args=[ast.Constant(k)], keywords=[]))],
+            body.append(ast.If(test=truths.test(rule.when.node),
+                               body=[ast.Expr(ast.Call(func=_load("fire"), args=[ast.Constant(k)], keywords=[]))],
                                orelse=[]))
         body.append(ast.Return(value=_load("fired")))
         return G.function("evaluate", ["values"], scope, body, source="values"), scope
@@ -108,6 +110,9 @@ class Program:
                 absent = [ast.If(test=G._is(copy.deepcopy(asked), True), body=give_up, orelse=[])]
             body.append(ast.Assign(targets=[_store(value)], value=ast.Call(func=get, args=[ast.Constant(q.id)],
                                                                             keywords=[])))
+            if absent is give_up and asked is None:  # required and always asked: no answer (None) is not valid
+                body += present
+                continue
             body.append(ast.If(test=ast.Compare(left=_load(value), ops=[ast.IsNot()], comparators=[ast.Constant(None)]),
                                body=present, orelse=absent))
         body.append(ast.Return(_load("values")))

@@ -144,6 +144,14 @@ class ResultWriter:
         # Per rule, what it adds to a result's tail: its care-team roles, follow-up bit and warning bit.
         self.rule_tail = [(outline.rule_roles[ri], self.follow_up_bit.get(ri, 0), self.warning_bit.get(ri, 0))
                           for ri in range(len(p.rules))]
+        # The same as one number a rule, its *tail code*: role bits, then follow-up bits from `follow_up_shift`, then
+        # warning bits from `warning_shift`. A record's code is the OR of its items' roles and its rules' codes, and
+        # with its tier it gives the record's tail up to the rules fired (`tail_head_of`; too varied to memoise
+        # whole: each part is memoised on its own bits).
+        self.follow_up_shift = len(outline.role_ids)
+        self.warning_shift = self.follow_up_shift + len(self.follow_up_rules)
+        self.rule_code = [roles | follow_up_bit << self.follow_up_shift | warning_bit << self.warning_shift
+                          for roles, follow_up_bit, warning_bit in self.rule_tail]
         self.warning_json = [encode({"rule": r.id, "message": r.warning}) if r.warning else "" for r in p.rules]
         self.follow_up_texts: dict[tuple, str] = {}
         self.warnings_texts: dict[int, str] = {}
@@ -223,30 +231,36 @@ class ResultWriter:
         """One record's recommended and not-recommended items in result order (`outline.sections`), and their
         frames."""
         outline = self.outline
-        requested = outline.requested(env)
-        shown, ruled_out = outline.sections(requested, contributing)
-        frame_of = self.frame_of
-        return ([i for i, _ in shown], [i for i, _ in ruled_out],
-                [s.frame or frame_of(i, s) for i, s in shown], [s.frame or frame_of(i, s) for i, s in ruled_out])
+        shown, shown_states, ruled_out, out_states = outline.layout(outline.requested(env), contributing)
+        shown_frames = [s.frame for s in shown_states]
+        out_frames = [s.frame for s in out_states]
+        if None in shown_frames or None in out_frames:  # states met for the first time: make their frames
+            shown_frames = [self.frame_of(i, s) for i, s in zip(shown, shown_states)]
+            out_frames = [self.frame_of(i, s) for i, s in zip(ruled_out, out_states)]
+        return shown, ruled_out, shown_frames, out_frames
 
     # --- results ----------------------------------------------------------------------------------
     def write(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int],
               answer_warnings: Sequence[Mapping[str, Any]] = ()) -> str:
         """The result's JSON text for `env` (answers + facts), its tier and contributing rules (positions)."""
         shown, _, shown_frames, out_frames = self.sections(env, contributing)
-        roles = 0
+        code = 0
         item_roles = self.outline.item_roles
         for item in shown:
-            roles |= item_roles[item]
-        follow_up_code = warning_code = 0
-        rule_tail = self.rule_tail
+            code |= item_roles[item]
+        rule_code = self.rule_code
         for ri in contributing:
-            rule_roles, follow_up_bit, warning_bit = rule_tail[ri]
-            roles |= rule_roles
-            follow_up_code |= follow_up_bit
-            warning_code |= warning_bit
-        return self.text(record_id, env, tier, contributing, shown_frames, out_frames,
-                         self.tail(tier, contributing, roles, follow_up_code, warning_code, answer_warnings))
+            code |= rule_code[ri]
+        rule_id_json = self.rule_id_json
+        tail = "".join((self.tail_head_of(tier, code, answer_warnings),
+                        ",".join([rule_id_json[ri] for ri in contributing]), "]", self.disclaimer_text))
+        return self.text(record_id, env, tier, contributing, shown_frames, out_frames, tail)
+
+    def tail_head_of(self, tier: str, code: int, answer_warnings: Sequence[Mapping[str, Any]] = ()) -> str:
+        """`tail_head` for a record's tail code (see `rule_code`)."""
+        shift = self.follow_up_shift
+        return self.tail_head(tier, code & ((1 << shift) - 1), (code >> shift) & ((1 << len(self.follow_up_rules)) - 1),
+                              code >> self.warning_shift, answer_warnings)
 
     def shown_text(self, name: str, value: Any) -> str:
         """A value's display in a reason (`show_value`), JSON-escaped."""
