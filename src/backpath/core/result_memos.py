@@ -13,9 +13,10 @@ from backpath.core import codegen as G
 _SMALL_CACHE = 1 << 12  # memos of fragments (scores, red flags, care team, follow-up, warnings, a name's value texts)
 _RULE_CACHE = 1 << 10  # memos per rule of its `because` names
 # Whole reasons are memoised per rule, up to a number of bytes for all rules of a writer together: each entry counts
-# as its text's length plus `_ENTRY_COST` (its key and the memo's slot). A reason is a few hundred characters, so
-# 16 MB keep some 40,000 of them; on bench/batch.py's varied records that finds about twice as many reasons as
-# 256 entries a rule did.
+# as its text's length plus `_ENTRY_COST` (its key and the memo's slot). The first records' reasons are kept, then
+# nothing more, so memory stays bounded. A reason with its `because` is often over 500 characters: 16 MB hold about
+# 19,000, full within 20,000 bench/batch.py records. 32 MB saved about 4% of CPU there but took `--jobs 2`'s peak
+# memory on 100,000 records from 165 to 195 MB (issue 4's bound is 200 MB), for the same records per second.
 _REASON_ROOM = 16 << 20
 _ENTRY_COST = 160
 
