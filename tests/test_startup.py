@@ -26,13 +26,26 @@ PROGRAM = """
 import gc, json, sys
 out = sys.argv.pop()
 sys.argv[0] = "backpath"
+import backpath.core.engine
+assess = backpath.core.engine.assess
+collecting = []
+def spy(*args, **kwargs):  # the command's work: is the garbage collector on?
+    collecting.append(gc.isenabled())
+    return assess(*args, **kwargs)
+backpath.core.engine.assess = spy
+freeze = gc.freeze
+def freezing():  # the start of the command: was the collector off while the command line loaded?
+    collecting.append(gc.isenabled())
+    freeze()
+gc.freeze = freezing
 from backpath.entry import main
 try:
     main()
 except SystemExit as exc:
     code = exc.code
 with open(out, "w") as fh:
-    json.dump({"code": code, "modules": sorted(sys.modules), "frozen": gc.get_freeze_count()}, fh)
+    json.dump({"code": code, "modules": sorted(sys.modules), "frozen": gc.get_freeze_count(),
+               "collecting": collecting}, fh)
 """
 
 
@@ -64,9 +77,12 @@ def test_the_pin_would_see_them(tmp_path):
 
 def test_the_command_freezes_what_its_imports_made_but_an_app_run_in_process_does_not(tmp_path, monkeypatch):
     """`cli.app.main_callback`: the `backpath` process freezes its long-lived objects out of the garbage
-    collector's scans; a program that runs the app inside itself (as these tests do) keeps its own collector."""
+    collector's scans, and runs its command with the collector on (the entry point turned it off while the
+    imports ran); a program that runs the app inside itself (as these tests do) keeps its own collector."""
     backpath.load_pathway()
-    assert run_assess(tmp_path, "--format", "json")["frozen"] > 10_000
+    run = run_assess(tmp_path, "--format", "json")
+    assert run["frozen"] > 10_000
+    assert run["collecting"] == [False, True]  # off while the command line loaded (`entry`), on for the command
     from typer.testing import CliRunner
 
     from backpath.cli.main import app

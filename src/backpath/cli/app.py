@@ -59,4 +59,6 @@ def main_callback(
         # and typer's and pydantic's, which typer imports only now, to read the options): it lives as long as the
         # process. Frozen, the garbage collector no longer scans it at every full collection and at exit: about
         # 20 ms of CPU of the 190 that `assess --format json` cost. (batch and diff freeze what they keep alike.)
+        # The entry point turned the collector off while the imports ran (`entry`): the command runs with it on.
         gc.freeze()
+        gc.enable()
