@@ -79,3 +79,24 @@ def text_of(value) -> str:
 def test_loads_record_is_loads_for_generated_records(pairs, end):
     text = text_of(pairs) + end if pairs else "{}" + end
     assert same(outcome(loads_record, text), outcome(loads, text))
+
+
+def hooked(text):
+    """`loads` called where `loads_record` is called (a frame deeper than `outcome`), the caller's depth being part
+    of where a RecursionError falls."""
+    return loads(text)
+
+
+def test_loads_record_is_loads_near_the_recursion_limit():
+    """`loads` calls its key hook for every object, an empty one too, one frame deeper than the object: an empty
+    object at the bottom of lists nested just short of the limit is an error for `loads`, so it must be one for
+    `loads_record` (which has no hook to overflow) as well. Every depth up to the limit is tried, wherever the
+    window falls for the caller's own stack."""
+    import sys
+
+    for depth in range(1, sys.getrecursionlimit() + 2):
+        for bottom in ("{}", "[{}, {}]", "1"):
+            text = '{"id": 1, "answers": {"a": ' + "[" * depth + bottom + "]" * depth + "}}"
+            fast, slow = outcome(loads_record, text), outcome(hooked, text)
+            # (values this deep are not compared: comparing them would overflow too; both come from one scanner)
+            assert fast[0] == slow[0] and (fast[0] == "value" or fast == slow), (depth, bottom, fast[0], slow[0])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from sys import getrecursionlimit
 from typing import Any
 
 from backpath.core.shown import clip
@@ -47,7 +48,13 @@ def loads_record(text: str) -> Any:
     cannot hold a repeated key. In JSON every `:` outside a string separates a key from its value, so when the
     text holds exactly as many `:` as the record and its answers object have keys once read, no `:` is inside a
     string or another object and no key of either was read twice (each repeat would add a `:` and no key).
-    Anything else (no object, another object inside, a `:` in a string, an error) is read again by `loads`."""
+    Where a RecursionError falls must not move either: `loads` scans two frames deeper than this reader (decode,
+    raw_decode) and calls its hook a frame deeper than each object, an empty one too (no `:`), so lists nested
+    near the recursion limit, perhaps with an empty object at their bottom, can be its RecursionError and this
+    reader's value. So the text must also nest less than half the limit deep (each level takes a `[` or `{`, and
+    two characters): then neither reader comes near the limit unless its caller is half way there already.
+    Anything else (no object, another object inside, a `:` in a string, deep nesting, an error) is read again by
+    `loads`."""
     if text[:1] == "{":
         try:
             value, end = _scan(text, 0)
@@ -59,7 +66,9 @@ def loads_record(text: str) -> Any:
             if type(answers) is dict:
                 keys += len(answers)
             if text.count(":") == keys:
-                return value
+                room = getrecursionlimit()
+                if len(text) < room or 2 * (text.count("[") + text.count("{")) < room:
+                    return value
     return loads(text)
 
 
