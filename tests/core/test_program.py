@@ -51,6 +51,42 @@ def test_the_fast_check_leaves_odd_but_valid_values_to_the_full_check():
     assert plan.program.clean(list(base)) is None
 
 
+class _LooksLikeText:
+    """Not text, but equal to its text and hashed alike: found in a set of option ids."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __eq__(self, other):
+        return other == self.text
+
+    def __hash__(self):
+        return hash(self.text)
+
+    def __repr__(self):
+        return f"_LooksLikeText({self.text!r})"
+
+
+def test_a_multi_choice_entry_that_is_not_text_is_refused_as_the_full_check_refuses_it():
+    """Through the Python API an entry may be any object: one that equals an option id without being text is an
+    error for `check_answers`, so the fast check must not take it, and `assess` gives that error. A subclass of
+    str is text for both."""
+    plan = _plan(MINI)
+    base = {"age": 40, "weeks": 3, "leg": False, "flags": [], "mood": "good"}
+    odd = {**base, "flags": [_LooksLikeText("saddle")]}
+    assert check_answers(MINI, odd, plan.asks).problems
+    assert plan.program.clean(odd) is None
+    result = backpath.assess(MINI, odd)
+    assert result["status"] == "error" and result["errors"][0]["path"] == "answers.flags", result
+
+    class Text(str):
+        pass
+
+    sub = {**base, "flags": [Text("saddle"), Text("fever")]}
+    assert not check_answers(MINI, sub, plan.asks).problems
+    assert backpath.assess(MINI, sub) == backpath.assess(MINI, {**base, "flags": ["saddle", "fever"]})
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(answers_for(PATHWAY))
 def test_the_compiled_decision_is_the_conditions_own(answers):

@@ -96,10 +96,13 @@ def _choice_in(v: Any, options: frozenset) -> bool:
 
 def _choices_in(v: Any, options: frozenset) -> bool:
     """A valid multi-choice answer: a list of distinct option ids (the options it holds are as many as its items;
-    an item that cannot be an option, a list or an object, cannot be looked up at all)."""
+    an item that cannot be an option, a list or an object, cannot be looked up at all). Every item must be text
+    as well, as `answers.check_answers` asks (`str.join` takes text and nothing else): through the Python API an
+    object that is not text may still equal an option id and hash like it."""
     if type(v) is not list:
         return False
     try:
+        "".join(v)
         return len(options.intersection(v)) == len(v)
     except TypeError:
         return False
