@@ -257,3 +257,25 @@ def test_dependency_names_skip_the_function_itself():
     from backpath.load.symbols import _names_in
 
     assert _names_in("answered(x) and not answered(y) or z") == {"x", "y", "z"}
+
+
+def test_the_answer_space_search_knows_when_a_name_can_be_missing(tmp_path, late_pathway):
+    """`not answered(late)` can fire (late is optional); `not answered(age)` cannot (age is required)."""
+    _, good = late_pathway
+    assert not [f for f in check_file(good).findings if f.code == "rule-never-fires"]
+    path = tmp_path / "mini.yaml"
+    path.write_text(MINI.replace("advisory_notes:", LATE_RULES.replace("not answered(late)", "not answered(age)"), 1),
+                    encoding="utf-8")
+    never = [f for f in check_file(path).findings if f.code == "rule-never-fires"]
+    assert [f.id for f in never] == ["late-unanswered"]
+
+
+def test_the_graph_draws_what_answered_reads():
+    from typer.testing import CliRunner
+
+    from backpath.cli.main import app
+
+    result = CliRunner().invoke(app, ["graph", "--view", "rule axial-spa-hla-b27"])
+    assert result.exit_code == 0, result.output
+    assert "answered(axial_spa_criteria_separated)" in result.stdout
+    assert "spa_peripheral_features" in result.stdout  # read through the separate count
