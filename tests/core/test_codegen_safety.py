@@ -143,3 +143,20 @@ def test_generated_code_has_no_builtins():
     assert compiled.fn.__globals__["__builtins__"] == {}
     assert set(compiled.fn.__globals__) <= set(codegen.NAMESPACE) | {"value", "explain", "decisions", "refute",
                                                                      "refute_decisions"}
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(identifiers, min_size=2, max_size=2, unique=True))
+def test_answered_reads_its_fuzzed_name_only_as_a_constant(monkeypatch, names):
+    """`answered(x)` (x may even be called `answered`) in every function a condition has: x only as a constant."""
+    a, b = names
+    symbols = {a: NUMBER, b: BOOLEAN}
+    compiled = compile_condition(f"not answered({a}) or (answered({b}) and {b}) or {a} > 1", symbols)
+    modules = captured_modules(monkeypatch)
+    assert compiled({}) is True and compiled({a: 1, b: False}) is False and compiled({a: 1}) is False
+    assert compiled.explain({}) == [] and compiled.explain({a: 2, b: True}) == [b, b, a]
+    assert compiled.decisions({a: 2}) >= 0 and compiled.refute({a: 1, b: False}) == [a, b, a]
+    compiled.refute_decisions({a: 1})
+    assert len(modules) == 5
+    for module in modules:
+        check_tree(module, {a, b, (a,), (b,), (b, a), (a, b)})

@@ -232,6 +232,9 @@ def enable_when_holds(response: dict, item: dict) -> bool:
         want = c[key]["code"] if key == "answerCoding" else c[key]
         values = [a.get("valueCoding", {}).get("code") if key == "answerCoding" else next(iter(a.values()))
                   for a in answers.get(c["question"], [])]
+        if c["operator"] == "exists":  # answered(question): whether the item has an answer
+            results.append(bool(values) == want)
+            continue
         compare = {"=": lambda a, b: a == b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
                    ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}[c["operator"]]
         results.append(any(compare(v, want) for v in values))
@@ -289,3 +292,79 @@ def test_a_condition_it_cannot_translate_is_refused_not_dropped(default_pathway)
                                                             q.id: dataclasses.replace(q, ask_when=odd)})
     with pytest.raises(QuestionnaireError, match="treatment_response.*cannot be written as FHIR skip logic"):
         build_questionnaire(other)
+
+
+# --- answered(name) -------------------------------------------------------------------------------------
+
+ANSWERED_ASK_WHEN = [
+    ("answered(high_stress)", [{"question": "high_stress", "operator": "exists", "answerBoolean": True}]),
+    ("not answered(limited_social_support)",
+     [{"question": "limited_social_support", "operator": "exists", "answerBoolean": False}]),
+    ("answered(preferences) and not answered(high_stress)",
+     [{"question": "preferences", "operator": "exists", "answerBoolean": True},
+      {"question": "high_stress", "operator": "exists", "answerBoolean": False}]),
+    ("answered(axial_spa_criteria_separated)", None),  # a derived fact: written out, `.exists()`
+    # a score of named values (written out; always known here, its items are required), a number score
+    ("answered(startback_risk) and not answered(spa_peripheral_criteria)", None),
+    ("answered(spa_peripheral_criteria) or high_stress", None),  # a number score: its calculated item's answer
+]
+
+
+def _answered_variants() -> list[dict]:
+    """Answer sets with each name the conditions above read answered and not: an NG65 case (the separate count
+    asked), with or without stress, social support, preferences, the separate count."""
+    import itertools
+
+    cases = dict(case_answers())
+    bases = [cases["ng65-three-grouped-detail-unanswered-hla-b27"]]
+    toggles = [("high_stress", True), ("limited_social_support", False), ("preferences", []),
+               ("spa_peripheral_features", ["arthritis"])]
+    out = []
+    for base, chosen in itertools.product(bases, itertools.product((False, True), repeat=len(toggles))):
+        answers = {k: v for k, v in base.items() if k not in dict(toggles)}
+        answers.update(kv for kv, on in zip(toggles, chosen) if on)
+        out.append(answers)
+    return out
+
+
+@pytest.mark.parametrize("text,simple", ANSWERED_ASK_WHEN, ids=[t for t, _ in ANSWERED_ASK_WHEN])
+def test_answered_exports_as_exists_and_means_what_the_engine_means(default_pathway, text, simple):
+    import dataclasses
+
+    from backpath.core.conditions import compile_condition
+
+    q = default_pathway.questions["requests"]
+    when = compile_condition(text, default_pathway.symbols)
+    pathway = dataclasses.replace(default_pathway, questions={**default_pathway.questions,
+                                                              q.id: dataclasses.replace(q, ask_when=when)})
+    questionnaire = build_questionnaire(pathway)
+    item = items_by_link(questionnaire)["requests"]
+    ext = extension(item, ENABLE_WHEN_EXPRESSION)
+    if simple is not None:
+        assert item["enableWhen"] == simple and ext is None
+    else:
+        assert "enableWhen" not in item and ".exists()" in ext["valueExpression"]["expression"]
+    items = items_by_link(questionnaire)
+    seen = set()
+    for answers in _answered_variants():
+        known = {k: v for k, v in answers.items() if k in pathway.questions and k != "requests"}
+        response = to_response(pathway, known)
+        for score_id in pathway.facts_order:  # the form fills in its calculated items before the skip logic
+            calc = extension(items.get(score_id, {}), CALCULATED_EXPRESSION)
+            if calc is None:
+                continue
+            got = fhirpath(response, calc["valueExpression"]["expression"], resource=response,
+                           questionnaire=questionnaire)
+            key = {"integer": "valueInteger", "decimal": "valueDecimal",
+                   "choice": "valueCoding"}[items[score_id]["type"]]
+            response["item"].append({"linkId": score_id, "answer": [{key: v} for v in got]})
+        expected = engine.applies(pathway, pathway.questions["requests"], known) is True
+        if ext is not None:
+            got = fhirpath(response, ext["valueExpression"]["expression"], resource=response)
+            assert got in ([True], [False]), got
+            enabled = got == [True]
+        else:
+            enabled = enable_when_holds(response, item)
+        assert enabled == expected, (text, known)
+        seen.add(enabled)
+    assert seen == {True, False}  # both ways, or the comparison proves little

@@ -216,6 +216,10 @@ class Expressions:
     def _Var(self, node: T.Var) -> ast.expr:
         return _name(self.scope.slot(node.name))
 
+    def _Answered(self, node: T.Answered) -> ast.expr:
+        """`vN is not None`: a Python bool, never None (unknown)."""
+        return ast.Compare(left=_name(self.scope.slot(node.name)), ops=[ast.IsNot()], comparators=[_const(None)])
+
     def _Neg(self, node: T.Neg) -> ast.expr:
         return _call("_neg", self.expr(node.operand))
 
@@ -231,6 +235,9 @@ class Expressions:
         if isinstance(node, T.Var):
             value = self.expr(node)
             return value, value, True
+        if isinstance(node, T.Answered):  # a bool, never None: used once, as is (first or later, never both)
+            value = self.expr(node)
+            return value, value, False
         temp = self.scope.temp()
         return ast.NamedExpr(target=_name(temp, True), value=self.expr(node)), _name(temp), True
 
@@ -328,6 +335,9 @@ class Truths:
             return tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And() if every else ast.Or(), values=tests)
         if isinstance(node, (T.Compare, T.Member)) and want:
             return self._holds(node)
+        if isinstance(node, T.Answered):  # `v is not None` / `v is None`: already a bool
+            slot = _name(self.exprs.scope.slot(node.name))
+            return ast.Compare(left=slot, ops=[ast.IsNot() if want else IS], comparators=[_const(None)])
         return _is(self.exprs.expr(node), want)
 
     def _holds(self, node: T.Compare | T.Member) -> ast.expr:
@@ -358,7 +368,8 @@ class Truths:
 class Explanations:
     """Statements that list, in `out`, the names that made a boolean node take a value: for `and` true and `or`
     false every operand's, for `or` true the true operands', for `and` false the false operands', `not` turning
-    the question round, and a comparison's all its names. The tests on operands are also collected (`terms`),
+    the question round, a comparison's all its names; `answered(x)` true lists x, false nothing (no name has a
+    value then, and `because` lists only names with values). The tests on operands are also collected (`terms`),
     so that a memo can key on their outcome."""
 
     def __init__(self, scope: Scope, out: str = "out"):
@@ -381,6 +392,8 @@ class Explanations:
                 self.terms.append(test)
                 body.append(ast.If(test=test, body=inner or [ast.Pass()], orelse=[]))
             return body
+        if isinstance(node, T.Answered) and not want:
+            return []
         names = T.names(node)
         if not names:
             return []
@@ -408,7 +421,8 @@ def conditional(node: T.Node, want: bool = True) -> bool:
         if isinstance(node, T.Or) == want:
             return True
         return any(conditional(p, want) for p in node.parts)
-    return False
+    # `answered(x)` false is explained by nothing, not by its name (x has no value then)
+    return isinstance(node, T.Answered) and not want
 
 
 def function(name: str, args: list[str], scope: Scope, body: list[ast.stmt], source: str = "env") -> ast.FunctionDef:

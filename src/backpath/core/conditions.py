@@ -125,6 +125,7 @@ class Compiled:
         return self.fn(env)
 
 
+FUNCTION = "answered"  # the one function a condition may call (`visit_Call`)
 _CONSTANT_NAMES = {"true": True, "false": False, "True": True, "False": False}
 
 _ORDER_OPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
@@ -184,7 +185,8 @@ class _Checker:
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
             raise self.fail(node, f"`{_node_text(node)}` is not allowed in a condition: only names, numbers, "
-                            "quoted text, lists, `and`/`or`/`not`, comparisons, `in` and + - * / are.")
+                            "quoted text, lists, `and`/`or`/`not`, comparisons, `in`, + - * / and "
+                            "`answered(name)` are.")
         return method(node)
 
     # --- leaves -------------------------------------------------------------------------------
@@ -221,6 +223,27 @@ class _Checker:
         return Type("list", frozen), T.Const(frozen)
 
     visit_Tuple = visit_List
+
+    def visit_Call(self, node: ast.Call) -> Checked:
+        """`answered(name)`, the one function: true when the question, derived fact or score `name` has a value,
+        false when it has none (never unknown)."""
+        usage = "write `answered(name)` with the id of one question, derived fact or score, unquoted"
+        func = node.func
+        if not isinstance(func, ast.Name) or func.id != FUNCTION:
+            raise self.fail(node, f"`{_node_text(node)}` is not allowed: the only function in a condition is "
+                            f"`{FUNCTION}(name)`.{did_you_mean(_node_text(func), (FUNCTION,))}")
+        if node.keywords:
+            raise self.fail(node, f"`{_node_text(node)}`: `{FUNCTION}` takes no keywords; {usage}.")
+        if len(node.args) != 1:
+            count = len(node.args) + len(node.keywords)
+            raise self.fail(node, f"`{_node_text(node)}`: `{FUNCTION}` takes exactly one name, not {count} "
+                            f"argument{'' if count == 1 else 's'}; {usage}.")
+        arg = node.args[0]
+        if not isinstance(arg, ast.Name) or arg.id in _CONSTANT_NAMES:
+            raise self.fail(arg, f"`{_node_text(node)}`: the argument of `{FUNCTION}` must be a name, not "
+                            f"`{_node_text(arg)}`; {usage}.")
+        self.visit_Name(arg)  # a declared name (a located error with did-you-mean otherwise); records it as read
+        return BOOLEAN, T.Answered(arg.id)
 
     # --- operators ----------------------------------------------------------------------------
     def visit_BoolOp(self, node: ast.BoolOp) -> Checked:

@@ -28,6 +28,15 @@ class Var:
 
 
 @dataclass(frozen=True)
+class Answered:
+    """`answered(name)`: whether the answer, derived fact or score has a value. Never unknown: it is the one test
+    that can say "this optional question was not answered" in a language where a missing value makes every
+    comparison unknown."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class And:
     parts: tuple[Node, ...]
 
@@ -74,8 +83,8 @@ class Member:
     negate: bool = False
 
 
-Node = Const | Var | And | Or | Not | Neg | Arith | Compare | Member
-BOOLEAN_NODES = (And, Or, Not, Compare, Member)
+Node = Const | Var | Answered | And | Or | Not | Neg | Arith | Compare | Member
+BOOLEAN_NODES = (And, Or, Not, Compare, Member, Answered)
 
 
 def names(node: Node) -> list[str]:
@@ -84,7 +93,7 @@ def names(node: Node) -> list[str]:
     stack: list[Node] = [node]
     while stack:
         n = stack.pop()
-        if isinstance(n, Var):
+        if isinstance(n, (Var, Answered)):
             out.append(n.name)
         elif isinstance(n, (And, Or)):
             stack.extend(reversed(n.parts))

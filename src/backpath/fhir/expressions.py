@@ -7,6 +7,9 @@ comparison or arithmetic on an unanswered item is empty, and `and`/`or`/`iif` tr
 three-valued logic treats unknown, so an expression is enabled exactly when backpath asks the question (tested
 case by case with fhirpathpy). Derived facts are written out in place (FHIR has no such names); a number score is
 read from its read-only calculated item, which the form fills in (a score of named values is written out).
+`answered(x)` is `.exists()` of x's value, never empty, as backpath's is never unknown: an item's answers, or
+the expression written out for a derived fact (empty exactly where backpath's value is unknown); as enableWhen,
+the `exists` operator.
 """
 
 from __future__ import annotations
@@ -52,6 +55,14 @@ def _parse(text: str) -> ast.AST:
     return ast.parse(text, mode="eval").body
 
 
+def answered_name(node: ast.AST) -> str | None:
+    """The name in `answered(name)` (the checker allowed no other call), else None."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "answered" \
+            and len(node.args) == 1 and isinstance(node.args[0], ast.Name):
+        return node.args[0].id
+    return None
+
+
 # --- enableWhen ----------------------------------------------------------------------------------
 
 def enable_when(pathway: Pathway, condition_text: str, option_system) -> tuple[list[dict], str] | None:
@@ -76,6 +87,10 @@ def _simple_terms(pathway: Pathway, node: ast.AST, option_system) -> list[dict] 
     questions = pathway.questions
     if isinstance(node, ast.Name) and node.id in questions and questions[node.id].type == "boolean":
         return [{"question": node.id, "operator": "=", "answerBoolean": True}]
+    negated = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+    name = answered_name(node.operand if isinstance(node, ast.UnaryOp) and negated else node)
+    if name is not None:  # answered(question) / not answered(question): the `exists` operator
+        return [{"question": name, "operator": "exists", "answerBoolean": not negated}] if name in questions else None
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not) and isinstance(node.operand, ast.Name):
         name = node.operand.id
         if name in questions and questions[name].type == "boolean":
@@ -154,6 +169,19 @@ class FhirPathWriter:
             return literal(name.lower() == "true")
         raise NotExpressible(f"`{name}` is neither a question, a derived fact nor a score")
 
+    def _answered(self, name: str, depth: int) -> str:
+        """`answered(name)`: whether the value exists. An item's answers (a question's, or a number score's
+        calculated item), or a derived fact (or a score of named values) written out in place, which is empty
+        exactly where backpath's value is unknown."""
+        if name in self.pathway.questions:
+            return f"%resource.repeat(item).where(linkId={literal(name)}).answer.exists()"
+        fact = self.facts.get(name)
+        if isinstance(fact, Score) and _numeric(fact):
+            return f"%resource.repeat(item).where(linkId={literal(name)}).answer.exists()"
+        if fact is not None:
+            return f"({self._fact(fact, depth + 1)}).exists()"
+        raise NotExpressible(f"`answered({name})`: `{name}` is neither a question, a derived fact nor a score")
+
     @staticmethod
     def _answer(q: Question) -> str:
         path = answer_path(q.id)
@@ -221,6 +249,9 @@ class FhirPathWriter:
             operands = [node.left, *node.comparators]
             parts = [self._compare(a, op, b, depth) for a, op, b in zip(operands, node.ops, operands[1:])]
             return parts[0] if len(parts) == 1 else " and ".join(f"({p})" for p in parts)
+        name = answered_name(node)
+        if name is not None:
+            return self._answered(name, depth)
         raise NotExpressible(f"the construct `{ast.unparse(node)}`")
 
     def _multi(self, node: ast.AST) -> Question | None:

@@ -10,10 +10,13 @@ from backpath.core.conditions import BOOLEAN, NUMBER, Type
 
 
 def _names_in(text: str) -> set[str]:
+    """The names `text` reads: not the function in `answered(x)`, which is no declared name (x is)."""
     try:
-        return {n.id for n in ast.walk(ast.parse(" ".join(text.split()), mode="eval")) if isinstance(n, ast.Name)}
+        nodes = list(ast.walk(ast.parse(" ".join(text.split()), mode="eval")))
     except SyntaxError:
         return set()
+    functions = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+    return {n.id for n in nodes if isinstance(n, ast.Name) and id(n) not in functions}
 
 
 def _question_type(q: m.Question) -> Type:

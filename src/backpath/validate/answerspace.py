@@ -272,7 +272,8 @@ def numeric_thresholds(pathway: Pathway) -> dict[str, set[float]]:
                         and isinstance(u.operand.value, (int, float))}
             if not numbers:
                 continue
-            for name in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
+            functions = {id(c.func) for c in ast.walk(node) if isinstance(c, ast.Call)}  # `answered` is no name
+            for name in {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and id(n) not in functions}:
                 for qid in deps.get(name, ()):
                     out.setdefault(qid, set()).update(numbers)
     return out
