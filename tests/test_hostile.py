@@ -367,6 +367,7 @@ def _running(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow  # ~2 s: `.ci/run` runs it (`-m slow`), so that the default run stays under 90 s
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers and /proc: Linux")
 def test_kill_9_of_batch_jobs_2_takes_its_workers_and_a_later_run_cleans_up(tmp_path: Path):
     """Issue 16 item 3: workers die with a batch process killed with SIGKILL, and what it left (its temporary

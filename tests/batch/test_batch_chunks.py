@@ -74,6 +74,7 @@ def broken(answers: dict, rng: random.Random) -> dict:
     return out
 
 
+@pytest.mark.slow  # ~2 s: `.ci/run` runs it (`-m slow`), so that the default run stays under 90 s
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(answers_for(PATHWAY), min_size=20, max_size=60), st.randoms(use_true_random=False))
 def test_a_chunk_matches_assess_record_by_record(answer_sets, rng):

@@ -87,6 +87,7 @@ def hooked(text):
     return loads(text)
 
 
+@pytest.mark.slow  # ~2 s: `.ci/run` runs it (`-m slow`), so that the default run stays under 90 s
 def test_loads_record_is_loads_near_the_recursion_limit():
     """`loads` calls its key hook for every object, an empty one too, one frame deeper than the object: an empty
     object at the bottom of lists nested just short of the limit is an error for `loads`, so it must be one for

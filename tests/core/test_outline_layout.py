@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -66,6 +67,7 @@ def cases(draw):
     return n, tiers, rules, records
 
 
+@pytest.mark.slow  # ~2 s: `.ci/run` runs it (`-m slow`), so that the default run stays under 90 s
 @settings(max_examples=300, deadline=None)
 @given(cases())
 def test_layout_is_the_contract_read_item_by_item(case):

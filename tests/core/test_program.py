@@ -3,6 +3,7 @@ decision with the conditions' own functions."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -135,6 +136,7 @@ def test_wide_conditions_compile_at_a_depth_that_does_not_grow_with_them():
     assert chain({"x": 1}) is False and chain({}) is None
 
 
+@pytest.mark.slow  # ~2 s: `.ci/run` runs it (`-m slow`), so that the default run stays under 90 s
 def test_a_fact_with_thousands_of_cases_and_a_rule_reading_hundreds_of_answers(tmp_path):
     """Through the whole engine: loading, the compiled program, `because`, batch."""
     import json

@@ -327,6 +327,9 @@ def _answered_variants() -> list[dict]:
     return out
 
 
+# Each case evaluates its FHIRPath over 16 answer sets (~2.5 s): `.ci/run` runs them (`-m slow`); the engine's own
+# answered() is tested by default in tests/core/test_answered.py.
+@pytest.mark.slow
 @pytest.mark.parametrize("text,simple", ANSWERED_ASK_WHEN, ids=[t for t, _ in ANSWERED_ASK_WHEN])
 def test_answered_exports_as_exists_and_means_what_the_engine_means(default_pathway, text, simple):
     import dataclasses

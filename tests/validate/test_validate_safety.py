@@ -8,6 +8,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import pytest
+
 from backpath.load.yamlio import MAX_NODES
 from backpath.validate.run import check_file
 
@@ -43,6 +45,7 @@ def test_python_tags_through_the_cli_execute_nothing(tmp_path: Path):
     assert not marker.exists()
 
 
+@pytest.mark.slow  # ~2 s: `.ci/run` runs it (`-m slow`), so that the default run stays under 90 s
 def test_alias_bomb_is_rejected_in_bounded_time_and_memory():
     tracemalloc.start()
     started = time.perf_counter()
