@@ -322,15 +322,13 @@ def row_assessor(pathway: Pathway, columns: Sequence[str] | None = None) -> Call
     return assess
 
 
-def row_writer(pathway: Pathway, columns: Sequence[str], write_row: Callable[[list], None],
-               place: Callable[[dict], str]) -> Callable[[dict], None]:
-    """A function that writes one result (a `RowMaker.row` dict, or an error result) as the cells of `columns`."""
+def error_row_writer(pathway: Pathway, columns: Sequence[str], write_row: Callable[[list], None],
+                     place: Callable[[dict], str]) -> Callable[[dict], None]:
+    """A function that writes an error result as the cells of `columns` (an ok record's row is its line from
+    `row_assessor`)."""
     columns = list(columns)
 
     def write(r: dict) -> None:
-        if r["status"] == "ok":
-            write_row([_cell(r[c], c) for c in columns])
-            return
         errors = " | ".join(f"{e['path']}: {e['message']}" if e["path"] else e["message"] for e in r["errors"])
         values = {"id": r["id"], "status": "error", "errors": errors,
                   "source": place(r["source"]) if "source" in r else "",

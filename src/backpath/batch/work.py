@@ -28,7 +28,7 @@ from typing import Any
 
 from backpath.batch import handoff
 from backpath.batch import streams as batch_io
-from backpath.batch.columns import NeutralWriter, all_columns, row_assessor, row_writer
+from backpath.batch.columns import NeutralWriter, all_columns, error_row_writer, row_assessor
 from backpath.batch.input_formats import read_special
 from backpath.batch.streams import CHUNK_RECORDS, LINE, VALUE, Chunk, Item, line_item, long_line_item
 from backpath.batch.summary import error_kinds, place
@@ -101,11 +101,11 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str, detail: str = "full",
     add_text: Callable[[str], Any]
     if fmt == "csv":
         buf = io.StringIO()
-        serialise = _csv_row_writer(pathway, buf, columns)
+        write_error = _csv_error_writer(pathway, buf, columns)
         add_text = buf.write
     else:
         parts: list[str] = []
-        serialise = add_text = parts.append
+        write_error = add_text = parts.append
     ok = 0
     for result in results:
         if type(result) is tuple:  # an ok result already written: (tier, JSON text or CSV line)
@@ -113,15 +113,11 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str, detail: str = "full",
             tiers[result[0]] += 1
             add_text(result[1])
             continue
-        if result["status"] == "ok":
-            ok += 1
-            tiers[result["tier"]] += 1
-        else:
-            out.errors += 1
-            out.error_kinds.update(error_kinds(result["errors"]))
-            if len(out.error_places) < MAX_ERROR_PLACES:
-                out.error_places.append(place(result["source"]))
-        serialise(_encode(result) if as_text else result)
+        out.errors += 1  # every assessor gives an ok result as text: a dict is an error result
+        out.error_kinds.update(error_kinds(result["errors"]))
+        if len(out.error_places) < MAX_ERROR_PLACES:
+            out.error_places.append(place(result["source"]))
+        write_error(_encode(result) if as_text else result)
     out.ok = ok
     out.records = len(results)
     del results  # each record's text is now held only by `parts`: encoded in place, each text is let go
@@ -322,9 +318,9 @@ def _internal_error(record_id: Any, exc: Exception) -> dict:
                                      f"({type(exc).__name__}); please report it with the pathway and the record."}])
 
 
-def _csv_row_writer(pathway: Pathway, buf: io.StringIO, columns: tuple[str, ...] | None = None):
+def _csv_error_writer(pathway: Pathway, buf: io.StringIO, columns: tuple[str, ...] | None = None):
     writer = NeutralWriter(csv.writer(buf))
-    return row_writer(pathway, columns or all_columns(pathway), writer.writerow, place)
+    return error_row_writer(pathway, columns or all_columns(pathway), writer.writerow, place)
 
 
 # --- worker processes ----------------------------------------------------------------------------
