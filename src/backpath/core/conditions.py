@@ -235,9 +235,9 @@ class _Checker:
         if node.keywords:
             raise self.fail(node, f"`{_node_text(node)}`: `{FUNCTION}` takes no keywords; {usage}.")
         if len(node.args) != 1:
-            count = len(node.args) + len(node.keywords)
+            count = len(node.args)
             raise self.fail(node, f"`{_node_text(node)}`: `{FUNCTION}` takes exactly one name, not {count} "
-                            f"argument{'' if count == 1 else 's'}; {usage}.")
+                            f"arguments; {usage}.")
         arg = node.args[0]
         if not isinstance(arg, ast.Name) or arg.id in _CONSTANT_NAMES:
             raise self.fail(arg, f"`{_node_text(node)}`: the argument of `{FUNCTION}` must be a name, not "

@@ -10,11 +10,16 @@ from backpath.core.conditions import BOOLEAN, NUMBER, Type
 
 
 def _names_in(text: str) -> set[str]:
-    """The names `text` reads: not the function in `answered(x)`, which is no declared name (x is)."""
+    """The names condition `text` reads (`names_read`); none when it does not parse."""
     try:
-        nodes = list(ast.walk(ast.parse(" ".join(text.split()), mode="eval")))
+        return names_read(ast.parse(" ".join(text.split()), mode="eval"))
     except SyntaxError:
         return set()
+
+
+def names_read(tree: ast.AST) -> set[str]:
+    """The names a parsed condition reads: not the function in `answered(x)`, which is no declared name (x is)."""
+    nodes = list(ast.walk(tree))
     functions = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
     return {n.id for n in nodes if isinstance(n, ast.Name) and id(n) not in functions}
 

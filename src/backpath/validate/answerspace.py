@@ -34,6 +34,7 @@ from typing import Any
 from backpath.core import engine
 from backpath.core.conditions import Compiled, ConditionError, compile_condition
 from backpath.core.model import Derived, Pathway, Question, Score
+from backpath.load.symbols import names_read
 
 SEED = 20240607
 RANDOM_SAMPLES = 300
@@ -272,8 +273,7 @@ def numeric_thresholds(pathway: Pathway) -> dict[str, set[float]]:
                         and isinstance(u.operand.value, (int, float))}
             if not numbers:
                 continue
-            functions = {id(c.func) for c in ast.walk(node) if isinstance(c, ast.Call)}  # `answered` is no name
-            for name in {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and id(n) not in functions}:
+            for name in names_read(node):
                 for qid in deps.get(name, ()):
                     out.setdefault(qid, set()).update(numbers)
     return out
