@@ -310,16 +310,9 @@ class ResultWriter:
                         self.scores_text(score_values), '},"red_flags":', self.list_text(red_flags or []),
                         ',"recommendations":['))
 
-    def tail(self, tier: str, contributing: list[int], roles: int, follow_up_code: int, warning_code: int,
-             answer_warnings=()) -> str:
-        """A result after its items: `]`, care team (`roles`), follow-up and warnings (the codes of the rules that
-        carry them), rules fired, disclaimer. Answer warnings come before the rules' warnings."""
-        return (self.tail_head(tier, roles, follow_up_code, warning_code, answer_warnings)
-                + ",".join([self.rule_id_json[ri] for ri in contributing]) + "]" + self.disclaimer_text)
-
     def tail_head(self, tier: str, roles: int, follow_up_code: int, warning_code: int, answer_warnings=()) -> str:
-        """`tail` up to the rules fired (`"rules_fired":[`), which depends on these codes alone (the chunk
-        writer memoises it in `tail_heads`; records with answer warnings are not written there)."""
+        """A result after its items, up to the rules fired: `]`, care team (`roles`), follow-up and warnings (the
+        codes of the rules that carry them; answer warnings come before the rules'), `"rules_fired":[`."""
         warnings = self.warnings_for_code(warning_code)
         if answer_warnings:
             listed = [encode(dict(w)) for w in answer_warnings] + ([warnings[1:-1]] if warnings != "[]" else [])
