@@ -21,7 +21,7 @@ from backpath.load.yamlio import load_yaml
 from tests.conftest import FIXTURES
 
 GENERATED_NAME = re.compile(r"^(v\d+|t\d+|(ask_\d+_)?k\d+|c\d+|env|values|answers|out|fired|value|explain|decisions"
-                            r"|refute|refute_decisions|evaluate|clean|bits|ask_\d+|key_\d+)$")
+                            r"|refute|refute_decisions|evaluate|clean|bits|ask_\d+|key|because_\d+)$")
 HELPERS = set(codegen.NAMESPACE) - {"__builtins__"}
 METHODS = {"get", "append", "extend"}
 REAL_BUILD = codegen.build
@@ -91,20 +91,29 @@ def test_fuzzed_names_strings_and_numbers_reach_code_only_as_constants(monkeypat
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(identifiers, min_size=2, max_size=5, unique=True))
-def test_reason_memo_keys_read_names_only_as_constants(monkeypatch, names):
-    """The batch writer's reason memo keys (`result_memos.key_functions`) are generated code too: each name is a
-    string constant read with `env.get`, a list answer becomes a tuple, and nothing else is called."""
+@given(st.lists(identifiers, min_size=4, max_size=4, unique=True), texts)
+def test_because_keys_read_names_only_as_constants(monkeypatch, names, text):
+    """The batch writer's `because` memo keys (`result_memos.because_key_functions`) are generated code too: each
+    name is a string constant read with `env.get`, the tests are the checked tree's, and the key is the presence
+    bits then the bits `Compiled.decisions` / `refute_decisions` give."""
     from backpath.core import result_memos
 
+    a, b, flags, fact = names
+    symbols = {a: NUMBER, b: BOOLEAN, flags: Type("multi", frozenset({text, "x"}), flags), fact: BOOLEAN}
+    literal = json.dumps(text, ensure_ascii=False)
+    when = compile_condition(f"({a} > 3 or {b}) and {fact}", symbols)
+    fact_when = compile_condition(f"{literal} in {flags} or {b}", symbols)
+    expected = (when.decisions, fact_when.decisions, fact_when.refute_decisions)  # compiled before the spy
     modules = captured_modules(monkeypatch)
-    scalars, lists = tuple(names[:-1]), (names[-1],)
-    [key] = result_memos.key_functions([(scalars, lists)], "fuzzed")
-    env = {**{name: i for i, name in enumerate(scalars)}, names[-1]: ["a", "b"]}
-    assert key(env) == (*range(len(scalars)), ("a", "b"))
-    assert key({}) == (None,) * len(names)
+    inputs = (a, b, fact, flags)
+    [key] = result_memos.because_key_functions([(inputs, ((when, 4, None), (fact_when, 6, fact)))], "fuzzed")
+    for env in ({a: 5, b: False, flags: [text], fact: True}, {a: 1, b: True, flags: ["x"], fact: False},
+                {a: None, b: None, flags: None, fact: None}):
+        presence = sum(1 << j for j, n in enumerate(inputs) if env[n] is not None)
+        fact_bits = (1 | expected[2](env) << 1) if env[fact] is False else expected[1](env) << 1
+        assert key(env) == presence | expected[0](env) << 4 | fact_bits << 6
     assert len(modules) == 1
-    check_tree(modules[0], set(names), HELPERS | {"_tuple"})
+    check_tree(modules[0], {a, b, flags, fact, text, 3, frozenset({text})})
 
 
 @pytest.mark.parametrize("hostile", ["env", "values", "v0", "t1", "k0", "out", "fired", "frozenset", "evaluate",

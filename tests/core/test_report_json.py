@@ -86,9 +86,9 @@ def test_answer_warnings_come_before_rule_warnings_in_the_fast_json():
     assert both > 50
 
 
-def test_reason_memos_stop_at_their_room_and_results_stay_the_same():
-    """The whole-reason memos of a writer keep at most `_REASON_ROOM` bytes (text plus `_ENTRY_COST` an entry)
-    across all rules: once full, nothing more is kept and every reason is written afresh, alike."""
+def test_full_because_memos_keep_what_they_have_and_results_stay_the_same(monkeypatch):
+    """A rule's `because` memo (key -> names) keeps at most `_RULE_CACHE` shapes: once full, nothing more is kept
+    and every `because` is traced afresh, alike."""
     from backpath.core import result_memos
     from backpath.core.engine import _plan
 
@@ -98,10 +98,10 @@ def test_reason_memos_stop_at_their_room_and_results_stay_the_same():
     writer = _plan(full).writer
     for answers in cases:
         assess_json(full, answers)
-    kept = sum(len(c) for c in writer.reason_cache if c)
-    assert kept and writer.reason_room < result_memos._REASON_ROOM
-    writer.reason_room = 0  # full: from now on nothing more is kept
+    kept = [len(shapes) for shapes in writer.because_shapes]
+    assert sum(kept) > 0
+    monkeypatch.setattr(result_memos, "_RULE_CACHE", 0)  # full: from now on nothing more is kept
     fresh = backpath.load_pathway(None)
     assert [assess_json(full, a) for a in older] == [assess_json(fresh, a) for a in older]
-    assert sum(len(c) for c in writer.reason_cache if c) == kept
-    assert sum(len(c) for c in _plan(fresh).writer.reason_cache if c) > 0  # the same records do fill a memo
+    assert [len(shapes) for shapes in writer.because_shapes] == kept
+    assert sum(len(shapes) for shapes in _plan(fresh).writer.because_shapes) == 0

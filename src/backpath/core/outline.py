@@ -20,6 +20,8 @@ item state (batch); the CSV row, the renderers, the invariants and the questionn
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from backpath.core.model import Pathway, Tier
@@ -48,10 +50,10 @@ _ORDER_LIMIT = 1 << 14  # orders of recommended and of not-recommended items mem
 class ItemState:
     """An item's place in one kind of result: its section, strength (recommended only) and reasons as
     `(rule position, effect)` (`effect`: offer, consider or advise_against; none for a request no rule covers).
-    `frame` and `parts` are for the serialisers to keep what they made of the state (`result_json` its JSON text,
-    `report` the item's fields that do not depend on the record)."""
+    `frame`, `first` and `parts` are for the serialisers to keep what they made of the state (`result_json` its JSON
+    text, after a comma and as a list's first item; `report` the item's fields that do not depend on the record)."""
 
-    __slots__ = ("section", "strength", "refs", "requested", "frame", "parts")
+    __slots__ = ("section", "strength", "refs", "requested", "frame", "first", "parts")
 
     def __init__(self, section: int, strength: str | None, refs: tuple[tuple[int, str], ...], requested: bool):
         self.section = section
@@ -59,6 +61,7 @@ class ItemState:
         self.refs = refs
         self.requested = requested
         self.frame: Any = None
+        self.first: Any = None
         self.parts: Any = None
 
 
@@ -139,46 +142,57 @@ class Outline:
         index = self.item_index
         return {index[i] for i in values.get(question) or ()}
 
+    def asked(self, values: Mapping[str, Any]) -> int:
+        """The record's requests as bits over catalogue positions (`requested`)."""
+        question = self.pathway.request_question
+        asked = 0
+        if question:
+            index = self.item_index
+            for i in values.get(question) or ():
+                asked |= 1 << index[i]
+        return asked
+
     def sections(self, requested: set[int], contributing: Iterable[int]
                  ) -> tuple[list[tuple[int, ItemState]], list[tuple[int, ItemState]]]:
         """The recommended and the not-recommended items of a result, in result order, with their states."""
-        shown, shown_states, ruled_out, out_states = self.layout(requested, contributing)
-        return list(zip(shown, shown_states)), list(zip(ruled_out, out_states))
+        asked = 0
+        for item in requested:
+            asked |= 1 << item
+        items, states, count, _ = self.layout(asked, contributing)
+        pairs = list(zip(items, states))
+        return pairs[:count], pairs[count:]
 
-    def layout(self, requested: Iterable[int], contributing: Iterable[int]
-               ) -> tuple[list[int], list[ItemState], list[int], list[ItemState]]:
-        """`sections` as four lists: the recommended items and their states, the not-recommended items and theirs.
+    def layout(self, asked: int, contributing: Iterable[int]) -> tuple[tuple[int, ...], list[ItemState], int, int]:
+        """`sections` as the items of both lists in result order (the recommended ones, then the others), their
+        states, how many are recommended, and the requested items no rule covers (bits: not zero when a
+        `REQUEST_RULE` reason is in the result); `asked` is the requests as bits (`asked`).
 
         This runs for every record, so it works on bits: the record's code (the OR of its rules' `rule_layout`)
         says which items are advised against and which recommended, hence which items each list holds, and their
         order is memoised on that (`_shown`, `_ruled_out`); each item's state is then memoised on the contributing
         rules that mention it (`_keyed_state`)."""
-        code = 0
-        rule_layout = self.rule_layout
-        for ri in contributing:
-            code |= rule_layout[ri]
+        return self.layout_of_code(reduce(or_, map(self.rule_layout.__getitem__, contributing), 0), asked)
+
+    def layout_of_code(self, code: int, asked: int) -> tuple[tuple[int, ...], list[ItemState], int, int]:
+        """`layout` from the record's code (the OR of its contributing rules' `rule_layout`)."""
         n = self.n
         every = (1 << n) - 1
         against = code & every
         recommended = code >> n & every & ~against
-        asked = 0
-        for item in requested:
-            asked |= 1 << item
         out = against | asked & ~recommended  # advised against, or requested and covered by no rule
         shown = self.shown_orders.get(recommended) or self._shown(recommended)
         out_key = out | (asked & out) << n
         ruled_out = self.out_orders.get(out_key) or self._ruled_out(out_key, out, asked & out)
         rules = code >> 2 * n
         masks, state_of = self.item_rule_mask, self._state_gets
-        items = (*shown, *ruled_out)
+        items = shown + ruled_out
         if asked:
             states = [state_of[item](key := (rules & masks[item]) << 1 | (asked >> item & 1))
                       or self._keyed_state(item, key) for item in items]
         else:
             states = [state_of[item](key := (rules & masks[item]) << 1) or self._keyed_state(item, key)
                       for item in items]
-        count = len(shown)
-        return list(shown), states[:count], list(ruled_out), states[count:]
+        return items, states, len(shown), asked & out & ~against
 
     def _shown(self, recommended: int) -> tuple[int, ...]:
         """The recommended items (bits of `recommended`) in result order (`rec_place`); memoised."""

@@ -6,8 +6,9 @@ separators=(",", ":"))` (property-tested against `Report`), but without building
 How: an item's place and text depend only on which of the rules that mention it contribute and on whether it
 was requested. That is its *state*; each state's text is made once per pathway as a *frame* (the item's header,
 citations and every reason that cannot vary, with the positions of the rules whose reason depends on the
-record). A record's result is then its frames in order with those reasons filled in. The reasons that vary are
-memoised per record (each name's `"name":value` piece, each rule's `because`), since one value appears in many
+record). A record's result is then its frames in order with those reasons filled in. A varying reason is itself
+a frame, with a slot for each number or list it shows (`result_memos._RecordMemo.reason`), memoised on the rule's
+`because` key and its other values; each slot's text is made once a record, since one value appears in many
 reasons of the same result. `write` finds one record's states and writes its text.
 
 Items are numbered by their position in the catalogue and rules by their position in `pathway.rules`.
@@ -19,7 +20,9 @@ import json
 import math
 import string
 from collections.abc import Callable, Mapping, Sequence
-from functools import cached_property
+from functools import reduce
+from itertools import chain
+from operator import or_
 from typing import TYPE_CHECKING, Any
 
 from backpath.core import tree as T
@@ -41,7 +44,7 @@ from backpath.core.result_memos import (
     _RecordMemo,
     _remember,
     _remembered,
-    key_functions,
+    because_key_functions,
 )
 
 if TYPE_CHECKING:
@@ -54,10 +57,10 @@ _EFFECT_TAIL = {"offer": ',"effect":"offer"}', "consider": ',"effect":"consider"
                 "advise_against": ',"effect":"advise_against"}'}
 # Every memo is bounded (a full one keeps what it has and the rest is computed afresh), so memory stays flat however
 # varied the answers. Item states and their frames are memoised by the outline (`outline._STATE_LIMIT`).
+_MIDDLE = ('],"not_recommended":[',)  # between a result's two item lists (`write`)
 REQUEST_REASON = -1  # in a frame: the reason of a requested item no rule covers (it lists the record's requests)
-_GIVE_UP_LOOKUPS = 4096  # a rule whose reasons were found in its memo less than half of this many times stops using it
 # A `because` memo key (`ResultWriter.because_shapes`): which of the rule's inputs have a value in the low bits
-# (`ResultWriter.rule_name_bits`), the outcome of the tests its explanation makes (`Compiled.decisions`) above them.
+# (`ResultWriter.rule_inputs`), the outcome of the tests its explanation makes (`Compiled.decisions`) above them.
 
 
 class ResultWriter:
@@ -71,11 +74,9 @@ class ResultWriter:
         self.rules = p.rules
         self.rule_prefix = ['{"rule":' + encode(r.id) + ',"text":' for r in p.rules]
         self.rule_text = [None if r.reason_names else encode(r.reason) for r in p.rules]
-        # A reason with placeholders as (literal, name) pairs, the literals already JSON-escaped: its JSON text is
-        # the literals with each value's display (`report.show_value`, escaped) between them.
-        self.templates: list[list[tuple[str, str | None]] | None] = [None if not r.reason_names else
-                          [(encode(literal)[1:-1], name) for literal, name, _, _ in string.Formatter().parse(r.reason)]
-                          for r in p.rules]
+        # A reason with placeholders as its literals and its names, the literals already JSON-escaped and quoted:
+        # its JSON text is the literals with each name's display (`reasons.show_value`, escaped) between them.
+        self.templates = [_template(r.reason) if r.reason_names else ((), ()) for r in p.rules]
         self.rule_id_json = [encode(r.id) for r in p.rules]
         # A rule whose reason cannot vary: no placeholders, and `because` either empty (`when: true`) or naming
         # only answers that the condition pins to one value whenever it is true (`sciatica`, `not smoker`,
@@ -88,16 +89,21 @@ class ResultWriter:
                 self.fixed_reason.append(self.rule_prefix[i] + encode(r.reason) + ',"because":{' + because + "}")
             else:
                 self.fixed_reason.append(None)
+        # Whether a rule's reason is made for each record it contributes to: it varies, and it is written (the rule
+        # mentions an item, and every item a contributing rule mentions is in one of a result's lists).
+        mentions = outline.item_rules
+        mentioned = {ri for rules in mentions for ri in rules}
+        self.needs_reason = [self.fixed_reason[ri] is None and ri in mentioned for ri in range(len(p.rules))]
         self.expr_facts = plan.expr_facts
         # A rule's `because` lists names of its condition and, through derived facts, of their conditions: which
         # ones depends only on which of those names have a value and on which operands of each `or` among those
         # conditions are true. It is memoised per rule on exactly that (`because_shapes`).
         self.rule_inputs = [tuple(sorted(self.inputs(r.when))) for r in p.rules]
-        # Per rule, its inputs with their bit in the low part of its memo key (set when the input has a value);
-        # the tests' outcomes start at bit `presence_width[ri]`.
-        self.rule_name_bits = [tuple((n, 1 << j) for j, n in enumerate(names)) for names in self.rule_inputs]
+        # Per rule, bit j of the low part of its memo key is set when input j has a value; the tests' outcomes start
+        # at bit `presence_width[ri]`.
         self.presence_width = [len(names) for names in self.rule_inputs]
         self.name_json = {n: encode(n) + ":" for n in p.symbols}
+        self.question_names = frozenset(p.questions)
         # The tests a rule's `because` depends on (`Compiled.decisions`): its condition's, then those of each
         # derived fact it reads (directly or through other facts), as (condition, bit offset) in the high part of
         # its memo key.
@@ -117,21 +123,21 @@ class ResultWriter:
             self.rule_conditions.append(tuple((when, offset + self.presence_width[ri], fact)
                                               for when, offset, fact in conditions))
         self.because_shapes: list[dict] = [{} for _ in p.rules]
-        # A whole reason (text and `because`) is a function of those values and the reason's placeholders: it is
-        # memoised per rule unless a rule proves too varied (see `_GIVE_UP_LOOKUPS`).
-        reads = [sorted(set(self.rule_inputs[ri]) | set(r.reason_names)) for ri, r in enumerate(p.rules)]
-        multi = {n for n, t in p.symbols.items() if t.kind == "multi"}
-        self.reason_scalars = [tuple(n for n in names if n not in multi) for names in reads]
-        self.reason_lists = [tuple(n for n in names if n in multi) for names in reads]
-        self.reason_cache: list[dict | None] = [{} for _ in p.rules]
-        self.reason_room = _REASON_ROOM  # characters the reason memos may still keep (`result_memos`)
+        self.because_keys: list[Callable[[Mapping[str, Any]], int] | None] = [None] * len(p.rules)  # `because_key`
+        # A reason is memoised as a frame (`result_memos._RecordMemo.reason`): numbers and lists are slots in it,
+        # filled for each record; its key is the `because` key and the values of the rule's other names.
+        kinds = {n: t.kind for n, t in p.symbols.items()}
+        self.slot_names = [n for n in p.symbols if kinds[n] in ("number", "multi")]
+        self.slot_of = {n: 2 * k for k, n in enumerate(self.slot_names)}
+        self.keyed_names = [tuple(n for n in sorted(set(self.rule_inputs[ri]) | set(r.reason_names))
+                                  if n not in self.slot_of) for ri, r in enumerate(p.rules)]
+        self.reason_frames: list[dict] = [{} for _ in p.rules]
+        self.reason_keys: list[Callable[[Mapping[str, Any]], tuple] | None] = [None] * len(p.rules)  # `reason_key`
+        self.reason_room = _REASON_ROOM  # characters the reason frame memos may still keep (`result_memos`)
         # Per name, memos of its values' texts (`result_memos._remembered`): `because`
         # pieces, displays.
         self.piece_memo: dict[str, dict] = {name: {} for name in p.symbols}
         self.shown_memo: dict[str, dict] = {}
-        self.counting = [True] * len(p.rules)  # whether a rule's memo lookups are still counted (`_count_lookups`)
-        self.reason_lookups = [0] * len(p.rules)
-        self.reason_hits = [0] * len(p.rules)
         self.notes = [',"advisory_notes":' + encode(plan.notes[item]) if item in plan.notes else "" for item in items]
         self.role_text: dict[int, str] = {}
         # The follow-up and the warnings are made apart: the follow-up depends on the tier and on which rules that
@@ -152,6 +158,11 @@ class ResultWriter:
         self.warning_shift = self.follow_up_shift + len(self.follow_up_rules)
         self.rule_code = [roles | follow_up_bit << self.follow_up_shift | warning_bit << self.warning_shift
                           for roles, follow_up_bit, warning_bit in self.rule_tail]
+        # A rule's layout code (`outline.rule_layout`) and its tail code above it, in one number.
+        self.layout_width = 2 * outline.n + len(p.rules)
+        self.layout_mask = (1 << self.layout_width) - 1
+        self.rule_both = [layout | code << self.layout_width
+                          for layout, code in zip(outline.rule_layout, self.rule_code)]
         self.warning_json = [encode({"rule": r.id, "message": r.warning}) if r.warning else "" for r in p.rules]
         self.follow_up_texts: dict[tuple, str] = {}
         self.warnings_texts: dict[int, str] = {}
@@ -170,10 +181,25 @@ class ResultWriter:
         self.request_key = encode(p.request_question) if p.request_question else ""
         self.request_texts = {t.id: encode(outline.request_text(t.id)) for t in p.tiers}
 
-    @cached_property
-    def reason_keys(self) -> list[Callable[[Mapping[str, Any]], tuple]]:
-        """Per rule, the key of its reason memo as a compiled function of an env (made on the first result)."""
-        return key_functions(list(zip(self.reason_scalars, self.reason_lists)), self.p.id)
+    def because_key(self, ri: int) -> Callable[[Mapping[str, Any]], int]:
+        """Rule `ri`'s `because` memo key as a compiled function of an env, made when the rule first needs it
+        (each on its own: a run meets a few dozen of a pathway's rules, and compiling them all cost 30 ms)."""
+        fn = self.because_keys[ri]
+        if fn is None:
+            [fn] = because_key_functions([(self.rule_inputs[ri], self.rule_conditions[ri])],
+                                         f"{self.p.id} {self.p.rules[ri].id}")
+            self.because_keys[ri] = fn
+        return fn
+
+    def reason_key(self, ri: int) -> Callable[[Mapping[str, Any]], tuple]:
+        """Rule `ri`'s reason frame key (`because_key_functions` with its `keyed_names`) as a compiled function of
+        an env, made when the rule first needs it."""
+        fn = self.reason_keys[ri]
+        if fn is None:
+            [fn] = because_key_functions([(self.rule_inputs[ri], self.rule_conditions[ri])],
+                                         f"{self.p.id} {self.p.rules[ri].id}", [self.keyed_names[ri]])
+            self.reason_keys[ri] = fn
+        return fn
 
     def inputs(self, when) -> set[str]:
         """Every name `when` reads, directly or through derived facts."""
@@ -185,21 +211,22 @@ class ResultWriter:
         return out
 
     # --- item frames -----------------------------------------------------------------------------
-    def frame_of(self, item: int, state: ItemState) -> str | tuple:
-        """The item's frame for its state (made once, kept on the state)."""
+    def frame_of(self, item: int, state: ItemState) -> tuple:
+        """The item's frame for its state (made once, kept on the state with its first-of-a-list form, `first`)."""
         frame = state.frame
         if frame is None:
             if state.section == RULED_OUT:
                 refs = [(ri, _EFFECT_TAIL[effect]) for ri, effect in state.refs]
             else:
                 refs = [(ri, "}") for ri, _ in state.refs]
-            frame = state.frame = self.frame(item, state.strength if state.section == RECOMMENDED else None,
-                                             state.requested, refs)
+            frame = self.frame(item, state.strength if state.section == RECOMMENDED else None, state.requested, refs)
+            state.first = (frame[0][1:], *frame[1:])
+            state.frame = frame
         return frame
 
-    def frame(self, item: int, strength: str | None, requested: bool, refs: list[tuple[int, str]]) -> str | tuple:
-        """An item's JSON as text pieces, with the position of each rule whose reason depends on the record (just
-        the text when nothing in it varies).
+    def frame(self, item: int, strength: str | None, requested: bool, refs: list[tuple[int, str]]) -> tuple:
+        """An item's JSON as text pieces, with the position of each rule whose reason depends on the record (one
+        piece when nothing in it varies).
 
         It starts `,{"id":…,"reasons":[` (the caller drops the comma before a list's first item; `code` is the
         strength, None when not recommended); each reason is followed by its close (`}` or its effect) and the
@@ -225,36 +252,45 @@ class ResultWriter:
                 merged[-1] += piece
             else:
                 merged.append(piece)
-        return merged[0] if len(merged) == 1 else tuple(merged)
-
-    def sections(self, env: Mapping[str, Any], contributing: list[int]) -> tuple[list[int], list[int], list, list]:
-        """One record's recommended and not-recommended items in result order (`outline.sections`), and their
-        frames."""
-        outline = self.outline
-        shown, shown_states, ruled_out, out_states = outline.layout(outline.requested(env), contributing)
-        shown_frames = [s.frame for s in shown_states]
-        out_frames = [s.frame for s in out_states]
-        if None in shown_frames or None in out_frames:  # states met for the first time: make their frames
-            shown_frames = [self.frame_of(i, s) for i, s in zip(shown, shown_states)]
-            out_frames = [self.frame_of(i, s) for i, s in zip(ruled_out, out_states)]
-        return shown, ruled_out, shown_frames, out_frames
+        return tuple(merged)
 
     # --- results ----------------------------------------------------------------------------------
     def write(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int],
               answer_warnings: Sequence[Mapping[str, Any]] = ()) -> str:
-        """The result's JSON text for `env` (answers + facts), its tier and contributing rules (positions)."""
-        shown, _, shown_frames, out_frames = self.sections(env, contributing)
-        code = 0
-        item_roles = self.outline.item_roles
-        for item in shown:
-            code |= item_roles[item]
-        rule_code = self.rule_code
-        for ri in contributing:
-            code |= rule_code[ri]
+        """The result's JSON text for `env` (answers + facts), its tier and contributing rules (positions).
+
+        Its items' frames are laid out in order as one list of pieces: text, or the position of a rule whose
+        reason depends on the record (`REQUEST_REASON` for the requests no rule covers). Those reasons are made
+        first, one per contributing rule that needs one, and every piece is then looked up in them at once
+        (`texts.get(piece, piece)`: a text is not a key, so it stands for itself)."""
+        outline = self.outline
+        # One OR over the rules gives both the record's layout code (low bits) and its tail code (`rule_both`).
+        both = reduce(or_, map(self.rule_both.__getitem__, contributing), 0)
+        items, states, count, uncovered = outline.layout_of_code(both & self.layout_mask, outline.asked(env))
+        frames: list[tuple] = [s.frame for s in states]
+        if None in frames:  # states met for the first time: make their frames
+            frames = [self.frame_of(i, s) for i, s in zip(items, states)]
+        if count:
+            frames[0] = states[0].first
+        if count < len(frames):
+            frames[count] = states[count].first
+        frames.insert(count, _MIDDLE)
+        code = reduce(or_, map(outline.item_roles.__getitem__, items[:count]), both >> self.layout_width)
+        texts: dict[int, str] = {}
+        needed = list(filter(self.needs_reason.__getitem__, contributing))
+        if needed:
+            memo = _RecordMemo(self, env)
+            for ri in needed:
+                texts[ri] = memo.reason(ri)
+        if uncovered:
+            texts[REQUEST_REASON] = self.request_reason(tier, env)
         rule_id_json = self.rule_id_json
-        tail = "".join((self.tail_head_of(tier, code, answer_warnings),
-                        ",".join([rule_id_json[ri] for ri in contributing]), "]", self.disclaimer_text))
-        return self.text(record_id, env, tier, contributing, shown_frames, out_frames, tail)
+        pieces = list(chain.from_iterable(frames))
+        parts = [self.head(record_id, env, tier)]
+        parts += map(texts.get, pieces, pieces) if texts else pieces
+        parts += (self.tail_head_of(tier, code, answer_warnings), ",".join([rule_id_json[ri] for ri in contributing]),
+                  "]", self.disclaimer_text)
+        return "".join(parts)
 
     def tail_head_of(self, tier: str, code: int, answer_warnings: Sequence[Mapping[str, Any]] = ()) -> str:
         """`tail_head` for a record's tail code (see `rule_code`)."""
@@ -268,36 +304,10 @@ class ResultWriter:
             return "yes" if value else "no"
         return encode(show_value(self.p, name, value))[1:-1]
 
-    def _count_lookups(self, ri: int, lookups: int, hits: int) -> None:
-        """Count a rule's reason memo lookups and hits; a rule found less than half of the time over its first
-        `_GIVE_UP_LOOKUPS` lookups stops using its memo (too varied to be worth the keys)."""
-        before = self.reason_lookups[ri]
-        after = self.reason_lookups[ri] = before + lookups
-        self.reason_hits[ri] += hits
-        if before < _GIVE_UP_LOOKUPS <= after:
-            self.counting[ri] = False
-            if self.reason_hits[ri] < after // 2:
-                self.reason_cache[ri] = None
-
     def because_names(self, ri: int, env: Mapping[str, Any], traces: dict) -> list[str]:
         """What `Report.because` lists for rule `ri` (`report.because_names`); `traces` memoises derived facts'
         traces for this `env`."""
         return because_names(self.rules[ri].when, env, self.expr_facts, traces)
-
-    def text(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int], shown_frames: list,
-             out_frames: list, tail: str) -> str:
-        """A result's JSON from its frames: the varying reasons are filled in from `env`."""
-        memo = _RecordMemo(self, env)
-        reasons = memo.reasons
-        parts = [self.head(record_id, env, tier)]
-
-        def reason(ri: int) -> str:
-            text = reasons.get(ri)
-            return memo.reason(ri) if text is None else text
-
-        fill_frames(parts, shown_frames, out_frames, reason, lambda: self.request_reason(tier, env))
-        parts.append(tail)
-        return "".join(parts)
 
     def head(self, record_id: Any, env: Mapping[str, Any], tier: str) -> str:
         """A result up to its recommendations: id, pathway, tier, scores, red flags, `"recommendations":[`."""
@@ -357,20 +367,20 @@ class ResultWriter:
             _remember(self.scores, values, _SMALL_CACHE, text)  # equal numbers (5, 5.0) show alike through `plain`
         return text
 
-    def reason_text(self, ri: int, env: Mapping[str, Any]) -> str:
-        """Rule `ri`'s reason with its placeholders filled in from `env`, as JSON text (`report.reason_text`,
-        encoded). Each value's display is memoised per name (`_remembered`)."""
-        parts = ['"']
-        for literal, name in self.templates[ri] or ():
-            parts.append(literal)
-            if name is not None:
-                parts.append(_remembered(self.shown_memo, name, env.get(name), self.shown_text))
-        parts.append('"')
-        return "".join(parts)
-
     def piece(self, name: str, value: Any) -> str:
         """`"name":value` as `because` shows it (`piece_text`), memoised per name (`_remembered`)."""
         return _remembered(self.piece_memo, name, value, self.piece_text)
+
+    def float_text(self, name: str, value: float) -> str:
+        """A decimal number as both `because` and a reason's text show it: an answer as given (a whole one as a
+        whole number, `as_answered`), a fact or score rounded (`plain`). Floats in a record are finite (answers
+        are checked, arithmetic that is not finite is unknown); any other goes the general way (`piece_text`)."""
+        if not math.isfinite(value):
+            return encode(show_value(self.p, name, value))[1:-1]
+        if name in self.question_names:
+            return int.__repr__(int(value)) if value.is_integer() else float.__repr__(value)
+        shown = plain(value)
+        return float.__repr__(shown) if type(shown) is float else int.__repr__(shown)
 
     def piece_text(self, name: str, value: Any) -> str:
         """`"name":value` as `because` shows it, numbers through `plain` (answers through `as_answered`; not
@@ -387,6 +397,19 @@ class ResultWriter:
         if text is None:
             text = _remember(self.lists, key, _SMALL_CACHE, encode(list(values)))
         return text
+
+
+def _template(reason: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A reason's literals (one more than its placeholders, JSON-escaped, the first and last with the text's
+    quotes) and its placeholders' names."""
+    literals, names = ['"'], []
+    for literal, name, _, _ in string.Formatter().parse(reason):
+        literals[-1] += encode(literal)[1:-1]
+        if name is not None:
+            names.append(name)
+            literals.append("")
+    literals[-1] += '"'
+    return tuple(literals), tuple(names)
 
 
 def fill_frames(parts: list[str], shown: Sequence, ruled_out: Sequence, reason: Callable[[int], str],

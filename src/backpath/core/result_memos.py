@@ -5,6 +5,7 @@ has and the rest is computed afresh), so memory stays flat however varied the an
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -12,91 +13,118 @@ from backpath.core import codegen as G
 
 _SMALL_CACHE = 1 << 12  # memos of fragments (scores, red flags, care team, follow-up, warnings, a name's value texts)
 _RULE_CACHE = 1 << 10  # memos per rule of its `because` names
-# Whole reasons are memoised per rule, up to a number of bytes for all rules of a writer together: each entry counts
-# as its text's length plus `_ENTRY_COST` (its key and the memo's slot). The first records' reasons are kept, then
-# nothing more, so memory stays bounded. A reason with its `because` is often over 500 characters: 16 MB hold about
-# 19,000, full within 20,000 bench/batch.py records. 32 MB saved about 4% of CPU there but took `--jobs 2`'s peak
-# memory on 100,000 records from 165 to 195 MB (issue 4's bound is 200 MB), for the same records per second.
+# Reason frames are memoised per rule, up to a number of characters for all rules of a writer together: each entry
+# counts as its text's length plus `_ENTRY_COST` (its key and the memo's slot). The first records' frames are kept,
+# then nothing more, so memory stays bounded.
 _REASON_ROOM = 16 << 20
 _ENTRY_COST = 160
+# In a reason frame, a slot (an int) stands for one value's text, by its name's position in `ResultWriter.slot_names`:
+# `VALUE` its JSON in `because`, `SHOWN` its display in the reason's text (`_RecordMemo.fill`).
+VALUE, SHOWN = 0, 1
 
 
 class _RecordMemo:
-    """What one record's reasons share: name pieces, derived-fact traces and tests, and each rule's reason."""
+    """What one record's reasons share: each name's `"name":value` piece, display and slot text, and derived facts'
+    traces.
 
-    __slots__ = ("w", "env", "pieces", "traces", "reasons", "facts")
+    A reason is a *frame*: its text with a slot for each number or list it shows (their values seldom repeat),
+    everything else written in. Which frame depends only on the record's `because` key (which names have a value,
+    which tests decided, `because_key_functions`) and the values of the rule's other names (yes/no, choices):
+    memoised on those, it is made once and filled with the record's numbers and lists."""
+
+    __slots__ = ("w", "env", "pieces", "traces", "fills")
 
     def __init__(self, writer: Any, env: Mapping[str, Any]):  # the `result_json.ResultWriter` it serves
         self.w = writer
         self.env = env
-        self.pieces: dict[str, str] = {}
+        self.pieces: dict[str, str] = {}  # for `because`, as the compact result shows it
         self.traces: dict[str, list[str]] = {}
-        self.reasons: dict[int, str] = {}
-        self.facts: dict[str, int] = {}  # a derived fact's part of a `because` memo key (`because`)
+        self.fills: dict[int, str] = {}
 
     def reason(self, ri: int) -> str:
         """`{"rule":…,"text":…,"because":{…}` for rule `ri` (the caller closes it, with its effect if any)."""
-        text = self.reasons.get(ri)
-        if text is None:
-            w = self.w
-            cache = w.reason_cache[ri]
-            if cache is not None:  # the reason is a function of the values its rule reads: seen before?
-                key = w.reason_keys[ri](self.env)
-                text = cache.get(key)
-                if w.counting[ri]:
-                    w._count_lookups(ri, 1, text is not None)
-                if text is None:
-                    text = self.make_reason(ri)
-                    if w.reason_room > 0:
-                        cache[key] = text
-                        w.reason_room -= len(text) + _ENTRY_COST
-            else:
-                text = self.make_reason(ri)
-            self.reasons[ri] = text
-        return text
-
-    def make_reason(self, ri: int) -> str:
         w = self.w
-        rule_text = w.rule_text[ri]
-        if rule_text is None:
-            rule_text = w.reason_text(ri, self.env)
-        return w.rule_prefix[ri] + rule_text + ',"because":{' + self.because(ri) + "}"
+        key = (w.reason_keys[ri] or w.reason_key(ri))(self.env)
+        frames = w.reason_frames[ri]
+        frame = frames.get(key)
+        if frame is None:
+            frame = self.frame(ri, key[0])
+            if w.reason_room > 0:
+                frames[key] = frame
+                w.reason_room -= sum(len(p) for p in frame[0] if type(p) is str) + _ENTRY_COST
+        pieces, slots = frame
+        if not slots:
+            return pieces[0]
+        fills = self.fills
+        for slot in slots:
+            if slot not in fills:
+                fills[slot] = self.fill(slot)
+        return "".join(map(fills.get, pieces, pieces))
 
-    def because(self, ri: int) -> str:
-        """The inside of a rule's `because`: `"name":value` for what made it fire, facts traced to inputs."""
+    def frame(self, ri: int, because_key: int) -> tuple[tuple, tuple[int, ...]]:
+        """Rule `ri`'s reason as a frame for this record: its pieces (text, or a slot) and its slots."""
         w, env = self.w, self.env
-        get = env.get
-        key = 0
-        for name, bit in w.rule_name_bits[ri]:
-            if get(name) is not None:
-                key |= bit
-        facts = self.facts
-        for when, offset, fact in w.rule_conditions[ri]:
-            if fact is None:
-                bits = when.decisions(env)
+        pieces: list = [w.rule_prefix[ri]]
+        if w.rule_text[ri] is not None:
+            pieces.append(w.rule_text[ri])
+        else:
+            literals, names = w.templates[ri]
+            for literal, name in zip(literals, names):
+                pieces.append(literal)
+                slot = w.slot_of.get(name)
+                pieces.append(slot + SHOWN if slot is not None else
+                              _remembered(w.shown_memo, name, env.get(name), w.shown_text))
+            pieces.append(literals[-1])
+        pieces.append(',"because":{')
+        for k, name in enumerate(self.because_names(ri, because_key)):
+            if k:
+                pieces.append(",")
+            slot = w.slot_of.get(name)
+            if slot is None:
+                pieces.append(w.piece(name, env[name]))
             else:
-                bits = facts.get(fact)
-                if bits is None:  # a derived fact's tests are the same for every rule of the record that reads it
-                    if get(fact) is False:
-                        bits = facts[fact] = 1 | when.refute_decisions(env) << 1
-                    else:
-                        bits = facts[fact] = when.decisions(env) << 1
-            key |= bits << offset
+                pieces += (w.name_json[name], slot + VALUE)
+        pieces.append("}")
+        merged: list = []
+        for piece in pieces:  # join neighbouring text
+            if merged and type(piece) is str and type(merged[-1]) is str:
+                merged[-1] += piece
+            else:
+                merged.append(piece)
+        return tuple(merged), tuple(dict.fromkeys(p for p in merged if type(p) is int))
+
+    def fill(self, slot: int) -> str:
+        """A slot's text for this record: a number's (the same in both places, `ResultWriter.float_text`), a list's
+        JSON (`VALUE`) or display (`SHOWN`)."""
+        w = self.w
+        name = w.slot_names[slot >> 1]
+        value = self.env.get(name)
+        if type(value) is float and math.isfinite(value):
+            return w.float_text(name, value)
+        if slot & 1 == VALUE:
+            return w.piece(name, value)[len(w.name_json[name]):]
+        return _remembered(w.shown_memo, name, value, w.shown_text)
+
+    def because_names(self, ri: int, key: int) -> tuple[str, ...]:
+        """The names rule `ri`'s `because` lists for this record, whose `because` key is `key`."""
+        w = self.w
         shapes = w.because_shapes[ri]
         names = shapes.get(key)
         if names is None:
-            names = _remember(shapes, key, _RULE_CACHE, tuple(w.because_names(ri, env, self.traces)))
+            names = _remember(shapes, key, _RULE_CACHE, tuple(w.because_names(ri, self.env, self.traces)))
+        return names
+
+    def because(self, ri: int) -> str:
+        """The inside of a rule's `because`: `"name":value` for what made it fire, facts traced to inputs. Which
+        names is memoised per rule on the key its generated function gives (`ResultWriter.because_key`)."""
+        w, env = self.w, self.env
+        names = self.because_names(ri, (w.because_keys[ri] or w.because_key(ri))(env))
         pieces = self.pieces
         parts = []
         for name in names:
             piece = pieces.get(name)
             if piece is None:
-                value = env[name]
-                memo = w.piece_memo[name]
-                piece = memo.get(tuple(value) if type(value) is list else value)
-                if piece is None:
-                    piece = w.piece(name, value)
-                pieces[name] = piece
+                piece = pieces[name] = w.piece(name, env[name])
             parts.append(piece)
         return ",".join(parts)
 
@@ -106,13 +134,6 @@ def _remember(cache: dict, key: Any, limit: int, value: Any) -> Any:
     if len(cache) < limit:
         cache[key] = value
     return value
-
-
-def _bits(positions) -> int:
-    out = 0
-    for i in positions:
-        out |= 1 << i
-    return out
 
 
 def _remembered(memos: dict, name: str, value: Any, make) -> str:
@@ -128,23 +149,52 @@ def _remembered(memos: dict, name: str, value: Any, make) -> str:
     return text
 
 
-def key_functions(reads: Sequence[tuple[tuple[str, ...], tuple[str, ...]]], label: str) -> list[Callable]:
-    """For each (scalars, lists) of `reads`, a compiled function of an env giving the key of a reason memo: the
-    scalars' values, then the lists' as tuples (None stays None). As the conditions, it is built as `ast` with
-    each name a string constant (`codegen`); one `tuple(map(env.get, ...))` a lookup cost about three times as
-    much."""
+def because_key_functions(rules: Sequence[tuple[tuple[str, ...], tuple]], label: str,
+                          also: Sequence[tuple[str, ...]] | None = None) -> list[Callable]:
+    """For each rule's (inputs, conditions) (`ResultWriter.rule_inputs` and `rule_conditions`), a compiled function
+    of an env giving the key of its `because` memo: bit j set when input j has a value, then
+    from each condition's offset the outcome of the tests its explanation makes (`Compiled.decisions`); for a
+    derived fact, first a bit set when the fact is false, then the tests of why it is false
+    (`Compiled.refute_decisions`) or else of why it is true. One function reads each name once and makes every
+    test inline, where a loop over the names and a call of each condition's `decisions` cost about four times
+    as much. Built as `ast` from the checked trees, as every generated function (`codegen`). With `also`, the
+    function gives a tuple instead: the key, then the value of each of the rule's names in `also[k]` (the key of
+    its reason frame memo, `_RecordMemo.reason`)."""
     functions = []
-    for k, (scalars, lists) in enumerate(reads):
+    for k, (inputs, conditions) in enumerate(rules):
         scope = G.Scope()
-        getter = ast.Attribute(value=G._name("env"), attr="get", ctx=ast.Load())
-        elts: list[ast.expr] = [ast.Call(func=getter, args=[G._const(name)], keywords=[]) for name in scalars]
-        for name in lists:
-            temp = scope.temp()
-            read = ast.NamedExpr(target=G._name(temp, True),
-                                 value=ast.Call(func=getter, args=[G._const(name)], keywords=[]))
-            elts.append(G._if_else(G._is(read, None), G._const(None), G._call("_tuple", G._name(temp))))
-        body: list[ast.stmt] = [ast.Return(value=ast.Tuple(elts=elts, ctx=ast.Load()))]
-        functions.append(G.function(f"key_{k}", ["env"], scope, body))
-    namespace = G.build(functions, {"_tuple": tuple}, f"<backpath reason keys {label}>")
-    return [namespace[f"key_{k}"] for k in range(len(reads))]
+        body: list[ast.stmt] = [ast.Assign(targets=[G._name("key", True)], value=G._const(0))]
+        for j, name in enumerate(inputs):
+            present = ast.Compare(left=G._name(scope.slot(name)), ops=[ast.IsNot()], comparators=[G._const(None)])
+            body.append(_or_into_key(present, j))
+        for when, offset, fact in conditions:
+            if fact is None:
+                body += _tests_into_key(scope, when.node, True, offset)
+                continue
+            is_false = G._is(G._name(scope.slot(fact)), False)
+            body.append(ast.If(test=is_false,
+                               body=[_or_into_key(G._const(1), offset),
+                                     *_tests_into_key(scope, when.node, False, offset + 1)],
+                               orelse=_tests_into_key(scope, when.node, True, offset + 1) or [ast.Pass()]))
+        result: ast.expr = G._name("key")
+        if also is not None:
+            result = ast.Tuple(elts=[result, *(G._name(scope.slot(name)) for name in also[k])], ctx=G.LOAD)
+        body.append(ast.Return(value=result))
+        functions.append(G.function(f"because_{k}", ["env"], scope, body))
+    namespace = G.build(functions, {}, f"<backpath because keys {label}>")
+    return [namespace[f"because_{k}"] for k in range(len(rules))]
 
+
+def _or_into_key(bit: ast.expr, shift: int) -> ast.stmt:
+    """`key |= bit << shift` (bit a bool or 1)."""
+    value = bit if shift == 0 and not isinstance(bit, ast.Constant) else ast.BinOp(left=bit, op=ast.LShift(),
+                                                                                   right=G._const(shift))
+    return ast.AugAssign(target=G._name("key", True), op=ast.BitOr(), value=value)
+
+
+def _tests_into_key(scope: G.Scope, node: Any, want: bool, offset: int) -> list[ast.stmt]:
+    """The tests the explanation of `node` taking `want` makes, each ORed into the key at its bit from `offset`
+    (as `Compiled.decisions` / `refute_decisions` number them)."""
+    explainer = G.Explanations(scope)
+    explainer.stmts(node, want)
+    return [_or_into_key(test, offset + j) for j, test in enumerate(explainer.terms)]
