@@ -24,11 +24,12 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from backpath.core import tree as T
 from backpath.core.limits import MAX_NUMBER
+from backpath.core.nullness import never_none
 
 _INFINITIES = (math.inf, -math.inf)
 
@@ -66,21 +67,9 @@ def _points(table: dict, values: Iterable) -> Any:
     return sum([table.get(v, 0) for v in values])
 
 
-def _is_dict(answers: Any) -> bool:
-    return type(answers) is dict
-
-
-def _keys_known(answers: dict, ids: frozenset) -> bool:
-    return answers.keys() <= ids
-
-
-def _int_in(v: Any, lo: Any, hi: Any) -> bool:
-    """A valid integer answer: an int (not a bool) within the bounds (None: no bound)."""
-    return type(v) is int and (lo is None or v >= lo) and (hi is None or v <= hi)
-
-
 def _number_in(v: Any, lo: Any, hi: Any) -> bool:
-    """A valid number answer: an int or a finite float (not a bool) within the bounds."""
+    """A valid number answer: an int or a finite float (not a bool) within the bounds (None: no bound). (With two
+    finite bounds the answer check is written inline instead: `program._valid`.)"""
     t = type(v)
     if t is float:
         if v != v or v in _INFINITIES:
@@ -88,10 +77,6 @@ def _number_in(v: Any, lo: Any, hi: Any) -> bool:
     elif t is not int:
         return False
     return (lo is None or v >= lo) and (hi is None or v <= hi)
-
-
-def _choice_in(v: Any, options: frozenset) -> bool:
-    return type(v) is str and v in options
 
 
 def _choices_in(v: Any, options: frozenset) -> bool:
@@ -130,12 +115,13 @@ def _all_of(*values: Any) -> Any:
     return None if unknown else True
 
 
-# What generated code may call: nothing else is in its namespace (no builtins).
+# What generated code may call: nothing else is in its namespace (no builtins). `_type` is called with one
+# argument only (the answer checks: `_type(v) is _int`, the exact type as `answers.check_answers` asks).
 NAMESPACE: dict[str, Any] = {"__builtins__": {}, "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div,
                              "_neg": _neg, "_points": _points, "_any_of": _any_of, "_all_of": _all_of,
-                             "frozenset": frozenset, "_is_dict": _is_dict,
-                             "_keys_known": _keys_known, "_int_in": _int_in, "_number_in": _number_in,
-                             "_choice_in": _choice_in, "_choices_in": _choices_in}
+                             "frozenset": frozenset, "_number_in": _number_in, "_choices_in": _choices_in,
+                             "_type": type, "_dict": dict, "_int": int, "_float": float, "_str": str,
+                             "_list": list}
 _ARITH = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div"}
 NESTED_JUNCTION = 8  # and/or with more operands than this go through `_all_of`/`_any_of`
 _COMPARE = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "==": ast.Eq, "!=": ast.NotEq}
@@ -200,11 +186,12 @@ class Scope:
 
 
 class Expressions:
-    """Python expressions for tree nodes, in one `Scope`. `local(name)` may map a name to an existing local
-    (a fact computed earlier in the same function); by default every name is read from the env."""
+    """Python expressions for tree nodes, in one `Scope`. The names in `known` are never None where the code runs
+    (`nullness`): operands made only of them are not tested for None, and the code is otherwise the same."""
 
-    def __init__(self, scope: Scope):
+    def __init__(self, scope: Scope, known: Collection[str] = ()):
         self.scope = scope
+        self.known = known
 
     def expr(self, node: T.Node) -> ast.expr:
         method = getattr(self, "_" + type(node).__name__)
@@ -234,9 +221,9 @@ class Expressions:
             return value, value, False
         if isinstance(node, T.Var):
             value = self.expr(node)
-            return value, value, True
-        if isinstance(node, T.Answered):  # a bool, never None: used once, as is (first or later, never both)
-            value = self.expr(node)
+            return value, value, node.name not in self.known
+        if isinstance(node, T.Answered) or (self.known and never_none(node, self.known)):
+            value = self.expr(node)  # never None: used once, as is (first or later, never both)
             return value, value, False
         temp = self.scope.temp()
         return ast.NamedExpr(target=_name(temp, True), value=self.expr(node)), _name(temp), True
@@ -294,6 +281,10 @@ class Expressions:
         so that the code's depth never grows with the number of operands (a flat `or` of hundreds of names fits a
         pathway's size limits, and deep code would exhaust the compiler's recursion)."""
         if len(parts) > NESTED_JUNCTION:
+            if self.known and all(never_none(p, self.known) for p in parts):  # no unknown: a flat test
+                op: ast.cmpop = IS if decisive else ast.IsNot()  # any `is True` / every `is not False`
+                return ast.BoolOp(op=ast.Or() if decisive else ast.And(), values=[
+                    ast.Compare(left=self.expr(p), ops=[op], comparators=[_const(decisive)]) for p in parts])
             return _call("_any_of" if decisive else "_all_of", *(self.expr(p) for p in parts))
         bound: list[ast.expr] = []
         tests: list[tuple[ast.expr, bool]] = []
@@ -335,6 +326,8 @@ class Truths:
             return tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And() if every else ast.Or(), values=tests)
         if isinstance(node, (T.Compare, T.Member)) and want:
             return self._holds(node)
+        if isinstance(node, T.Const):  # a rule `when: true`: no test at all
+            return _const(node.value is want)
         if isinstance(node, T.Answered):  # `v is not None` / `v is None`: already a bool
             slot = _name(self.exprs.scope.slot(node.name))
             return ast.Compare(left=slot, ops=[ast.IsNot() if want else IS], comparators=[_const(None)])

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import ast
 import copy
+import itertools
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from backpath.core import codegen as G
 from backpath.core import tree as T
 from backpath.core.model import Case, Derived, Pathway, Question, Score
+from backpath.core.nullness import never_none
 
 
 class Program:
@@ -42,6 +45,9 @@ class Program:
                 k = self.ask_when_index[q.id] = len(self.ask_when_index)
                 functions.append(self._ask_when(f"ask_{k}", q.ask_when.node, q.ask_when.names))
         functions.append(self._clean())
+        fused = self._run(self._known())
+        if fused is not None:
+            functions.append(fused)
         constants: dict[str, Any] = {}
         for _, scope in functions:
             constants.update(scope.constants)
@@ -49,6 +55,18 @@ class Program:
         self.evaluate: Callable[[dict], list[int]] = namespace["evaluate"]
         self._ask = [namespace[f"ask_{k}"] for k in range(len(self.ask_when_index))]
         self.clean: Callable[[Any], dict | None] = namespace["clean"]
+        self.run: Callable[[Any], tuple[dict, list[int], int] | None] = \
+            namespace["run"] if fused else self._clean_evaluate
+
+    def _clean_evaluate(self, answers: Any) -> tuple[dict, list[int], int] | None:
+        """`run` as `clean` then `evaluate`, for a pathway whose `run` cannot be generated (see `_run`)."""
+        values = self.clean(answers)
+        if values is None:
+            return None
+        fired = self.evaluate(values)
+        rank, ranks = self.pathway.tier_rank, [len(self.pathway.tiers)]
+        ranks += [rank[t] for t in (self.pathway.rules[k].tier for k in fired) if t is not None]
+        return values, fired, min(ranks)
 
     def asks(self, question_id: str, env: Mapping[str, Any]) -> bool | None:
         """The question's `ask_when` for the answers so far (True when it has none)."""
@@ -64,14 +82,7 @@ class Program:
             body += _fact(f, exprs, scope, self.pathway.questions)
             body.append(ast.Assign(targets=[ast.Subscript(value=_load("values"), slice=ast.Constant(f.id),
                                                           ctx=ast.Store())], value=_load(scope.slot(f.id))))
-        body.append(ast.Assign(targets=[_store("fired")], value=ast.List(elts=[], ctx=ast.Load())))
-        body.append(ast.Assign(targets=[_store("fire")], value=ast.Attribute(value=_load("fired"), attr="append",
-                                                                            ctx=ast.Load())))
-        truths = G.Truths(exprs)  # a rule fires when its condition is true: `is True` of it, written shorter
-        for k, rule in enumerate(self.pathway.rules):
-            body.append(ast.If(test=truths.test(rule.when.node),
-                               body=[ast.Expr(ast.Call(func=_load("fire"), args=[ast.Constant(k)], keywords=[]))],
-                               orelse=[]))
+        body += _firing(self.pathway, G.Truths(exprs))
         body.append(ast.Return(value=_load("fired")))
         return G.function("evaluate", ["values"], scope, body, source="values"), scope
 
@@ -80,15 +91,8 @@ class Program:
         required question asked is answered; else None (the caller then words the problems with
         `answers.check_answers`). It accepts only what `check_answers` accepts, and gives the same values."""
         scope = _FactScope("c")
-        body: list[ast.stmt] = [
-            ast.If(test=ast.UnaryOp(op=ast.Not(), operand=G._call("_is_dict", _load("answers"))),
-                   body=[ast.Return(ast.Constant(None))], orelse=[]),
-            ast.If(test=ast.UnaryOp(op=ast.Not(), operand=G._call(
-                "_keys_known", _load("answers"),
-                ast.Constant(frozenset(self.pathway.questions)))),  # type: ignore[arg-type]  # (as `_valid`)
-                   body=[ast.Return(ast.Constant(None))], orelse=[]),
-            ast.Assign(targets=[_store("values")], value=ast.Dict(keys=[], values=[])),
-        ]
+        body = [*_answers_checked(self.pathway),
+                ast.Assign(targets=[_store("values")], value=ast.Dict(keys=[], values=[]))]
         give_up: list[ast.stmt] = [ast.Return(ast.Constant(None))]
         get = ast.Attribute(value=_load("answers"), attr="get", ctx=ast.Load())
         for q in self.pathway.question_list():
@@ -99,8 +103,8 @@ class Program:
             if asked is not None:  # answered but not asked: ignored with a warning
                 present.append(ast.If(test=ast.Compare(left=asked, ops=[ast.IsNot()], comparators=[ast.Constant(True)]),
                                       body=give_up, orelse=[]))
-            present.append(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=_valid(q, _load(value))), body=give_up,
-                                  orelse=[]))
+            present.append(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=_valid(q, _load(value), scope)),
+                                  body=give_up, orelse=[]))
             present.append(ast.Assign(targets=[ast.Subscript(value=_load("values"), slice=ast.Constant(q.id),
                                                              ctx=ast.Store())], value=_load(value)))
             absent: list[ast.stmt] = []
@@ -117,6 +121,89 @@ class Program:
                                body=present, orelse=absent))
         body.append(ast.Return(_load("values")))
         return G.function("clean", ["answers"], scope, body, source="answers"), scope
+
+    def _known(self) -> set[str]:
+        """The answers and facts that are never None in a record that passed the answer check (`nullness`)."""
+        known = {q.id for q in self.pathway.question_list() if q.required and q.ask_when is None}
+        for f in self.facts:
+            if isinstance(f, Derived) and f.expr is not None:
+                sure = never_none(f.expr.node, known)
+            elif f.cases:
+                reached = list(itertools.takewhile(lambda c: c.when is not None, f.cases))
+                sure = len(reached) < len(f.cases) and all(
+                    c.value is not None for c in f.cases[:len(reached) + 1]) and all(
+                    never_none(c.when.node, known) for c in reached if c.when is not None)
+            else:
+                assert isinstance(f, Score)
+                sure = all((i.question is None or i.question in known)
+                           and (i.when is None or never_none(i.when.node, known)) for i in f.items)
+            if sure:
+                known.add(f.id)
+        return known
+
+    def _run(self, known: set[str]) -> tuple[ast.FunctionDef, G.Scope] | None:
+        """`run(answers)`: `clean` and `evaluate` in one function: `(values, fired, best)` (`best`: the most urgent
+        tier rank of a fired rule, `len(tiers)` when none sets one), or None when `clean` gives None.
+
+        Each answer is checked into a local and read from there. The facts an `ask_when` needs are computed where
+        it is first needed, and not again: they read only answers checked before it (the loader's rule, tested
+        here: for a pathway that breaks it there is no `run`, and `Program.run` is `clean` then `evaluate`).
+        `values` is made at the end with the keys `clean` then `evaluate` give it, in the same order. The code
+        leaves out the tests for None where a value is never None (`nullness`)."""
+        p = self.pathway
+        earlier: set[str] = set()
+        for q in p.question_list():
+            if q.ask_when is not None:
+                facts = _closure(q.ask_when.names, self._deps)
+                reads = set(q.ask_when.names).union(*(self._deps[f] for f in facts))
+                if any(n in p.questions and n not in earlier for n in reads):
+                    return None
+            earlier.add(q.id)
+        scope = _FactScope("r")
+        scope.computed.update(p.questions)  # every answer is read into its local below
+        exprs = G.Expressions(scope, frozenset(known))
+        truths = G.Truths(exprs)
+        give_up: list[ast.stmt] = [ast.Return(ast.Constant(None))]
+        get = ast.Attribute(value=_load("answers"), attr="get", ctx=G.LOAD)
+        body = [*_answers_checked(p), ast.Assign(targets=[_store("get")], value=get)]
+        done: set[str] = set()
+        for q in p.question_list():
+            slot = scope.slot(q.id)
+            body.append(ast.Assign(targets=[_store(slot)], value=ast.Call(func=_load("get"),
+                                                                          args=[ast.Constant(q.id)], keywords=[])))
+            present: list[ast.stmt] = []
+            absent: list[ast.stmt] = []
+            if q.ask_when is not None:
+                for f in self.facts:
+                    if f.id in _closure(q.ask_when.names, self._deps) - done:
+                        body += _fact(f, exprs, scope, p.questions)
+                        done.add(f.id)
+                asked = truths.test(q.ask_when.node)
+                present.append(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=asked), body=give_up, orelse=[]))
+                if q.required:  # missing when asked
+                    absent.append(ast.If(test=truths.test(q.ask_when.node), body=give_up, orelse=[]))
+            present.append(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=_valid(q, _load(slot), scope)),
+                                  body=give_up, orelse=[]))
+            if q.id in known:  # required and always asked: no answer (None) is not valid
+                body += present
+            else:
+                body.append(ast.If(test=ast.Compare(left=_load(slot), ops=[ast.IsNot()],
+                                                    comparators=[ast.Constant(None)]), body=present, orelse=absent))
+        for f in self.facts:
+            if f.id not in done:
+                body += _fact(f, exprs, scope, p.questions)
+        body.append(ast.Assign(targets=[_store("values")], value=ast.Dict(keys=[], values=[])))
+        for name in [*(q.id for q in p.question_list()), *(f.id for f in self.facts)]:
+            # one store each (measured faster than one dict display: CPython builds a large one item by item)
+            store: ast.stmt = ast.Assign(targets=[ast.Subscript(value=_load("values"), slice=ast.Constant(name),
+                                                                ctx=G.STORE)], value=_load(scope.slot(name)))
+            if name in p.questions and name not in known:  # an answer not given is not in `values` (nor in `clean`'s)
+                store = ast.If(test=ast.Compare(left=_load(scope.slot(name)), ops=[ast.IsNot()],
+                                                comparators=[ast.Constant(None)]), body=[store], orelse=[])
+            body.append(store)
+        body += _firing(p, truths, rank=True)
+        body.append(ast.Return(ast.Tuple(elts=[_load("values"), _load("fired"), _load("best")], ctx=G.LOAD)))
+        return G.function("run", ["answers"], scope, body), scope
 
     def _ask_when(self, name: str, node: T.Node, names: tuple[str, ...]) -> tuple[ast.FunctionDef, G.Scope]:
         needed = _closure(names, self._deps)
@@ -155,15 +242,79 @@ class _FactScope(G.Scope):
             self.slots = saved
 
 
-def _valid(q: Question, value: ast.expr) -> ast.expr:
-    """Whether `value` is a valid answer to `q` (`answers.check_value` finds nothing to say)."""
+def _answers_checked(pathway: Pathway) -> list[ast.stmt]:
+    """`return None` unless `answers` is a dict (exactly) whose keys are all question ids."""
+    ids = ast.Constant(frozenset(pathway.questions))  # type: ignore[arg-type]  # compile() takes frozensets
+    keys = ast.Call(func=ast.Attribute(value=_load("answers"), attr="keys", ctx=G.LOAD), args=[], keywords=[])
+    return [ast.If(test=ast.Compare(left=G._call("_type", _load("answers")), ops=[ast.IsNot()],
+                                    comparators=[_load("_dict")]), body=[ast.Return(ast.Constant(None))], orelse=[]),
+            ast.If(test=ast.UnaryOp(op=ast.Not(), operand=ast.Compare(left=keys, ops=[ast.LtE()], comparators=[ids])),
+                   body=[ast.Return(ast.Constant(None))], orelse=[])]
+
+
+def _valid(q: Question, value: ast.Name, scope: G.Scope) -> ast.expr:
+    """Whether the answer in local `value` is valid for `q` (`answers.check_value` finds nothing to say): a bool;
+    an int of exactly that type (not a bool), or also a float for a number, within the bounds; text of exactly
+    that type among the options; a list (exactly), empty or of distinct text options (`codegen._choices_in`). A
+    number question with a missing or non-finite bound goes through `codegen._number_in` (NaN and infinities fail
+    there); with two finite bounds the bounds themselves refuse them (NaN compares false, an infinity is out of
+    range)."""
+    def is_type(of: ast.expr, name: str) -> ast.expr:
+        return ast.Compare(left=of, ops=[ast.Is()], comparators=[_load(name)])
+
     if q.type == "boolean":
-        return ast.BoolOp(op=ast.Or(), values=[G._is(value, True), G._is(copy.deepcopy(value), False)])
-    if q.type in ("integer", "number"):
-        return G._call("_int_in" if q.type == "integer" else "_number_in", value, ast.Constant(q.min),
-                       ast.Constant(q.max))
-    options = ast.Constant(frozenset(q.option_ids))  # type: ignore[arg-type]  # compile() takes frozensets
-    return G._call("_choice_in" if q.type == "choice" else "_choices_in", value, options)
+        return ast.BoolOp(op=ast.Or(), values=[G._is(value, True), G._is(_load(value.id), False)])
+    if q.type == "choice" or (q.type == "integer"):
+        kind = is_type(G._call("_type", value), "_str" if q.type == "choice" else "_int")
+        if q.type == "choice":
+            options = ast.Constant(frozenset(q.option_ids))  # type: ignore[arg-type]  # (as above)
+            return ast.BoolOp(op=ast.And(), values=[kind, ast.Compare(left=_load(value.id), ops=[ast.In()],
+                                                                      comparators=[options])])
+        return _within(kind, value.id, q.min, q.max)
+    if q.type == "number":
+        if not all(isinstance(b, (int, float)) and type(b) is not bool and math.isfinite(b) for b in (q.min, q.max)):
+            return G._call("_number_in", value, ast.Constant(q.min), ast.Constant(q.max))
+        t = scope.temp()
+        typed = ast.NamedExpr(target=_store(t), value=G._call("_type", value))
+        kind = ast.BoolOp(op=ast.Or(), values=[is_type(typed, "_int"), is_type(_load(t), "_float")])
+        return _within(kind, value.id, q.min, q.max)
+    options = ast.Constant(frozenset(q.option_ids))  # type: ignore[arg-type]  # (as above)
+    empty = ast.UnaryOp(op=ast.Not(), operand=_load(value.id))  # `[]` (the most common answer) without a call
+    return ast.BoolOp(op=ast.And(), values=[is_type(G._call("_type", value), "_list"), ast.BoolOp(
+        op=ast.Or(), values=[empty, G._call("_choices_in", _load(value.id), options)])])
+
+
+def _within(kind: ast.expr, value: str, lo: Any, hi: Any) -> ast.expr:
+    """`kind and lo <= value <= hi` (a missing bound left out)."""
+    ops: list[ast.cmpop] = []
+    comparators: list[ast.expr] = []
+    left: ast.expr = _load(value)
+    if lo is not None:
+        left, ops, comparators = ast.Constant(lo), [ast.LtE()], [_load(value)]
+    if hi is not None:
+        ops.append(ast.LtE())
+        comparators.append(ast.Constant(hi))
+    return ast.BoolOp(op=ast.And(), values=[kind, ast.Compare(left=left, ops=ops, comparators=comparators)]) \
+        if ops else kind
+
+
+def _firing(pathway: Pathway, truths: G.Truths, rank: bool = False) -> list[ast.stmt]:
+    """`fired = []`, then each rule's position appended when its condition is true (`is True` of it, written
+    shorter: `Truths`); with `rank`, `best` is also the most urgent rank (`tier_rank`) of a fired rule's tier,
+    `len(tiers)` when none sets one."""
+    body: list[ast.stmt] = [
+        ast.Assign(targets=[_store("fired")], value=ast.List(elts=[], ctx=G.LOAD)),
+        ast.Assign(targets=[_store("fire")], value=ast.Attribute(value=_load("fired"), attr="append", ctx=G.LOAD))]
+    if rank:
+        body.append(ast.Assign(targets=[_store("best")], value=ast.Constant(len(pathway.tiers))))
+    for k, rule in enumerate(pathway.rules):
+        then: list[ast.stmt] = [ast.Expr(ast.Call(func=_load("fire"), args=[ast.Constant(k)], keywords=[]))]
+        if rank and rule.tier is not None:
+            r = ast.Constant(pathway.tier_rank[rule.tier])
+            then.append(ast.If(test=ast.Compare(left=_load("best"), ops=[ast.Gt()], comparators=[r]),
+                               body=[ast.Assign(targets=[_store("best")], value=copy.copy(r))], orelse=[]))
+        body.append(ast.If(test=truths.test(rule.when.node), body=then, orelse=[]))
+    return body
 
 
 def _fact(f: Derived | Score, exprs: G.Expressions, scope: _FactScope,
