@@ -186,12 +186,13 @@ def test_code_for_values_never_none_is_the_three_valued_code_where_they_have_val
 
 def _functions(node, known):
     """(value, truth, size of both codes) of `node` with `known` names never None."""
+    bools = known & {"a", "b"}  # the booleans: True or False when known
     scope = G.Scope()
-    exprs = G.Expressions(scope, known)
+    exprs = G.Expressions(scope, known, bools)
     value = G.function("value", ["env"], scope, [ast.Return(value=exprs.expr(node))])
     scope2 = G.Scope()
     truth = G.function("truth", ["env"], scope2,
-                       [ast.Return(value=G.Truths(G.Expressions(scope2, known)).test(node))])
+                       [ast.Return(value=G.Truths(G.Expressions(scope2, known, bools)).test(node))])
     namespace = G.build([value, truth], {}, "<test>")
     size = sum(1 for fn in (value, truth) for _ in ast.walk(fn))
     return namespace["value"], namespace["truth"], size
@@ -212,8 +213,11 @@ def test_never_none():
 
 def test_the_known_facts_of_the_default_pathway():
     """Facts of required, always-asked answers by comparisons are known; any through arithmetic or an optional
-    answer is not (a spot check of `Program._known` on the real pathway)."""
-    known = _plan(PATHWAY).program._known()
+    answer is not; of those known, the booleans are True or False (a spot check of `Program._known` on the real
+    pathway)."""
+    known, bools = _plan(PATHWAY).program._known()
     assert {"age", "duration_weeks", "acute", "chronic", "startback_total", "startback_risk"} <= known
     assert not {"pregnant", "leg_pain_nrs", "onset_age", "axial_spa_criteria", "pregnant_now"} & known
     assert not any(q.id in known for q in PATHWAY.question_list() if not q.required or q.ask_when is not None)
+    assert {"sciatica", "acute", "ces_suspected", "neuro_features"} <= bools <= known
+    assert not {"age", "startback_total", "startback_risk", "pregnant_now"} & bools

@@ -29,7 +29,7 @@ from typing import Any
 
 from backpath.core import tree as T
 from backpath.core.limits import MAX_NUMBER
-from backpath.core.nullness import never_none
+from backpath.core.nullness import exact_bool, never_none
 
 _INFINITIES = (math.inf, -math.inf)
 
@@ -152,6 +152,18 @@ def _if_else(test: ast.expr, body: ast.expr, orelse: ast.expr) -> ast.IfExp:
     return ast.IfExp(test=test, body=body, orelse=orelse)
 
 
+def _compared(node: T.Compare, a: ast.expr, b: ast.expr) -> ast.expr:
+    """`a op b`, the comparison of the operands' code `a`, `b` (known). As sets, a list answer is made a frozenset
+    (a list literal is one), except against `[]`: `not a` is whether it is empty (`not not a` for `!=`)."""
+    if node.as_sets and node.op in ("==", "!=") and T.Const(frozenset()) in (node.left, node.right):
+        empty = ast.UnaryOp(op=ast.Not(), operand=b if node.left == T.Const(frozenset()) else a)
+        return empty if node.op == "==" else ast.UnaryOp(op=ast.Not(), operand=empty)
+    if node.as_sets:
+        a = a if isinstance(node.left, T.Const) else _call("frozenset", a)
+        b = b if isinstance(node.right, T.Const) else _call("frozenset", b)
+    return ast.Compare(left=a, ops=[_COMPARE[node.op]()], comparators=[b])
+
+
 class Scope:
     """The local variables of one generated function: a numbered variable per name read, temporaries, and
     constants too large or mutable for `ast.Constant` (kept in the function's namespace as `k0`, `k1`...)."""
@@ -189,9 +201,15 @@ class Expressions:
     """Python expressions for tree nodes, in one `Scope`. The names in `known` are never None where the code runs
     (`nullness`): operands made only of them are not tested for None, and the code is otherwise the same."""
 
-    def __init__(self, scope: Scope, known: Collection[str] = ()):
+    def __init__(self, scope: Scope, known: Collection[str] = (), bools: Collection[str] = ()):
         self.scope = scope
-        self.known = known
+        self.known, self.bools = known, bools  # `bools`: those of `known` that are True or False
+
+    def truth(self, expr: ast.expr, node: T.Node, want: bool) -> ast.expr:
+        """`expr is want` for `node`'s code `expr`; `expr` / `not expr` when its value is True or False."""
+        if self.known and exact_bool(node, self.known, self.bools):
+            return expr if want else ast.UnaryOp(op=ast.Not(), operand=expr)
+        return _is(expr, want)
 
     def expr(self, node: T.Node) -> ast.expr:
         method = getattr(self, "_" + type(node).__name__)
@@ -245,16 +263,7 @@ class Expressions:
         return _if_else(test, _const(None), make(lthen, rthen))
 
     def _Compare(self, node: T.Compare) -> ast.expr:
-        op = _COMPARE[node.op]
-        if node.as_sets:
-            def make(a: ast.expr, b: ast.expr) -> ast.expr:
-                a = a if isinstance(node.left, T.Const) else _call("frozenset", a)
-                b = b if isinstance(node.right, T.Const) else _call("frozenset", b)
-                return ast.Compare(left=a, ops=[op()], comparators=[b])
-        else:
-            def make(a: ast.expr, b: ast.expr) -> ast.expr:
-                return ast.Compare(left=a, ops=[op()], comparators=[b])
-        return self._null_safe(node.left, node.right, make)
+        return self._null_safe(node.left, node.right, lambda a, b: _compared(node, a, b))
 
     def _Member(self, node: T.Member) -> ast.expr:
         op = ast.NotIn() if node.negate else ast.In()
@@ -280,6 +289,8 @@ class Expressions:
         conditional expressions (each evaluated only when needed); more through one call of `_any_of`/`_all_of`,
         so that the code's depth never grows with the number of operands (a flat `or` of hundreds of names fits a
         pathway's size limits, and deep code would exhaust the compiler's recursion)."""
+        if self.known and all(exact_bool(p, self.known, self.bools) for p in parts):  # Python's and/or is it
+            return ast.BoolOp(op=ast.Or() if decisive else ast.And(), values=[self.expr(p) for p in parts])
         if len(parts) > NESTED_JUNCTION:
             if self.known and all(never_none(p, self.known) for p in parts):  # no unknown: a flat test
                 op: ast.cmpop = IS if decisive else ast.IsNot()  # any `is True` / every `is not False`
@@ -287,10 +298,10 @@ class Expressions:
                     ast.Compare(left=self.expr(p), ops=[op], comparators=[_const(decisive)]) for p in parts])
             return _call("_any_of" if decisive else "_all_of", *(self.expr(p) for p in parts))
         bound: list[ast.expr] = []
-        tests: list[tuple[ast.expr, bool]] = []
+        tests: list[ast.expr] = []
         for part in parts:
             first, then, nullable = self._operand(part)
-            tests.append((first, nullable))
+            tests.append(self.truth(first, part, decisive))
             if nullable:
                 bound.append(then)
         tail: ast.expr
@@ -300,8 +311,8 @@ class Expressions:
             tail = _if_else(test, _const(None), _const(not decisive))
         else:
             tail = _const(not decisive)
-        for first, _ in reversed(tests):
-            tail = _if_else(_is(first, decisive), _const(decisive), tail)
+        for test in reversed(tests):
+            tail = _if_else(test, _const(decisive), tail)
         return tail
 
 
@@ -331,7 +342,7 @@ class Truths:
         if isinstance(node, T.Answered):  # `v is not None` / `v is None`: already a bool
             slot = _name(self.exprs.scope.slot(node.name))
             return ast.Compare(left=slot, ops=[ast.IsNot() if want else IS], comparators=[_const(None)])
-        return _is(self.exprs.expr(node), want)
+        return self.exprs.truth(self.exprs.expr(node), node, want)
 
     def _holds(self, node: T.Compare | T.Member) -> ast.expr:
         """`left is not None and right is not None and (left op right)`, each operand evaluated once."""
@@ -351,10 +362,7 @@ class Truths:
         if isinstance(node, T.Member):
             holds = ast.Compare(left=lthen, ops=[ast.NotIn() if node.negate else ast.In()], comparators=[rthen])
         else:
-            if node.as_sets:
-                lthen = lthen if isinstance(node.left, T.Const) else _call("frozenset", lthen)
-                rthen = rthen if isinstance(node.right, T.Const) else _call("frozenset", rthen)
-            holds = ast.Compare(left=lthen, ops=[_COMPARE[node.op]()], comparators=[rthen])
+            holds = _compared(node, lthen, rthen)
         return ast.BoolOp(op=ast.And(), values=[*known, holds]) if known else holds
 
 

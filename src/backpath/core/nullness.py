@@ -44,3 +44,15 @@ def never_none(node: T.Node, known: Collection[str]) -> bool:
     if isinstance(node, (T.Compare, T.Member)):
         return never_none(node.left, known) and never_none(node.right, known)
     return False  # arithmetic: x / 0, overflow
+
+
+def exact_bool(node: T.Node, known: Collection[str], bools: Collection[str]) -> bool:
+    """Whether `node`'s value is True or False (never None, nor another value equal to one), when every name in
+    `known` has a value and every name in `bools` (of `known`) is True or False: then `x is True` is `x` and
+    `x is False` is `not x`, and Python's own `and`/`or` of such values is the three-valued one. A comparison, a
+    membership test, `not` and `answered` give a bool; `and`/`or` of values never None give True or False."""
+    if isinstance(node, T.Var):
+        return node.name in bools
+    if isinstance(node, T.Const):
+        return type(node.value) is bool
+    return isinstance(node, (T.Answered, T.Not, T.And, T.Or, T.Compare, T.Member)) and never_none(node, known)

@@ -26,7 +26,7 @@ from typing import Any
 from backpath.core import codegen as G
 from backpath.core import tree as T
 from backpath.core.model import Case, Derived, Pathway, Question, Score
-from backpath.core.nullness import never_none
+from backpath.core.nullness import exact_bool, never_none
 
 
 class Program:
@@ -45,7 +45,7 @@ class Program:
                 k = self.ask_when_index[q.id] = len(self.ask_when_index)
                 functions.append(self._ask_when(f"ask_{k}", q.ask_when.node, q.ask_when.names))
         functions.append(self._clean())
-        fused = self._run(self._known())
+        fused = self._run(*self._known())
         if fused is not None:
             functions.append(fused)
         constants: dict[str, Any] = {}
@@ -122,26 +122,34 @@ class Program:
         body.append(ast.Return(_load("values")))
         return G.function("clean", ["answers"], scope, body, source="answers"), scope
 
-    def _known(self) -> set[str]:
-        """The answers and facts that are never None in a record that passed the answer check (`nullness`)."""
-        known = {q.id for q in self.pathway.question_list() if q.required and q.ask_when is None}
+    def _known(self) -> tuple[set[str], set[str]]:
+        """The answers and facts never None in a record that passed the answer check, and those of them that are
+        True or False (`nullness`)."""
+        questions = self.pathway.question_list()
+        known = {q.id for q in questions if q.required and q.ask_when is None}
+        bools = {q.id for q in questions if q.id in known and q.type == "boolean"}
         for f in self.facts:
             if isinstance(f, Derived) and f.expr is not None:
                 sure = never_none(f.expr.node, known)
+                exact = exact_bool(f.expr.node, known, bools)
             elif f.cases:
                 reached = list(itertools.takewhile(lambda c: c.when is not None, f.cases))
-                sure = len(reached) < len(f.cases) and all(
-                    c.value is not None for c in f.cases[:len(reached) + 1]) and all(
+                values = [c.value for c in f.cases[:len(reached) + 1]]
+                sure = len(reached) < len(f.cases) and None not in values and all(
                     never_none(c.when.node, known) for c in reached if c.when is not None)
+                exact = sure and all(type(v) is bool for v in values)
             else:
                 assert isinstance(f, Score)
                 sure = all((i.question is None or i.question in known)
                            and (i.when is None or never_none(i.when.node, known)) for i in f.items)
+                exact = False
             if sure:
                 known.add(f.id)
-        return known
+            if exact:
+                bools.add(f.id)
+        return known, bools
 
-    def _run(self, known: set[str]) -> tuple[ast.FunctionDef, G.Scope] | None:
+    def _run(self, known: set[str], bools: set[str]) -> tuple[ast.FunctionDef, G.Scope] | None:
         """`run(answers)`: `clean` and `evaluate` in one function: `(values, fired, best)` (`best`: the most urgent
         tier rank of a fired rule, `len(tiers)` when none sets one), or None when `clean` gives None.
 
@@ -161,7 +169,7 @@ class Program:
             earlier.add(q.id)
         scope = _FactScope("r")
         scope.computed.update(p.questions)  # every answer is read into its local below
-        exprs = G.Expressions(scope, frozenset(known))
+        exprs = G.Expressions(scope, frozenset(known), frozenset(bools))
         truths = G.Truths(exprs)
         give_up: list[ast.stmt] = [ast.Return(ast.Constant(None))]
         get = ast.Attribute(value=_load("answers"), attr="get", ctx=G.LOAD)
@@ -300,20 +308,26 @@ def _within(kind: ast.expr, value: str, lo: Any, hi: Any) -> ast.expr:
 
 def _firing(pathway: Pathway, truths: G.Truths, rank: bool = False) -> list[ast.stmt]:
     """`fired = []`, then each rule's position appended when its condition is true (`is True` of it, written
-    shorter: `Truths`); with `rank`, `best` is also the most urgent rank (`tier_rank`) of a fired rule's tier,
-    `len(tiers)` when none sets one."""
+    shorter: `Truths`; rules in a row with the same condition under one test); with `rank`, `best` is also the
+    most urgent rank (`tier_rank`) of a fired rule's tier, `len(tiers)` when none sets one (a rule whose tier
+    cannot make `best` more urgent than it already is, after a rule `when: true`, does not test it)."""
     body: list[ast.stmt] = [
         ast.Assign(targets=[_store("fired")], value=ast.List(elts=[], ctx=G.LOAD)),
         ast.Assign(targets=[_store("fire")], value=ast.Attribute(value=_load("fired"), attr="append", ctx=G.LOAD))]
     if rank:
         body.append(ast.Assign(targets=[_store("best")], value=ast.Constant(len(pathway.tiers))))
-    for k, rule in enumerate(pathway.rules):
-        then: list[ast.stmt] = [ast.Expr(ast.Call(func=_load("fire"), args=[ast.Constant(k)], keywords=[]))]
-        if rank and rule.tier is not None:
-            r = ast.Constant(pathway.tier_rank[rule.tier])
-            then.append(ast.If(test=ast.Compare(left=_load("best"), ops=[ast.Gt()], comparators=[r]),
-                               body=[ast.Assign(targets=[_store("best")], value=copy.copy(r))], orelse=[]))
-        body.append(ast.If(test=truths.test(rule.when.node), body=then, orelse=[]))
+    at_most = len(pathway.tiers)  # what `best` is at most here, whatever the record
+    for when, group in itertools.groupby(enumerate(pathway.rules), key=lambda kr: kr[1].when.node):
+        then: list[ast.stmt] = []
+        for k, rule in group:
+            then.append(ast.Expr(ast.Call(func=_load("fire"), args=[ast.Constant(k)], keywords=[])))
+            r = pathway.tier_rank[rule.tier] if rank and rule.tier is not None else at_most
+            if r < at_most:
+                then.append(ast.If(test=ast.Compare(left=_load("best"), ops=[ast.Gt()], comparators=[ast.Constant(r)]),
+                                   body=[ast.Assign(targets=[_store("best")], value=ast.Constant(r))], orelse=[]))
+                if when == T.Const(True):
+                    at_most = r
+        body.append(ast.If(test=truths.test(when), body=then, orelse=[]))
     return body
 
 
@@ -343,21 +357,24 @@ def _cases(cases: tuple[Case, ...], slot: str, exprs: G.Expressions, scope: G.Sc
         if case.when is None:  # the default: later cases cannot be reached
             body.append(ast.If(test=_load(searching), body=take, orelse=[]))
             break
-        temp = scope.temp()
-        step: list[ast.stmt] = [
-            ast.Assign(targets=[_store(temp)], value=exprs.expr(case.when.node)),
-            ast.If(test=G._is(_load(temp), True), body=take,
-                   orelse=[ast.If(test=G._is(_load(temp), None), body=copy.deepcopy(found), orelse=[])]),
-        ]
-        body.append(ast.If(test=_load(searching), body=step, orelse=[]))
+        step: list[ast.stmt]
+        if exprs.known and never_none(case.when.node, exprs.known):  # true or false: no unknown to stop at
+            step = [ast.If(test=G.Truths(exprs).test(case.when.node), body=take, orelse=[])]
+        else:
+            temp = scope.temp()
+            step = [ast.Assign(targets=[_store(temp)], value=exprs.expr(case.when.node)),
+                    ast.If(test=G._is(_load(temp), True), body=take,
+                           orelse=[ast.If(test=G._is(_load(temp), None), body=copy.deepcopy(found), orelse=[])])]
+        body += step if len(body) == 2 else [ast.If(test=_load(searching), body=step, orelse=[])]  # first: searching
     return body
 
 
 def _score_sum(score: Score, slot: str, exprs: G.Expressions, scope: _FactScope,
                questions: Mapping[str, Question]) -> list[ast.stmt]:
     """`slot = 0`, then each item added in order while the total is known (a missing answer or unknown
-    condition makes it None)."""
+    condition makes it None); when no item can be unknown (`nullness`), each item added, with no tests."""
     body: list[ast.stmt] = [ast.Assign(targets=[_store(slot)], value=ast.Constant(0))]
+    sure = score.id in exprs.known
     for item in score.items:
         temp = scope.temp()
         points: ast.expr
@@ -381,6 +398,9 @@ def _score_sum(score: Score, slot: str, exprs: G.Expressions, scope: _FactScope,
             value = exprs.expr(item.when.node)
             add = [ast.If(test=_load(temp), body=[ast.AugAssign(target=_store(slot), op=ast.Add(),
                                                                 value=scope.constant(item.points))], orelse=[])]
+        if sure:  # the item's value into its temporary, then added (nothing is None)
+            body += [ast.Assign(targets=[_store(temp)], value=value), *add]
+            continue
         body.append(ast.If(
             test=ast.Compare(left=_load(slot), ops=[ast.IsNot()], comparators=[ast.Constant(None)]),
             body=[ast.Assign(targets=[_store(temp)], value=value),
