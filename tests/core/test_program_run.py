@@ -8,6 +8,7 @@ import ast
 import dataclasses
 import itertools
 import math
+import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -221,3 +222,93 @@ def test_the_known_facts_of_the_default_pathway():
     assert not any(q.id in known for q in PATHWAY.question_list() if not q.required or q.ask_when is not None)
     assert {"sciatica", "acute", "ces_suspected", "neuro_features"} <= bools <= known
     assert not {"age", "startback_total", "startback_risk", "pregnant_now"} & bools
+
+
+GENERATED = re.compile(r"^(v\d+|t\d+|(ask_\d+_)?k\d+|[cr]\d+|ask_\d+|evaluate|clean|run|answers|values|env|get|fired|"
+                       r"fire|best)$")
+
+
+def _pathway_constants(pathway) -> set:
+    """Every value the pathway's text gives: ids, option ids, bounds, the constants of its condition trees, case
+    values and points."""
+    from backpath.core import tree as T
+
+    out: set = {*pathway.questions, *pathway.symbols}
+    trees = [r.when.node for r in pathway.rules]
+    for q in pathway.question_list():
+        out |= {*q.option_ids, q.min, q.max}
+        if q.ask_when is not None:
+            trees.append(q.ask_when.node)
+    for f in (*pathway.derived, *pathway.scores):
+        if getattr(f, "expr", None) is not None:
+            trees.append(f.expr.node)
+        for case in getattr(f, "cases", ()):
+            out.add(case.value)
+            if case.when is not None:
+                trees.append(case.when.node)
+        for item in getattr(f, "items", ()):
+            out.add(item.points)
+            if item.when is not None:
+                trees.append(item.when.node)
+    for node in (n for t in trees for n in _subnodes(t)):
+        if isinstance(node, T.Const):
+            out |= set(node.value) if isinstance(node.value, frozenset) else {node.value}
+    return out
+
+
+def _subnodes(node):
+    from backpath.core import tree as T
+
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        out.append(n)
+        if isinstance(n, (T.And, T.Or)):
+            stack.extend(n.parts)
+        elif isinstance(n, (T.Not, T.Neg)):
+            stack.append(n.operand)
+        elif isinstance(n, (T.Arith, T.Compare, T.Member)):
+            stack.extend((n.left, n.right))
+    return out
+
+
+def test_the_program_holds_pathway_values_only_as_constants(monkeypatch):
+    """The safety argument of `codegen` for the whole compiled program, `run` included: only generated names and
+    the helpers are read, only `get`, `append` and `keys` are called on them, and every constant is a value of
+    the pathway (or a small number: rule positions, tier ranks, 0 and 1)."""
+    built: list[ast.FunctionDef] = []
+    real = G.build
+
+    def spy(functions, constants, filename):
+        built.extend(functions)
+        return real(functions, constants, filename)
+
+    monkeypatch.setattr(G, "build", spy)
+    helpers = set(G.NAMESPACE) - {"__builtins__"}
+    for pathway in PATHWAYS:
+        built.clear()
+        Program(pathway)
+        assert {"run", "clean", "evaluate"} <= {f.name for f in built}
+        allowed = _pathway_constants(pathway)
+        for node in (n for f in built for n in ast.walk(f)):
+            if isinstance(node, ast.Name):
+                assert GENERATED.match(node.id) or node.id in helpers, node.id
+            elif isinstance(node, (ast.FunctionDef, ast.arg)):
+                assert GENERATED.match(getattr(node, "name", None) or getattr(node, "arg", "")), ast.dump(node)
+            elif isinstance(node, ast.Attribute):
+                assert node.attr in ("get", "append", "keys"), node.attr
+            elif isinstance(node, ast.Call):
+                assert isinstance(node.func, ast.Attribute) or node.func.id in helpers or \
+                    re.match(r"^(ask_\d+|fire|get)$", node.func.id), ast.dump(node.func)
+            elif isinstance(node, ast.Constant) and node.value is not None and type(node.value) is not bool:
+                value = node.value
+                if isinstance(value, frozenset):
+                    assert value <= allowed, value
+                else:
+                    assert value in allowed or (type(value) is int and 0 <= value < 200), value
+            else:
+                assert isinstance(node, (ast.FunctionDef, ast.arguments, ast.arg, ast.expr_context, ast.Return,
+                                         ast.Assign, ast.AugAssign, ast.If, ast.Expr, ast.IfExp, ast.BoolOp,
+                                         ast.UnaryOp, ast.BinOp, ast.Compare, ast.NamedExpr, ast.List, ast.Tuple,
+                                         ast.Dict, ast.Subscript, ast.Constant, ast.boolop, ast.unaryop, ast.operator,
+                                         ast.cmpop)), type(node).__name__
