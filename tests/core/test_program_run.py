@@ -287,7 +287,8 @@ def test_the_program_holds_pathway_values_only_as_constants(monkeypatch):
     helpers = set(G.NAMESPACE) - {"__builtins__"}
     for pathway in PATHWAYS:
         built.clear()
-        Program(pathway)
+        program = Program(pathway)
+        assert program.run is not None and program.clean is not None  # (each compiled when first asked for)
         assert {"run", "clean", "evaluate"} <= {f.name for f in built}
         allowed = _pathway_constants(pathway)
         for node in (n for f in built for n in ast.walk(f)):

@@ -21,6 +21,7 @@ import copy
 import itertools
 import math
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from typing import Any
 
 from backpath.core import codegen as G
@@ -38,25 +39,48 @@ class Program:
         facts.update({s.id: s for s in pathway.scores})
         self.facts = [facts[f] for f in pathway.facts_order]
         self._deps = {f.id: _fact_names(f) for f in self.facts}
-        functions = [self._evaluate()]
         self.ask_when_index: dict[str, int] = {}
         for q in pathway.question_list():
             if q.ask_when is not None:
-                k = self.ask_when_index[q.id] = len(self.ask_when_index)
+                self.ask_when_index[q.id] = len(self.ask_when_index)
+
+    # The functions are generated and compiled when first asked for (a few ms each for a real pathway): one
+    # record's `assess` needs `run` alone when its answers are valid; batch needs the others only for a record
+    # that is not.
+    @cached_property
+    def _namespace(self) -> dict[str, Any]:
+        """`evaluate`, the `ask when` functions and `clean` (which calls them), compiled together."""
+        functions = [self._evaluate()]
+        for q in self.pathway.question_list():
+            if q.ask_when is not None:
+                k = self.ask_when_index[q.id]
                 functions.append(self._ask_when(f"ask_{k}", q.ask_when.node, q.ask_when.names))
         functions.append(self._clean())
-        fused = self._run(*self._known())
-        if fused is not None:
-            functions.append(fused)
         constants: dict[str, Any] = {}
         for _, scope in functions:
             constants.update(scope.constants)
-        namespace = G.build([fn for fn, _ in functions], constants, f"<backpath pathway {pathway.id}>")
-        self.evaluate: Callable[[dict], list[int]] = namespace["evaluate"]
-        self._ask = [namespace[f"ask_{k}"] for k in range(len(self.ask_when_index))]
-        self.clean: Callable[[Any], dict | None] = namespace["clean"]
-        self.run: Callable[[Any], tuple[dict, list[int], int] | None] = \
-            namespace["run"] if fused else self._clean_evaluate
+        return G.build([fn for fn, _ in functions], constants, f"<backpath pathway {self.pathway.id}>")
+
+    @cached_property
+    def evaluate(self) -> Callable[[dict], list[int]]:
+        return self._namespace["evaluate"]
+
+    @cached_property
+    def clean(self) -> Callable[[Any], dict | None]:
+        return self._namespace["clean"]
+
+    @cached_property
+    def _ask(self) -> list[Callable[[Mapping[str, Any]], bool | None]]:
+        return [self._namespace[f"ask_{k}"] for k in range(len(self.ask_when_index))]
+
+    @cached_property
+    def run(self) -> Callable[[Any], tuple[dict, list[int], int] | None]:
+        """`run(answers)` (see `_run`), compiled on its own."""
+        fused = self._run(*self._known())
+        if fused is None:
+            return self._clean_evaluate
+        fn, scope = fused
+        return G.build([fn], scope.constants, f"<backpath pathway {self.pathway.id} run>")["run"]
 
     def _clean_evaluate(self, answers: Any) -> tuple[dict, list[int], int] | None:
         """`run` as `clean` then `evaluate`, for a pathway whose `run` cannot be generated (see `_run`)."""
