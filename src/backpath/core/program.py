@@ -1,12 +1,17 @@
 """A pathway compiled once into Python (`codegen`): its derived facts, scores, rule conditions and `ask_when`s.
 
-The program holds two kinds of function, generated from the checked trees of the loaded pathway:
+The program holds these functions, generated from the checked trees of the loaded pathway:
 
 - `evaluate(values)`: with the clean answers of one record in `values` (a dict, question id -> value), adds every
   derived fact and score to it (None when unknown) and returns the positions of the rules that fired, in pathway
   order;
 - one `ask when` function per question that has one, reading the answers so far and computing inline the facts its
-  condition needs.
+  condition needs;
+- `clean(answers)`: the answers as checked values when they need no words (all valid, asked, required ones given),
+  else None (then `answers.check_answers` words the problems);
+- `run(answers)`: `clean` and `evaluate` in one function for the common record (what batch calls): the answers are
+  checked into locals, the facts computed from them, the rules tested, with no None tests where a value cannot be
+  None after the check (`nullness`); it gives the same values, rules and tier as the other two.
 
 Semantics (the same in every function): a fact is None when any answer it needs is missing; `cases` take the
 first case whose condition is true, stop at an unknown one, and give None when none is true; a score sums its
@@ -19,13 +24,13 @@ from __future__ import annotations
 import ast
 import copy
 import itertools
-import math
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import Any
 
 from backpath.core import codegen as G
 from backpath.core import tree as T
+from backpath.core.answer_code import answers_checked, valid
 from backpath.core.model import Case, Derived, Pathway, Question, Score
 from backpath.core.nullness import exact_bool, never_none
 
@@ -115,7 +120,7 @@ class Program:
         required question asked is answered; else None (the caller then words the problems with
         `answers.check_answers`). It accepts only what `check_answers` accepts, and gives the same values."""
         scope = _FactScope("c")
-        body = [*_answers_checked(self.pathway),
+        body = [*answers_checked(self.pathway),
                 ast.Assign(targets=[_store("values")], value=ast.Dict(keys=[], values=[]))]
         give_up: list[ast.stmt] = [ast.Return(ast.Constant(None))]
         get = ast.Attribute(value=_load("answers"), attr="get", ctx=ast.Load())
@@ -127,7 +132,7 @@ class Program:
             if asked is not None:  # answered but not asked: ignored with a warning
                 present.append(ast.If(test=ast.Compare(left=asked, ops=[ast.IsNot()], comparators=[ast.Constant(True)]),
                                       body=give_up, orelse=[]))
-            present.append(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=_valid(q, _load(value), scope)),
+            present.append(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=valid(q, _load(value), scope)),
                                   body=give_up, orelse=[]))
             present.append(ast.Assign(targets=[ast.Subscript(value=_load("values"), slice=ast.Constant(q.id),
                                                              ctx=ast.Store())], value=_load(value)))
@@ -197,7 +202,7 @@ class Program:
         truths = G.Truths(exprs)
         give_up: list[ast.stmt] = [ast.Return(ast.Constant(None))]
         get = ast.Attribute(value=_load("answers"), attr="get", ctx=G.LOAD)
-        body = [*_answers_checked(p), ast.Assign(targets=[_store("get")], value=get)]
+        body = [*answers_checked(p), ast.Assign(targets=[_store("get")], value=get)]
         done: set[str] = set()
         for q in p.question_list():
             slot = scope.slot(q.id)
@@ -214,7 +219,7 @@ class Program:
                 present.append(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=asked), body=give_up, orelse=[]))
                 if q.required:  # missing when asked
                     absent.append(ast.If(test=truths.test(q.ask_when.node), body=give_up, orelse=[]))
-            present.append(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=_valid(q, _load(slot), scope)),
+            present.append(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=valid(q, _load(slot), scope)),
                                   body=give_up, orelse=[]))
             if q.id in known:  # required and always asked: no answer (None) is not valid
                 body += present
@@ -272,62 +277,6 @@ class _FactScope(G.Scope):
             return super().loads(source)
         finally:
             self.slots = saved
-
-
-def _answers_checked(pathway: Pathway) -> list[ast.stmt]:
-    """`return None` unless `answers` is a dict (exactly) whose keys are all question ids."""
-    ids = ast.Constant(frozenset(pathway.questions))  # type: ignore[arg-type]  # compile() takes frozensets
-    keys = ast.Call(func=ast.Attribute(value=_load("answers"), attr="keys", ctx=G.LOAD), args=[], keywords=[])
-    return [ast.If(test=ast.Compare(left=G._call("_type", _load("answers")), ops=[ast.IsNot()],
-                                    comparators=[_load("_dict")]), body=[ast.Return(ast.Constant(None))], orelse=[]),
-            ast.If(test=ast.UnaryOp(op=ast.Not(), operand=ast.Compare(left=keys, ops=[ast.LtE()], comparators=[ids])),
-                   body=[ast.Return(ast.Constant(None))], orelse=[])]
-
-
-def _valid(q: Question, value: ast.Name, scope: G.Scope) -> ast.expr:
-    """Whether the answer in local `value` is valid for `q` (`answers.check_value` finds nothing to say): a bool;
-    an int of exactly that type (not a bool), or also a float for a number, within the bounds; text of exactly
-    that type among the options; a list (exactly), empty or of distinct text options (`codegen._choices_in`). A
-    number question with a missing or non-finite bound goes through `codegen._number_in` (NaN and infinities fail
-    there); with two finite bounds the bounds themselves refuse them (NaN compares false, an infinity is out of
-    range)."""
-    def is_type(of: ast.expr, name: str) -> ast.expr:
-        return ast.Compare(left=of, ops=[ast.Is()], comparators=[_load(name)])
-
-    if q.type == "boolean":
-        return ast.BoolOp(op=ast.Or(), values=[G._is(value, True), G._is(_load(value.id), False)])
-    if q.type == "choice" or (q.type == "integer"):
-        kind = is_type(G._call("_type", value), "_str" if q.type == "choice" else "_int")
-        if q.type == "choice":
-            options = ast.Constant(frozenset(q.option_ids))  # type: ignore[arg-type]  # (as above)
-            return ast.BoolOp(op=ast.And(), values=[kind, ast.Compare(left=_load(value.id), ops=[ast.In()],
-                                                                      comparators=[options])])
-        return _within(kind, value.id, q.min, q.max)
-    if q.type == "number":
-        if not all(isinstance(b, (int, float)) and type(b) is not bool and math.isfinite(b) for b in (q.min, q.max)):
-            return G._call("_number_in", value, ast.Constant(q.min), ast.Constant(q.max))
-        t = scope.temp()
-        typed = ast.NamedExpr(target=_store(t), value=G._call("_type", value))
-        kind = ast.BoolOp(op=ast.Or(), values=[is_type(typed, "_int"), is_type(_load(t), "_float")])
-        return _within(kind, value.id, q.min, q.max)
-    options = ast.Constant(frozenset(q.option_ids))  # type: ignore[arg-type]  # (as above)
-    empty = ast.UnaryOp(op=ast.Not(), operand=_load(value.id))  # `[]` (the most common answer) without a call
-    return ast.BoolOp(op=ast.And(), values=[is_type(G._call("_type", value), "_list"), ast.BoolOp(
-        op=ast.Or(), values=[empty, G._call("_choices_in", _load(value.id), options)])])
-
-
-def _within(kind: ast.expr, value: str, lo: Any, hi: Any) -> ast.expr:
-    """`kind and lo <= value <= hi` (a missing bound left out)."""
-    ops: list[ast.cmpop] = []
-    comparators: list[ast.expr] = []
-    left: ast.expr = _load(value)
-    if lo is not None:
-        left, ops, comparators = ast.Constant(lo), [ast.LtE()], [_load(value)]
-    if hi is not None:
-        ops.append(ast.LtE())
-        comparators.append(ast.Constant(hi))
-    return ast.BoolOp(op=ast.And(), values=[kind, ast.Compare(left=left, ops=ops, comparators=comparators)]) \
-        if ops else kind
 
 
 def _firing(pathway: Pathway, truths: G.Truths, rank: bool = False) -> list[ast.stmt]:
