@@ -313,3 +313,39 @@ def test_the_program_holds_pathway_values_only_as_constants(monkeypatch):
                                          ast.UnaryOp, ast.BinOp, ast.Compare, ast.NamedExpr, ast.List, ast.Tuple,
                                          ast.Dict, ast.Subscript, ast.Constant, ast.boolop, ast.unaryop, ast.operator,
                                          ast.cmpop)), type(node).__name__
+
+
+def test_rules_in_a_row_with_one_first_test_fire_as_their_conditions_say(tmp_path):
+    """Rules in a row that share their first tests are generated under those tests, once (up to a depth): each
+    still fires exactly when its condition is true, in pathway order, through `run` and `evaluate` alike, whatever
+    mix of true, false and missing answers (long shared prefixes included)."""
+    import json
+    import random
+
+    from backpath.load.yamlio import load_yaml
+
+    doc = load_yaml((FIXTURES / "mini.yaml").read_text(encoding="utf-8"), "mini.yaml").data
+    names = [f"b{i}" for i in range(12)]
+    doc["sections"].append({"id": "more", "title": "More", "questions": [
+        {"id": n, "prompt": n, "type": "boolean", "required": False} for n in names]})
+    long = " and ".join(names[:11])
+    whens = ["b0", "b0 and b1", "b0 and not b1", "b0 and b1 and b2", "b0", "not b0 and b1", f"{long} and b11",
+             f"{long} and not b11", long, f"{long} or b11", "b1 and (b2 or b3)", "b1 and b2", "b1", "b1 and weeks > 4",
+             "answered(b2) and b2", "answered(b2)"]
+    for k, when in enumerate(whens):
+        doc["rules"].append({"id": f"shared-{k}", "when": when, "consider": ["exercise"], "reason": "Shared.",
+                             "sources": [{"id": "SRC", "section": "2"}]})
+    path = tmp_path / "shared.yaml"
+    path.write_text(json.dumps(doc))
+    pathway = backpath.load_pathway(str(path))
+    program = _plan(pathway).program
+    rng = random.Random(7)
+    base = {"age": 40, "weeks": 3, "leg": False, "flags": [], "mood": "good"}
+    for _ in range(400):
+        answers = {**base, "weeks": rng.choice([3, 5])}
+        answers.update({n: v for n in names for v in [rng.choice([True, True, False, None])] if v is not None})
+        ran = program.run(answers)
+        assert ran is not None
+        values, fired, _ = ran
+        assert fired == [k for k, r in enumerate(pathway.rules) if r.when.fn(values) is True], answers
+        assert program.evaluate(program.clean(answers)) == fired

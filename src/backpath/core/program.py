@@ -281,15 +281,17 @@ class _FactScope(G.Scope):
 
 def _firing(pathway: Pathway, truths: G.Truths, rank: bool = False) -> list[ast.stmt]:
     """`fired = []`, then each rule's position appended when its condition is true (`is True` of it, written
-    shorter: `Truths`; rules in a row with the same condition under one test); with `rank`, `best` is also the
-    most urgent rank (`tier_rank`) of a fired rule's tier, `len(tiers)` when none sets one (a rule whose tier
-    cannot make `best` more urgent than it already is, after a rule `when: true`, does not test it)."""
+    shorter: `Truths`; rules in a row with the same condition, or the same first test, under one test); with
+    `rank`, `best` is also the most urgent rank (`tier_rank`) of a fired rule's tier, `len(tiers)` when none sets
+    one (a rule whose tier cannot make `best` more urgent than it already is, after a rule `when: true`, does not
+    test it)."""
     body: list[ast.stmt] = [
         ast.Assign(targets=[_store("fired")], value=ast.List(elts=[], ctx=G.LOAD)),
         ast.Assign(targets=[_store("fire")], value=ast.Attribute(value=_load("fired"), attr="append", ctx=G.LOAD))]
     if rank:
         body.append(ast.Assign(targets=[_store("best")], value=ast.Constant(len(pathway.tiers))))
     at_most = len(pathway.tiers)  # what `best` is at most here, whatever the record
+    steps: list[tuple[T.Node | None, list[ast.stmt]]] = []  # (condition, what its rules do when it is true)
     for when, group in itertools.groupby(enumerate(pathway.rules), key=lambda kr: kr[1].when.node):
         then: list[ast.stmt] = []
         for k, rule in group:
@@ -300,8 +302,41 @@ def _firing(pathway: Pathway, truths: G.Truths, rank: bool = False) -> list[ast.
                                    body=[ast.Assign(targets=[_store("best")], value=ast.Constant(r))], orelse=[]))
                 if when == T.Const(True):
                     at_most = r
-        body.append(ast.If(test=truths.test(when), body=then, orelse=[]))
+        steps.append((when, then))
+    return body + _under_first_tests(steps, truths)
+
+
+def _under_first_tests(steps: list[tuple[T.Node | None, list[ast.stmt]]], truths: G.Truths,
+                       depth: int = 0) -> list[ast.stmt]:
+    """`if test(condition): <what its rules do>` for each step, but steps in a row whose conditions start with one
+    test (`x and ...`, or `x` itself) under that test, once, and so on for the rest of their conditions (up to
+    `G.NESTED_JUNCTION` deep, so that the code's depth does not grow with a condition's length): a rule fires when
+    `test(first) and test(rest)`, as `Truths` writes `and`, and the order of `fire` is kept. A step without a
+    condition (None) is done as it is."""
+    body: list[ast.stmt] = []
+    for first, row in itertools.groupby(steps, key=lambda step: None if step[0] is None else _first(step[0])):
+        row_ = list(row)
+        if first is None:
+            body += [stmt for _, then in row_ for stmt in then]
+        elif len(row_) == 1 or depth >= G.NESTED_JUNCTION:
+            body += [ast.If(test=truths.test(when), body=then, orelse=[]) for when, then in row_ if when]
+        else:
+            rests: list[tuple[T.Node | None, list[ast.stmt]]] = [(_rest(when), then) for when, then in row_ if when]
+            inner = _under_first_tests(rests, truths, depth + 1)
+            body.append(ast.If(test=truths.test(first), body=inner, orelse=[]))
     return body
+
+
+def _rest(node: T.Node) -> T.Node | None:
+    """What an `and` asks after its first operand (None: nothing, for a condition that is not an `and`)."""
+    if not isinstance(node, T.And):
+        return None
+    return node.parts[1] if len(node.parts) == 2 else T.And(node.parts[1:])
+
+
+def _first(node: T.Node) -> T.Node:
+    """A condition's first test: the first operand of an `and`, else the condition itself."""
+    return node.parts[0] if isinstance(node, T.And) else node
 
 
 def _fact(f: Derived | Score, exprs: G.Expressions, scope: _FactScope,
