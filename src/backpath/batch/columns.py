@@ -295,7 +295,7 @@ _makers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def row_assessor(pathway: Pathway, columns: Sequence[str] | None = None) -> Callable[..., tuple[str, str] | dict]:
     """`assess` for CSV rows in `columns` (default all): an ok result as `(tier, CSV line)`, an invalid one as the
     same error result as `assess`. Never raises for bad answers."""
-    from backpath.core.engine import _decided, _plan, decide_positions
+    from backpath.core.engine import _decided, _plan, decide_fired
 
     key = tuple(columns or ())
     makers = _makers.get(pathway)
@@ -305,18 +305,19 @@ def row_assessor(pathway: Pathway, columns: Sequence[str] | None = None) -> Call
     maker = makers.get(key)
     if maker is None or maker.plan is not plan:
         maker = makers[key] = RowMaker(plan, columns)
-    line, clean = maker.line, plan.program.clean
+    line, run = maker.line, plan.program.run
 
     def assess(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tuple[str, str] | dict:
-        values = clean(answers)
-        if values is None:  # not valid as it stands: checked in full (an error result, or answers ignored)
+        ran = run(answers)
+        if ran is None:  # not valid as it stands: checked in full (an error result, or answers ignored)
             decided = _decided(pathway, answers, record_id)
             if type(decided) is dict:
                 return decided
             _, checked, tier, contributing = decided
             values = checked.values
         else:
-            tier, contributing = decide_positions(plan, values)
+            values, fired, best = ran
+            tier, contributing = decide_fired(plan, fired, best)
         return tier, line(record_id, values, tier, contributing)
 
     return assess

@@ -7,9 +7,9 @@ This is how a pathway's conditions run. The safety argument (docs/pathway-format
 - Names never become code. Each name gets a local variable numbered by this module (`v0`, `v1`...), loaded with
   `env.get("<name>")` where the name is a string constant. Temporaries are `t0`, `t1`...
 - Strings and numbers become `ast.Constant` nodes, never source text; nothing is parsed from text here.
-- Every operator maps to an `ast` node class from a fixed table; arithmetic goes through the helpers below (missing
-  operands, division by zero, overflow and non-finite results all give None, "unknown").
-- The code runs with no builtins but the few helpers it is given (`NAMESPACE`).
+- Every operator maps to an `ast` node class from a fixed table; arithmetic goes through helpers (`codegen_runtime`:
+  missing operands, division by zero, overflow and non-finite results all give None, "unknown").
+- The code runs with no builtins but the few helpers it is given (`codegen_runtime.NAMESPACE`).
 
 `tests/core/test_codegen_safety.py` fuzzes identifiers, strings and numbers through a pathway and checks that the
 generated trees hold them only as constants.
@@ -22,120 +22,13 @@ comparisons of an unknown are unknown.
 from __future__ import annotations
 
 import ast
-import math
-import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from backpath.core import tree as T
-from backpath.core.limits import MAX_NUMBER
+from backpath.core.codegen_runtime import NAMESPACE
+from backpath.core.nullness import exact_bool, never_none
 
-_INFINITIES = (math.inf, -math.inf)
-
-
-def _finite(r: Any) -> Any:
-    """An arithmetic result, or None (unknown, like `x / 0`) when it is not finite or beyond `MAX_NUMBER` (a whole
-    number past the largest float cannot be compared with floats exactly or printed in any length)."""
-    if r.__class__ is float:
-        return None if r != r or r in _INFINITIES else r
-    return r if -MAX_NUMBER <= r <= MAX_NUMBER else None
-
-
-def _arithmetic(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    """`op` on two numbers, unknown (None) when either is, or when the result is x/0, overflows or is not finite."""
-    def apply(a: Any, b: Any) -> Any:
-        if a is None or b is None:
-            return None
-        try:
-            return _finite(op(a, b))
-        except (OverflowError, ZeroDivisionError):
-            return None
-
-    return apply
-
-
-_add, _sub, _mul, _div = (_arithmetic(op) for op in (operator.add, operator.sub, operator.mul, operator.truediv))
-
-
-def _neg(a: Any) -> Any:
-    return None if a is None else _finite(-a)
-
-
-def _points(table: dict, values: Iterable) -> Any:
-    """A multi-choice answer's points in a score: the sum of each chosen option's points."""
-    return sum([table.get(v, 0) for v in values])
-
-
-def _is_dict(answers: Any) -> bool:
-    return type(answers) is dict
-
-
-def _keys_known(answers: dict, ids: frozenset) -> bool:
-    return answers.keys() <= ids
-
-
-def _int_in(v: Any, lo: Any, hi: Any) -> bool:
-    """A valid integer answer: an int (not a bool) within the bounds (None: no bound)."""
-    return type(v) is int and (lo is None or v >= lo) and (hi is None or v <= hi)
-
-
-def _number_in(v: Any, lo: Any, hi: Any) -> bool:
-    """A valid number answer: an int or a finite float (not a bool) within the bounds."""
-    t = type(v)
-    if t is float:
-        if v != v or v in _INFINITIES:
-            return False
-    elif t is not int:
-        return False
-    return (lo is None or v >= lo) and (hi is None or v <= hi)
-
-
-def _choice_in(v: Any, options: frozenset) -> bool:
-    return type(v) is str and v in options
-
-
-def _choices_in(v: Any, options: frozenset) -> bool:
-    """A valid multi-choice answer: a list of distinct option ids (the options it holds are as many as its items;
-    an item that cannot be an option, a list or an object, cannot be looked up at all). Every item must be text
-    as well, as `answers.check_answers` asks (`str.join` takes text and nothing else): through the Python API an
-    object that is not text may still equal an option id and hash like it."""
-    if type(v) is not list:
-        return False
-    try:
-        "".join(v)
-        return len(options.intersection(v)) == len(v)
-    except TypeError:
-        return False
-
-
-def _any_of(*values: Any) -> Any:
-    """Three-valued `or` of evaluated operands: True if any is, else None if any is unknown, else False."""
-    unknown = False
-    for v in values:
-        if v is True:
-            return True
-        if v is None:
-            unknown = True
-    return None if unknown else False
-
-
-def _all_of(*values: Any) -> Any:
-    """Three-valued `and` of evaluated operands: False if any is, else None if any is unknown, else True."""
-    unknown = False
-    for v in values:
-        if v is False:
-            return False
-        if v is None:
-            unknown = True
-    return None if unknown else True
-
-
-# What generated code may call: nothing else is in its namespace (no builtins).
-NAMESPACE: dict[str, Any] = {"__builtins__": {}, "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div,
-                             "_neg": _neg, "_points": _points, "_any_of": _any_of, "_all_of": _all_of,
-                             "frozenset": frozenset, "_is_dict": _is_dict,
-                             "_keys_known": _keys_known, "_int_in": _int_in, "_number_in": _number_in,
-                             "_choice_in": _choice_in, "_choices_in": _choices_in}
 _ARITH = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div"}
 NESTED_JUNCTION = 8  # and/or with more operands than this go through `_all_of`/`_any_of`
 _COMPARE = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "==": ast.Eq, "!=": ast.NotEq}
@@ -164,6 +57,18 @@ def _call(helper: str, *args: ast.expr) -> ast.Call:
 
 def _if_else(test: ast.expr, body: ast.expr, orelse: ast.expr) -> ast.IfExp:
     return ast.IfExp(test=test, body=body, orelse=orelse)
+
+
+def _compared(node: T.Compare, a: ast.expr, b: ast.expr) -> ast.expr:
+    """`a op b`, the comparison of the operands' code `a`, `b` (known). As sets, a list answer is made a frozenset
+    (a list literal is one), except against `[]`: `not a` is whether it is empty (`not not a` for `!=`)."""
+    if node.as_sets and node.op in ("==", "!=") and T.Const(frozenset()) in (node.left, node.right):
+        empty = ast.UnaryOp(op=ast.Not(), operand=b if node.left == T.Const(frozenset()) else a)
+        return empty if node.op == "==" else ast.UnaryOp(op=ast.Not(), operand=empty)
+    if node.as_sets:
+        a = a if isinstance(node.left, T.Const) else _call("frozenset", a)
+        b = b if isinstance(node.right, T.Const) else _call("frozenset", b)
+    return ast.Compare(left=a, ops=[_COMPARE[node.op]()], comparators=[b])
 
 
 class Scope:
@@ -200,11 +105,18 @@ class Scope:
 
 
 class Expressions:
-    """Python expressions for tree nodes, in one `Scope`. `local(name)` may map a name to an existing local
-    (a fact computed earlier in the same function); by default every name is read from the env."""
+    """Python expressions for tree nodes, in one `Scope`. The names in `known` are never None where the code runs
+    (`nullness`): operands made only of them are not tested for None, and the code is otherwise the same."""
 
-    def __init__(self, scope: Scope):
+    def __init__(self, scope: Scope, known: Collection[str] = (), bools: Collection[str] = ()):
         self.scope = scope
+        self.known, self.bools = known, bools  # `bools`: those of `known` that are True or False
+
+    def truth(self, expr: ast.expr, node: T.Node, want: bool) -> ast.expr:
+        """`expr is want` for `node`'s code `expr`; `expr` / `not expr` when its value is True or False."""
+        if self.known and exact_bool(node, self.known, self.bools):
+            return expr if want else ast.UnaryOp(op=ast.Not(), operand=expr)
+        return _is(expr, want)
 
     def expr(self, node: T.Node) -> ast.expr:
         method = getattr(self, "_" + type(node).__name__)
@@ -234,9 +146,9 @@ class Expressions:
             return value, value, False
         if isinstance(node, T.Var):
             value = self.expr(node)
-            return value, value, True
-        if isinstance(node, T.Answered):  # a bool, never None: used once, as is (first or later, never both)
-            value = self.expr(node)
+            return value, value, node.name not in self.known
+        if isinstance(node, T.Answered) or (self.known and never_none(node, self.known)):
+            value = self.expr(node)  # never None: used once, as is (first or later, never both)
             return value, value, False
         temp = self.scope.temp()
         return ast.NamedExpr(target=_name(temp, True), value=self.expr(node)), _name(temp), True
@@ -258,16 +170,7 @@ class Expressions:
         return _if_else(test, _const(None), make(lthen, rthen))
 
     def _Compare(self, node: T.Compare) -> ast.expr:
-        op = _COMPARE[node.op]
-        if node.as_sets:
-            def make(a: ast.expr, b: ast.expr) -> ast.expr:
-                a = a if isinstance(node.left, T.Const) else _call("frozenset", a)
-                b = b if isinstance(node.right, T.Const) else _call("frozenset", b)
-                return ast.Compare(left=a, ops=[op()], comparators=[b])
-        else:
-            def make(a: ast.expr, b: ast.expr) -> ast.expr:
-                return ast.Compare(left=a, ops=[op()], comparators=[b])
-        return self._null_safe(node.left, node.right, make)
+        return self._null_safe(node.left, node.right, lambda a, b: _compared(node, a, b))
 
     def _Member(self, node: T.Member) -> ast.expr:
         op = ast.NotIn() if node.negate else ast.In()
@@ -293,13 +196,19 @@ class Expressions:
         conditional expressions (each evaluated only when needed); more through one call of `_any_of`/`_all_of`,
         so that the code's depth never grows with the number of operands (a flat `or` of hundreds of names fits a
         pathway's size limits, and deep code would exhaust the compiler's recursion)."""
+        if self.known and all(exact_bool(p, self.known, self.bools) for p in parts):  # Python's and/or is it
+            return ast.BoolOp(op=ast.Or() if decisive else ast.And(), values=[self.expr(p) for p in parts])
         if len(parts) > NESTED_JUNCTION:
+            if self.known and all(never_none(p, self.known) for p in parts):  # no unknown: a flat test
+                op: ast.cmpop = IS if decisive else ast.IsNot()  # any `is True` / every `is not False`
+                return ast.BoolOp(op=ast.Or() if decisive else ast.And(), values=[
+                    ast.Compare(left=self.expr(p), ops=[op], comparators=[_const(decisive)]) for p in parts])
             return _call("_any_of" if decisive else "_all_of", *(self.expr(p) for p in parts))
         bound: list[ast.expr] = []
-        tests: list[tuple[ast.expr, bool]] = []
+        tests: list[ast.expr] = []
         for part in parts:
             first, then, nullable = self._operand(part)
-            tests.append((first, nullable))
+            tests.append(self.truth(first, part, decisive))
             if nullable:
                 bound.append(then)
         tail: ast.expr
@@ -309,8 +218,8 @@ class Expressions:
             tail = _if_else(test, _const(None), _const(not decisive))
         else:
             tail = _const(not decisive)
-        for first, _ in reversed(tests):
-            tail = _if_else(_is(first, decisive), _const(decisive), tail)
+        for test in reversed(tests):
+            tail = _if_else(test, _const(decisive), tail)
         return tail
 
 
@@ -335,10 +244,12 @@ class Truths:
             return tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And() if every else ast.Or(), values=tests)
         if isinstance(node, (T.Compare, T.Member)) and want:
             return self._holds(node)
+        if isinstance(node, T.Const):  # a rule `when: true`: no test at all
+            return _const(node.value is want)
         if isinstance(node, T.Answered):  # `v is not None` / `v is None`: already a bool
             slot = _name(self.exprs.scope.slot(node.name))
             return ast.Compare(left=slot, ops=[ast.IsNot() if want else IS], comparators=[_const(None)])
-        return _is(self.exprs.expr(node), want)
+        return self.exprs.truth(self.exprs.expr(node), node, want)
 
     def _holds(self, node: T.Compare | T.Member) -> ast.expr:
         """`left is not None and right is not None and (left op right)`, each operand evaluated once."""
@@ -358,10 +269,7 @@ class Truths:
         if isinstance(node, T.Member):
             holds = ast.Compare(left=lthen, ops=[ast.NotIn() if node.negate else ast.In()], comparators=[rthen])
         else:
-            if node.as_sets:
-                lthen = lthen if isinstance(node.left, T.Const) else _call("frozenset", lthen)
-                rthen = rthen if isinstance(node.right, T.Const) else _call("frozenset", rthen)
-            holds = ast.Compare(left=lthen, ops=[_COMPARE[node.op]()], comparators=[rthen])
+            holds = _compared(node, lthen, rthen)
         return ast.BoolOp(op=ast.And(), values=[*known, holds]) if known else holds
 
 

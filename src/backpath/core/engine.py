@@ -93,9 +93,10 @@ def assess_json(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tup
     by `result_json.ResultWriter` without building the result's dicts (several times faster).
     """
     plan = _plan(pathway)
-    values = plan.program.clean(answers)
-    if values is not None:  # valid, nothing to warn of (the common record): straight to the writer
-        tier, contributing = decide_positions(plan, values)
+    ran = plan.program.run(answers)
+    if ran is not None:  # valid, nothing to warn of (the common record): checked and decided in one call
+        values, fired, best = ran
+        tier, contributing = decide_fired(plan, fired, best)
         return tier, plan.writer.write(record_id, values, tier, contributing)
     decided = _decided(pathway, answers, record_id)
     if isinstance(decided, dict):
@@ -109,8 +110,11 @@ def _decided(pathway: Pathway, answers: Any, record_id: Any) -> tuple[Plan, Chec
     """Check, compute facts (into `checked.values`) and decide (the contributing rules by position); an error
     result for invalid answers."""
     plan = _plan(pathway)
-    values = plan.program.clean(answers)
-    checked = CheckedAnswers(values) if values is not None else check_answers(pathway, answers, plan.asks)
+    ran = plan.program.run(answers)
+    if ran is not None:
+        values, fired, best = ran
+        return (plan, CheckedAnswers(values), *decide_fired(plan, fired, best))
+    checked = check_answers(pathway, answers, plan.asks)
     if checked.problems:
         return error_result(record_id, [p.as_dict() for p in checked.problems])
     tier, contributing = decide_positions(plan, checked.values)
@@ -121,19 +125,22 @@ def decide_positions(plan: Plan, values: dict) -> tuple[str, list[int]]:
     """`decide` on clean answers through the compiled program (facts are added to `values`): the tier and the
     positions of the contributing rules."""
     fired = plan.program.evaluate(values)
+    rules, rank = plan.pathway.rules, plan.pathway.tier_rank
+    return decide_fired(plan, fired, min([rank[t] for t in (rules[k].tier for k in fired) if t is not None],
+                                         default=len(plan.pathway.tiers)))
+
+
+def decide_fired(plan: Plan, fired: list[int], best: int) -> tuple[str, list[int]]:
+    """The tier and contributing rules (positions) from the rules that fired and the most urgent rank of their
+    tiers (`len(tiers)` when none sets one: the default tier)."""
     p = plan.pathway
-    rules, rank = p.rules, p.tier_rank
-    tier, best = None, len(rank)
-    for k in fired:
-        t = rules[k].tier
-        if t is not None and rank[t] < best:
-            tier, best = t, rank[t]
-    if tier is None:  # no rule that fired sets a tier
-        tier = p.default_tier
-        best = rank[tier]
-    if p.tiers[best].preempts:
-        return tier, [k for k in fired if rules[k].scope == "always" or rules[k].tier == tier]
-    return tier, fired
+    if best == len(p.tiers):  # no rule that fired sets a tier
+        best = p.tier_rank[p.default_tier]
+    tier = p.tiers[best]
+    if tier.preempts:
+        rules = p.rules
+        return tier.id, [k for k in fired if rules[k].scope == "always" or rules[k].tier == tier.id]
+    return tier.id, fired
 
 
 def error_result(record_id: Any, errors: list[dict]) -> dict:
