@@ -94,59 +94,49 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str, detail: str = "full",
         return out
     out = ChunkResult([], nbytes=chunk.nbytes)
     tiers = out.tiers
-    as_text = fmt != "csv"
     assess = row_assessor(pathway, columns) if fmt == "csv" else assess_compact_json if detail == "summary" \
         else assess_json
-    results = _assess_items(pathway, chunk, assess, out.ids)
-    add_text: Callable[[str], Any]
+    results = _assessed(pathway, chunk, assess, out.ids)
+    # A lone surrogate (from a \ud800 escape in the input) cannot be UTF-8: it is written back as the same escape.
     if fmt == "csv":
         buf = io.StringIO()
         write_error = _csv_error_writer(pathway, buf, columns)
-        add_text = buf.write
-    else:
-        parts: list[str] = []
-        write_error = add_text = parts.append
-    ok = 0
-    for result in results:
-        if type(result) is tuple:  # an ok result already written: (tier, JSON text or CSV line)
-            ok += 1
-            tiers[result[0]] += 1
-            add_text(result[1])
-            continue
-        out.errors += 1  # every assessor gives an ok result as text: a dict is an error result
-        out.error_kinds.update(error_kinds(result["errors"]))
-        if len(out.error_places) < MAX_ERROR_PLACES:
-            out.error_places.append(place(result["source"]))
-        write_error(_encode(result) if as_text else result)
-    out.ok = ok
-    out.records = len(results)
-    del results  # each record's text is now held only by `parts`: encoded in place, each text is let go
-    # A lone surrogate (from a \ud800 escape in the input) cannot be UTF-8: write it back as the same escape.
-    if fmt == "csv":
-        out.data = [buf.getvalue().encode("utf-8", "backslashreplace")]
+        for result in results:
+            if type(result) is tuple:  # an ok result already written: (tier, CSV line)
+                tiers[result[0]] += 1
+                buf.write(result[1])
+            else:  # every assessor gives an ok result as text: a dict is an error result
+                _count_error(out, result)
+                write_error(result)
+        out.data.append(buf.getvalue().encode("utf-8", "backslashreplace"))
         buf.close()
-        return out
-    out.data = _framed(parts, "\n" if fmt == "jsonl" else ",\n", fmt == "jsonl")
+    else:
+        # Each result's text is encoded as soon as it is made, while it is still in the CPU's cache, and let go;
+        # the pieces are written as they are (`streams.Output.writelines`), never joined (a copy of ~19 KB a
+        # record for the default pathway's full results).
+        add = out.data.append
+        separator = b"\n" if fmt == "jsonl" else b",\n"
+        for result in results:
+            if type(result) is tuple:  # an ok result already written: (tier, JSON text)
+                tiers[result[0]] += 1
+                add(result[1].encode("utf-8", "backslashreplace"))
+            else:
+                _count_error(out, result)
+                add(_encode(result).encode("utf-8", "backslashreplace"))
+            add(separator)
+        if fmt == "json" and out.data:
+            out.data.pop()  # no separator after a json chunk's last record (`batch.run` writes those between chunks)
+    out.ok = tiers.total()
+    out.records = out.ok + out.errors
     return out
 
 
-_GROUP_RECORDS = 32  # records' texts joined into one piece of output (a few hundred KB at most, as a rule)
-
-
-def _framed(parts: list[str], separator: str, after_last: bool) -> list[bytes]:
-    """The texts of `parts` as UTF-8 pieces with `separator` between them (and after the last with
-    `after_last`), a group of `_GROUP_RECORDS` a piece: far fewer pieces to encode and write than one a record,
-    while a group is the most held twice. `parts` is emptied as it goes, so each text is let go once encoded."""
-    pieces: list[bytes] = []
-    parts.reverse()
-    while parts:
-        group = parts[-_GROUP_RECORDS:]
-        del parts[-_GROUP_RECORDS:]
-        group.reverse()
-        if after_last or parts:
-            group.append("")  # a separator after the group's last text too
-        pieces.append(separator.join(group).encode("utf-8", "backslashreplace"))
-    return pieces
+def _count_error(out: ChunkResult, result: dict) -> None:
+    """Count an error result for the run's summary: its kinds, and its place if among the chunk's first."""
+    out.errors += 1
+    out.error_kinds.update(error_kinds(result["errors"]))
+    if len(out.error_places) < MAX_ERROR_PLACES:
+        out.error_places.append(place(result["source"]))
 
 
 def assess_lines(pathway: Pathway, lines: Iterable[str | bytes], *, source: str = "<lines>", first_line: int = 1,
@@ -200,7 +190,7 @@ def _result_lines(pathway: Pathway, chunk: Chunk) -> list[str]:
     the bytes it would write: the same text, but for a lone surrogate, written as its escape)."""
     return [text if text.isascii() else _as_written(text)
             for text in (result[1] if type(result) is tuple else _encode(result)
-                         for result in _assess_items(pathway, chunk, assess_json))]
+                         for result in _assessed(pathway, chunk, assess_json))]
 
 
 def _as_written(text: str) -> str:
@@ -211,13 +201,12 @@ def _as_written(text: str) -> str:
     return text
 
 
-def _assess_items(pathway: Pathway, chunk: Chunk, assess: Callable, ids: list | None = None) -> list:
-    """One result per item, in order: what `assess` gives for a record (`(tier, text)` or a dict; `assess_json`
-    and `assess_compact_json` give JSON text, `columns.row_assessor`'s a CSV line), error dicts with the record's
-    source. Never raises: a record the engine fails on gets an internal-error result in its place.
+def _assessed(pathway: Pathway, chunk: Chunk, assess: Callable, ids: list | None = None) -> Iterator:
+    """One result per item, in order, each given as soon as it is made (so that its text can be encoded and let
+    go while it is still in the CPU's cache): what `assess` gives for a record (`(tier, text)` or a dict;
+    `assess_json` and `assess_compact_json` give JSON text, `columns.row_assessor`'s a CSV line), error dicts with
+    the record's source. Never raises: a record the engine fails on gets an internal-error result in its place.
     `ids` gets the (id, source) of each record read (its own id, or its position)."""
-    results: list = []
-    add = results.append
     note_id = ids.append if ids is not None else None
     position = chunk.start
     for item in chunk.items:
@@ -232,11 +221,10 @@ def _assess_items(pathway: Pathway, chunk: Chunk, assess: Callable, ids: list | 
                 result = _internal_error(record_id, exc)
             if type(result) is dict and result["status"] != "ok":
                 result["source"] = source
-            add(result)
+            yield result
         else:
-            add(got)
+            yield got
         position += 1
-    return results
 
 
 def _error(position: int, record_id: Any, path: str, message: str, source: dict) -> dict:
