@@ -339,6 +339,7 @@ def init_worker(pathway_path: str, sha256: str, handoff_folder: str | None = Non
     if pathway.sha256 != sha256:
         raise RuntimeError(f"the pathway file {pathway_path} changed while the batch was starting; run it again.")
     _worker_pathway = pathway
+    freeze_warm_objects()  # again after the worker's first chunk
 
 
 # Young-generation collections a batch process runs at most: one per this many new containers (Python's default
@@ -350,10 +351,12 @@ _thresholds: tuple[int, ...] | None = None  # the collector's thresholds before 
 
 
 def freeze_warm_objects() -> None:
-    """After a process's first chunk: move what exists now (the pathway, its engines, their warm memos) out of
-    the garbage collector's sight, and collect the young generation less often (`_YOUNG_THRESHOLD`). The frozen
-    objects live as long as the run, and scanning them again at every full collection cost about 8% of the time
-    (instruction counts, default pathway). Only batch processes call this: library callers keep their settings."""
+    """Before a process's first chunk and again after it: move what exists now (the pathway, its engines, then
+    their warm memos) out of the garbage collector's sight, and collect the young generation less often
+    (`_YOUNG_THRESHOLD`). The frozen objects live as long as the run, and scanning them again at every full
+    collection cost about 8% of the time (instruction counts, default pathway); the first chunk, collected every
+    700 new containers, took about 35 collections (6 ms, 1.1.1 pathway). Only batch processes call this: library
+    callers keep their settings."""
     global _thresholds
     gc.freeze()
     if _thresholds is None:
