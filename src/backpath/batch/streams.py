@@ -33,6 +33,7 @@ from backpath.system.fileio import (
     output_target,
     remove_stale_parts,
     temp_beside,
+    write_all,
 )
 
 CHUNK_RECORDS = 500  # records per chunk of work (~8 MB of default-pathway results; see docs/batch.md)
@@ -267,7 +268,6 @@ def _read_json(fh: BinaryIO, name: str) -> Iterator[tuple[Item, int]]:
 # --- writing -------------------------------------------------------------------------------------
 
 WRITEBACK_BYTES = 64 << 20  # after this much output, the kernel is asked to start writing it to disk
-IOV_BATCH = 512  # buffers a writev call is given (the system's limit is at least 1,024)
 
 
 class Output:
@@ -393,25 +393,6 @@ def start_writeback(fd: int) -> None:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
         except OSError:
             pass
-
-
-def write_all(fd: int, pieces: list[bytes]) -> None:
-    """Write every byte of `pieces` to `fd`, in order, with as few system calls as the kernel allows."""
-    pieces = [p for p in pieces if p]
-    i = 0
-    while i < len(pieces):
-        batch = pieces[i:i + IOV_BATCH]
-        written = os.writev(fd, batch)
-        for piece in batch:  # skip what was written whole; finish a piece written in part
-            if written >= len(piece):
-                written -= len(piece)
-                i += 1
-                continue
-            view = memoryview(piece)[written:]
-            while view:
-                view = view[os.write(fd, view):]
-            i += 1
-            break
 
 
 def same_file(a: str, b: str) -> bool:

@@ -30,7 +30,8 @@ import stat
 # right "interrupted after ..." message, then exit status -2 instead of 130).
 from multiprocessing.sharedctypes import RawValue
 
-from backpath.batch.streams import WRITEBACK_BYTES, start_writeback, write_all
+from backpath.batch.streams import WRITEBACK_BYTES, start_writeback
+from backpath.system.fileio import write_all
 
 
 class Turns:
