@@ -8,8 +8,8 @@ import warnings
 
 import pytest
 
-from backpath.batch import turns
 from backpath.batch.turns import Turns, write_all
+from backpath.system import fileio
 
 
 def test_a_chunk_is_written_only_in_its_turn_and_passes_the_turn_on(tmp_path):
@@ -54,7 +54,7 @@ def test_write_all_finishes_what_the_kernel_writes_in_part(tmp_path, monkeypatch
         return real_writev(fd, buffers)
 
     monkeypatch.setattr(os, "writev", short_writev)
-    monkeypatch.setattr(turns, "IOV_BATCH", 4)
+    monkeypatch.setattr(fileio, "IOV_BATCH", 4)
     pieces = [b"one", b"", b"two", b"three", b"four", b"five", b"six"]
     with open(tmp_path / "out", "wb") as fh:
         write_all(fh.fileno(), pieces)

@@ -24,7 +24,7 @@ import shutil
 import tempfile
 import time
 
-from backpath.system.fileio import process_alive
+from backpath.system.fileio import process_alive, write_all
 
 try:
     import fcntl
@@ -107,11 +107,12 @@ def hand_over(data: list[bytes], folder: str | None, name: str) -> str | None:
     except OSError:
         return None
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.writelines(data)
+        write_all(fd, data)  # a piece a record: through no buffer, many a system call
     except OSError:  # /dev/shm full: send this chunk by pipe
         _unlink(path)
         return None
+    finally:
+        os.close(fd)
     return path
 
 

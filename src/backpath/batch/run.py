@@ -126,6 +126,7 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
     started = time.perf_counter()
     out: Output | None = None
     try:
+        freeze_warm_objects()  # the pathway and its engines, before the first chunk (`thaw_warm_objects` below)
         with raise_on_termination(_Stopped):
             with deferred():  # Ctrl-C or SIGTERM while the temporary file is made waits until `out` can remove it
                 out = Output(options.output)
@@ -143,7 +144,7 @@ def run_batch(pathway: Pathway, options: BatchOptions, console: Console) -> int:
                     for n, chunk in enumerate(chunks):
                         take(assess_chunk(pathway, chunk, fmt, detail, columns))
                         if n == 0:
-                            freeze_warm_objects()
+                            freeze_warm_objects()  # and the memos the first chunk warmed
                 else:
                     _run_pool(pathway, options.pathway_ref, chunks, fmt, jobs, take, out, detail, columns)
                 framing.close()

@@ -33,6 +33,7 @@ from backpath.system.fileio import (
     output_target,
     remove_stale_parts,
     temp_beside,
+    write_all,
 )
 
 CHUNK_RECORDS = 500  # records per chunk of work (~8 MB of default-pathway results; see docs/batch.md)
@@ -306,12 +307,21 @@ class Output:
         self.unsynced = 0
 
     def write(self, data: bytes) -> None:
-        self.writelines((data,))
+        self.fh.write(data)
+        self._written(len(data))
 
-    def writelines(self, pieces: Iterable[bytes]) -> None:
-        for data in pieces:
-            self.fh.write(data)
-            self._written(len(data))
+    def writelines(self, pieces: list[bytes]) -> None:
+        """Write `pieces` in order. Where the output has a descriptor they go to it with `writev`, after what is
+        buffered, without being copied into the buffer first (a chunk's results are megabytes, in pieces of a
+        record)."""
+        fd = self.fileno()
+        if fd is None:
+            for data in pieces:
+                self.fh.write(data)
+        else:
+            self.fh.flush()
+            write_all(fd, pieces)
+        self._written(sum(map(len, pieces)))
 
     def copy_over(self, path: str) -> None:
         """Append a worker's hand-off file (see `handoff`), copied inside the kernel where it can be, and delete it."""

@@ -56,6 +56,8 @@ class Repeats:
     def add(self, ids: Iterable[tuple[Any, dict]]) -> None:
         """Take a chunk's `(id, source)` pairs (`source` as in an error result, named by `place` only for a
         repeat)."""
+        if type(ids) is list and self._add_new(ids):
+            return
         for record_id, source in ids:
             # 7 and "7" are different ids (ids are text or whole numbers, which never compare equal)
             key = record_id if type(record_id) is str or type(record_id) is int \
@@ -68,6 +70,21 @@ class Repeats:
                 self.seen.add(key)
             else:
                 self.full = True
+
+    def _add_new(self, ids: list[tuple[Any, dict]]) -> bool:
+        """The common chunk, taken whole: ids that are all text or whole numbers, none seen before nor twice in
+        the chunk, and room for them all. Anything else (False) is left to `add`, an id at a time."""
+        keys = [record_id for record_id, _ in ids]
+        if not set(map(type, keys)) <= _PLAIN_IDS:  # a bool is not an int here: True would be taken for 1
+            return False
+        new = set(keys)
+        if len(new) != len(keys) or len(self.seen) + len(new) > MAX_IDS or not self.seen.isdisjoint(new):
+            return False
+        self.seen |= new
+        return True
+
+
+_PLAIN_IDS = {str, int}  # the types of ids that are their own keys in `Repeats.seen`
 
 
 def place(source: dict) -> str:

@@ -31,8 +31,7 @@ import stat
 from multiprocessing.sharedctypes import RawValue
 
 from backpath.batch.streams import WRITEBACK_BYTES, start_writeback
-
-IOV_BATCH = 512  # buffers a writev call is given (the system's limit is at least 1,024)
+from backpath.system.fileio import write_all
 
 
 class Turns:
@@ -73,25 +72,6 @@ class Turns:
     def written(self) -> int:
         """How many chunks are written."""
         return self.next.value
-
-
-def write_all(fd: int, pieces: list[bytes]) -> None:
-    """Write every byte of `pieces` to `fd`, in order, with as few system calls as the kernel allows."""
-    pieces = [p for p in pieces if p]
-    i = 0
-    while i < len(pieces):
-        batch = pieces[i:i + IOV_BATCH]
-        written = os.writev(fd, batch)
-        for piece in batch:  # skip what was written whole; finish a piece written in part
-            if written >= len(piece):
-                written -= len(piece)
-                i += 1
-                continue
-            view = memoryview(piece)[written:]
-            while view:
-                view = view[os.write(fd, view):]
-            i += 1
-            break
 
 
 def _is_regular(fd: int) -> bool:

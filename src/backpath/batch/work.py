@@ -94,59 +94,49 @@ def assess_chunk(pathway: Pathway, chunk: Chunk, fmt: str, detail: str = "full",
         return out
     out = ChunkResult([], nbytes=chunk.nbytes)
     tiers = out.tiers
-    as_text = fmt != "csv"
     assess = row_assessor(pathway, columns) if fmt == "csv" else assess_compact_json if detail == "summary" \
         else assess_json
-    results = _assess_items(pathway, chunk, assess, out.ids)
-    add_text: Callable[[str], Any]
+    results = _assessed(pathway, chunk, assess, out.ids)
+    # A lone surrogate (from a \ud800 escape in the input) cannot be UTF-8: it is written back as the same escape.
     if fmt == "csv":
         buf = io.StringIO()
         write_error = _csv_error_writer(pathway, buf, columns)
-        add_text = buf.write
-    else:
-        parts: list[str] = []
-        write_error = add_text = parts.append
-    ok = 0
-    for result in results:
-        if type(result) is tuple:  # an ok result already written: (tier, JSON text or CSV line)
-            ok += 1
-            tiers[result[0]] += 1
-            add_text(result[1])
-            continue
-        out.errors += 1  # every assessor gives an ok result as text: a dict is an error result
-        out.error_kinds.update(error_kinds(result["errors"]))
-        if len(out.error_places) < MAX_ERROR_PLACES:
-            out.error_places.append(place(result["source"]))
-        write_error(_encode(result) if as_text else result)
-    out.ok = ok
-    out.records = len(results)
-    del results  # each record's text is now held only by `parts`: encoded in place, each text is let go
-    # A lone surrogate (from a \ud800 escape in the input) cannot be UTF-8: write it back as the same escape.
-    if fmt == "csv":
-        out.data = [buf.getvalue().encode("utf-8", "backslashreplace")]
+        for result in results:
+            if type(result) is tuple:  # an ok result already written: (tier, CSV line)
+                tiers[result[0]] += 1
+                buf.write(result[1])
+            else:  # every assessor gives an ok result as text: a dict is an error result
+                _count_error(out, result)
+                write_error(result)
+        out.data.append(buf.getvalue().encode("utf-8", "backslashreplace"))
         buf.close()
-        return out
-    out.data = _framed(parts, "\n" if fmt == "jsonl" else ",\n", fmt == "jsonl")
+    else:
+        # Each result's text is encoded as soon as it is made, while it is still in the CPU's cache, and let go;
+        # the pieces are written as they are (`streams.Output.writelines`), never joined (a copy of ~19 KB a
+        # record for the default pathway's full results).
+        add = out.data.append
+        separator = b"\n" if fmt == "jsonl" else b",\n"
+        for result in results:
+            if type(result) is tuple:  # an ok result already written: (tier, JSON text)
+                tiers[result[0]] += 1
+                add(result[1].encode("utf-8", "backslashreplace"))
+            else:
+                _count_error(out, result)
+                add(_encode(result).encode("utf-8", "backslashreplace"))
+            add(separator)
+        if fmt == "json" and out.data:
+            out.data.pop()  # no separator after a json chunk's last record (`batch.run` writes those between chunks)
+    out.ok = tiers.total()
+    out.records = out.ok + out.errors
     return out
 
 
-_GROUP_RECORDS = 32  # records' texts joined into one piece of output (a few hundred KB at most, as a rule)
-
-
-def _framed(parts: list[str], separator: str, after_last: bool) -> list[bytes]:
-    """The texts of `parts` as UTF-8 pieces with `separator` between them (and after the last with
-    `after_last`), a group of `_GROUP_RECORDS` a piece: far fewer pieces to encode and write than one a record,
-    while a group is the most held twice. `parts` is emptied as it goes, so each text is let go once encoded."""
-    pieces: list[bytes] = []
-    parts.reverse()
-    while parts:
-        group = parts[-_GROUP_RECORDS:]
-        del parts[-_GROUP_RECORDS:]
-        group.reverse()
-        if after_last or parts:
-            group.append("")  # a separator after the group's last text too
-        pieces.append(separator.join(group).encode("utf-8", "backslashreplace"))
-    return pieces
+def _count_error(out: ChunkResult, result: dict) -> None:
+    """Count an error result for the run's summary: its kinds, and its place if among the chunk's first."""
+    out.errors += 1
+    out.error_kinds.update(error_kinds(result["errors"]))
+    if len(out.error_places) < MAX_ERROR_PLACES:
+        out.error_places.append(place(result["source"]))
 
 
 def assess_lines(pathway: Pathway, lines: Iterable[str | bytes], *, source: str = "<lines>", first_line: int = 1,
@@ -200,7 +190,7 @@ def _result_lines(pathway: Pathway, chunk: Chunk) -> list[str]:
     the bytes it would write: the same text, but for a lone surrogate, written as its escape)."""
     return [text if text.isascii() else _as_written(text)
             for text in (result[1] if type(result) is tuple else _encode(result)
-                         for result in _assess_items(pathway, chunk, assess_json))]
+                         for result in _assessed(pathway, chunk, assess_json))]
 
 
 def _as_written(text: str) -> str:
@@ -211,13 +201,12 @@ def _as_written(text: str) -> str:
     return text
 
 
-def _assess_items(pathway: Pathway, chunk: Chunk, assess: Callable, ids: list | None = None) -> list:
-    """One result per item, in order: what `assess` gives for a record (`(tier, text)` or a dict; `assess_json`
-    and `assess_compact_json` give JSON text, `columns.row_assessor`'s a CSV line), error dicts with the record's
-    source. Never raises: a record the engine fails on gets an internal-error result in its place.
+def _assessed(pathway: Pathway, chunk: Chunk, assess: Callable, ids: list | None = None) -> Iterator:
+    """One result per item, in order, each given as soon as it is made (so that its text can be encoded and let
+    go while it is still in the CPU's cache): what `assess` gives for a record (`(tier, text)` or a dict;
+    `assess_json` and `assess_compact_json` give JSON text, `columns.row_assessor`'s a CSV line), error dicts with
+    the record's source. Never raises: a record the engine fails on gets an internal-error result in its place.
     `ids` gets the (id, source) of each record read (its own id, or its position)."""
-    results: list = []
-    add = results.append
     note_id = ids.append if ids is not None else None
     position = chunk.start
     for item in chunk.items:
@@ -232,11 +221,10 @@ def _assess_items(pathway: Pathway, chunk: Chunk, assess: Callable, ids: list | 
                 result = _internal_error(record_id, exc)
             if type(result) is dict and result["status"] != "ok":
                 result["source"] = source
-            add(result)
+            yield result
         else:
-            add(got)
+            yield got
         position += 1
-    return results
 
 
 def _error(position: int, record_id: Any, path: str, message: str, source: dict) -> dict:
@@ -351,6 +339,7 @@ def init_worker(pathway_path: str, sha256: str, handoff_folder: str | None = Non
     if pathway.sha256 != sha256:
         raise RuntimeError(f"the pathway file {pathway_path} changed while the batch was starting; run it again.")
     _worker_pathway = pathway
+    freeze_warm_objects()  # again after the worker's first chunk
 
 
 # Young-generation collections a batch process runs at most: one per this many new containers (Python's default
@@ -359,27 +348,37 @@ def init_worker(pathway_path: str, sha256: str, handoff_folder: str | None = Non
 # a record (callgrind, default pathway, 431,700 -> 421,200). The memory this lets wait is a few MB at most.
 _YOUNG_THRESHOLD = 20_000
 _thresholds: tuple[int, ...] | None = None  # the collector's thresholds before `freeze_warm_objects`
+_caller_froze = False  # whether objects were frozen before `freeze_warm_objects` (the backpath command's own)
 
 
 def freeze_warm_objects() -> None:
-    """After a process's first chunk: move what exists now (the pathway, its engines, their warm memos) out of
-    the garbage collector's sight, and collect the young generation less often (`_YOUNG_THRESHOLD`). The frozen
-    objects live as long as the run, and scanning them again at every full collection cost about 8% of the time
-    (instruction counts, default pathway). Only batch processes call this: library callers keep their settings."""
-    global _thresholds
-    gc.freeze()
+    """Before a process's first chunk and again after it: move what exists now (the pathway, its engines, then
+    their warm memos) out of the garbage collector's sight, and collect the young generation less often
+    (`_YOUNG_THRESHOLD`). The frozen objects live as long as the run, and scanning them again at every full
+    collection cost about 8% of the time (instruction counts, default pathway); the first chunk, collected every
+    700 new containers, took about 35 collections (6 ms, 1.1.1 pathway). Only batch processes call this: library
+    callers keep their settings."""
+    global _thresholds, _caller_froze
     if _thresholds is None:
+        _caller_froze = gc.get_freeze_count() > 0
         _thresholds = gc.get_threshold()
         gc.set_threshold(_YOUNG_THRESHOLD, *_thresholds[1:])
+    gc.freeze()
 
 
 def thaw_warm_objects() -> None:
-    """Undo `freeze_warm_objects` (a run in a process that goes on, such as a test's)."""
+    """Undo `freeze_warm_objects` (a run in a process that goes on, such as a test's). Where the caller had
+    frozen objects itself (the backpath command freezes its imports as it starts), everything alive stays frozen
+    instead: `gc.unfreeze` cannot tell the caller's objects from the run's, and thawing them all cost the command
+    about 55 ms of CPU as it exited (the interpreter's last collections scanned them all; 3,000 records, 1.1.1
+    pathway: 65 -> 10 ms after the run)."""
     global _thresholds
     gc.unfreeze()
     if _thresholds is not None:
         gc.set_threshold(*_thresholds)
         _thresholds = None
+        if _caller_froze:
+            gc.freeze()
 
 
 def worker_assess_chunk(chunk: Chunk, fmt: str, seq: int | None = None, detail: str = "full",

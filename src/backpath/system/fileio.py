@@ -249,3 +249,32 @@ def read_bounded(path: Path | str, limit: int) -> bytes:
     is over it (and `/dev/zero` or an endless pipe is not read for ever)."""
     with open(path, "rb") as fh:
         return fh.read(limit + 1)
+
+
+# Buffers a writev call is given (the system's limit is at least 1,024). A batch chunk is a piece a record and a
+# separator, so 64 is ~600 KB a call with default-pathway results. Writing 60,000 fresh 18.8 KB pieces to ext4
+# (a microbenchmark, with `streams.Output`'s write-back requests) cost about 9.6 µs of CPU a piece in calls of 64,
+# 11.7 in calls of 512 (~4.7 MB: more kernel time for the same bytes) and 13 joined in groups and written through
+# a 1 MB buffer, as batch did before.
+IOV_BATCH = 64
+_HAS_WRITEV = hasattr(os, "writev")  # not on Windows
+
+
+def write_all(fd: int, pieces: list[bytes]) -> None:
+    """Write every byte of `pieces` to `fd`, in order, with as few system calls as the kernel allows (`writev`:
+    many pieces a call, none copied into a buffer first; one `write` a piece where there is no `writev`)."""
+    pieces = [p for p in pieces if p]
+    i = 0
+    while i < len(pieces):
+        batch = pieces[i:i + IOV_BATCH]
+        written = os.writev(fd, batch) if _HAS_WRITEV else os.write(fd, batch[0])
+        for piece in batch:  # skip what was written whole; finish a piece written in part
+            if written >= len(piece):
+                written -= len(piece)
+                i += 1
+                continue
+            view = memoryview(piece)[written:]
+            while view:
+                view = view[os.write(fd, view):]
+            i += 1
+            break
