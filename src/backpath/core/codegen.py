@@ -280,8 +280,8 @@ class Explanations:
     value then, and `because` lists only names with values). The tests on operands are also collected (`terms`),
     so that a memo can key on their outcome."""
 
-    def __init__(self, scope: Scope, out: str = "out"):
-        self.exprs = Expressions(scope)
+    def __init__(self, scope: Scope, out: str = "out", known: Collection[str] = (), bools: Collection[str] = ()):
+        self.exprs = Expressions(scope, known, bools)  # `known`, `bools`: as for `Expressions` (none by default)
         self.out = out
         self.terms: list[ast.expr] = []
 
@@ -296,7 +296,7 @@ class Explanations:
                 if every:
                     body.extend(inner)
                     continue
-                test = _is(self.exprs.expr(part), want)
+                test = self.exprs.truth(self.exprs.expr(part), part, want)
                 self.terms.append(test)
                 body.append(ast.If(test=test, body=inner or [ast.Pass()], orelse=[]))
             return body

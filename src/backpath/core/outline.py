@@ -68,6 +68,23 @@ class ItemState:
 _NOT_SHOWN = ItemState(NONE, None, (), False)
 
 
+class Section:
+    """One of a result's two item lists as far as its key settles it (`Outline.section_pair`): its items in order,
+    the state of each item that only one rule mentions (the same in every record with this list: that rule made
+    the item be here, or it is a request no rule covers) and None for the others, `var` the positions and items
+    of those others, and `roles` the care-team roles of its items. `frames` is for a serialiser's use (as
+    `ItemState.frame`)."""
+
+    __slots__ = ("items", "states", "var", "roles", "frames")
+
+    def __init__(self, items: tuple[int, ...], states: list[ItemState | None], roles: int):
+        self.items = items
+        self.states = states
+        self.var = tuple((k, item) for k, item in enumerate(items) if states[k] is None)
+        self.roles = roles
+        self.frames: Any = None
+
+
 class Outline:
     """A pathway's outline tables, and the sections of one record's result (memoised by item state)."""
 
@@ -95,6 +112,8 @@ class Outline:
                             | 1 << (2 * n + ri) for ri in range(len(p.rules))]
         self.shown_orders: dict[int, tuple[int, ...]] = {}  # recommended bits -> items in order (`_shown`)
         self.out_orders: dict[int, tuple[int, ...]] = {}  # not-recommended bits -> items in order (`_ruled_out`)
+        self.shown_sections: dict[int, Section] = {}  # (`section_pair`)
+        self.out_sections: dict[int, Section] = {}
         rank = p.tier_rank
         self.rec_order = [(rank[p.catalogue[item].tier], i) for i, item in enumerate(self.item_ids)]
         # Each item's place among recommended items (by its tier's rank, then catalogue order); None when that is
@@ -193,6 +212,49 @@ class Outline:
             states = [state_of[item](key := (rules & masks[item]) << 1) or self._keyed_state(item, key)
                       for item in items]
         return items, states, len(shown), asked & out & ~against
+
+    def section_pair(self, code: int, asked: int) -> tuple[Section, Section, int, int]:
+        """`layout_of_code` as two `Section`s (recommended, not recommended), memoised on what settles each list,
+        with the rules part of `code` and the requests no rule covers: a record's states are the sections'
+        `states` with the `var` items' states (`item_state`) in their places."""
+        n = self.n
+        every = (1 << n) - 1
+        against = code & every
+        recommended = code >> n & every & ~against
+        shown_key = recommended | (asked & recommended) << n
+        shown = self.shown_sections.get(shown_key)
+        if shown is None:
+            shown = self._section(self.shown_sections, shown_key, self.shown_orders.get(recommended)
+                                  or self._shown(recommended), asked, recommended)
+        out = against | asked & ~recommended
+        order_key = out | (asked & out) << n
+        out_key = order_key | against << 2 * n  # a request is advised against, or covered by no rule
+        ruled_out = self.out_sections.get(out_key)
+        if ruled_out is None:
+            ruled_out = self._section(self.out_sections, out_key, self.out_orders.get(order_key)
+                                      or self._ruled_out(order_key, out, asked & out), asked, against)
+        return shown, ruled_out, code >> 2 * n, asked & out & ~against
+
+    def item_state(self, item: int, rules: int, asked: int) -> ItemState:
+        """An item's state for the contributing rules (bits by rule position) and requests (bits by item)."""
+        key = (rules & self.item_rule_mask[item]) << 1 | (asked >> item & 1)
+        return self._state_gets[item](key) or self._keyed_state(item, key)
+
+    def _section(self, memo: dict, key: int, items: tuple[int, ...], asked: int, placed: int) -> Section:
+        """The section of `items`; `placed`: the items a contributing rule put in this list (recommended, or
+        advised against), the others being requests no rule covers. An item that one rule mentions (or none) has
+        the same state in every record with this key: its rule contributes exactly when it placed the item."""
+        rules, masks = self.item_rules, self.item_rule_mask
+        states: list[ItemState | None] = []
+        for item in items:
+            if len(rules[item]) > 1:
+                states.append(None)
+            else:
+                states.append(self.item_state(item, masks[item] if placed >> item & 1 else 0, asked))
+        section = Section(items, states, reduce(or_, map(self.item_roles.__getitem__, items), 0))
+        if len(memo) < _ORDER_LIMIT:
+            memo[key] = section
+        return section
 
     def _shown(self, recommended: int) -> tuple[int, ...]:
         """The recommended items (bits of `recommended`) in result order (`rec_place`); memoised."""

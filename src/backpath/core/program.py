@@ -151,6 +151,12 @@ class Program:
         body.append(ast.Return(_load("values")))
         return G.function("clean", ["answers"], scope, body, source="answers"), scope
 
+    @cached_property
+    def known(self) -> tuple[frozenset[str], frozenset[str]]:
+        """`_known`, made once: also what the JSON writer's memo keys need not test (`result_memos`)."""
+        known, bools = self._known()
+        return frozenset(known), frozenset(bools)
+
     def _known(self) -> tuple[set[str], set[str]]:
         """The answers and facts never None in a record that passed the answer check, and those of them that are
         True or False (`nullness`)."""

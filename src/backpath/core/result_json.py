@@ -32,6 +32,7 @@ from backpath.core.outline import (
     REQUEST_RULE,
     RULED_OUT,
     ItemState,
+    Section,
     as_answered,
     follow_up,
     item_header,
@@ -57,7 +58,7 @@ _EFFECT_TAIL = {"offer": ',"effect":"offer"}', "consider": ',"effect":"consider"
                 "advise_against": ',"effect":"advise_against"}'}
 # Every memo is bounded (a full one keeps what it has and the rest is computed afresh), so memory stays flat however
 # varied the answers. Item states and their frames are memoised by the outline (`outline._STATE_LIMIT`).
-_MIDDLE = ('],"not_recommended":[',)  # between a result's two item lists (`write`)
+_MIDDLE_FRAMES = [('],"not_recommended":[',)]  # between a result's two item lists (`write`)
 REQUEST_REASON = -1  # in a frame: the reason of a requested item no rule covers (it lists the record's requests)
 # A `because` memo key (`ResultWriter.because_shapes`): which of the rule's inputs have a value in the low bits
 # (`ResultWriter.rule_inputs`), the outcome of the tests its explanation makes (`Compiled.decisions`) above them.
@@ -187,7 +188,7 @@ class ResultWriter:
         fn = self.because_keys[ri]
         if fn is None:
             [fn] = because_key_functions([(self.rule_inputs[ri], self.rule_conditions[ri])],
-                                         f"{self.p.id} {self.p.rules[ri].id}")
+                                         f"{self.p.id} {self.p.rules[ri].id}", None, *self.plan.program.known)
             self.because_keys[ri] = fn
         return fn
 
@@ -197,7 +198,8 @@ class ResultWriter:
         fn = self.reason_keys[ri]
         if fn is None:
             [fn] = because_key_functions([(self.rule_inputs[ri], self.rule_conditions[ri])],
-                                         f"{self.p.id} {self.p.rules[ri].id}", [self.keyed_names[ri]])
+                                         f"{self.p.id} {self.p.rules[ri].id}", [self.keyed_names[ri]],
+                                         *self.plan.program.known)
             self.reason_keys[ri] = fn
         return fn
 
@@ -223,6 +225,16 @@ class ResultWriter:
             state.first = (frame[0][1:], *frame[1:])
             state.frame = frame
         return frame
+
+    def section_frames(self, section: Section) -> list:
+        """A section's frames (kept on it): each fixed state's, the first item's in its first-of-a-list form, None
+        for the items whose state is the record's (`Section.var`)."""
+        frames = [None if state is None else self.frame_of(item, state) for item, state in
+                  zip(section.items, section.states)]
+        if frames and section.states[0] is not None:
+            frames[0] = section.states[0].first
+        section.frames = frames
+        return frames
 
     def frame(self, item: int, strength: str | None, requested: bool, refs: list[tuple[int, str]]) -> tuple:
         """An item's JSON as text pieces, with the position of each rule whose reason depends on the record (one
@@ -266,16 +278,17 @@ class ResultWriter:
         outline = self.outline
         # One OR over the rules gives both the record's layout code (low bits) and its tail code (`rule_both`).
         both = reduce(or_, map(self.rule_both.__getitem__, contributing), 0)
-        items, states, count, uncovered = outline.layout_of_code(both & self.layout_mask, outline.asked(env))
-        frames: list[tuple] = [s.frame for s in states]
-        if None in frames:  # states met for the first time: make their frames
-            frames = [self.frame_of(i, s) for i, s in zip(items, states)]
-        if count:
-            frames[0] = states[0].first
-        if count < len(frames):
-            frames[count] = states[count].first
-        frames.insert(count, _MIDDLE)
-        code = reduce(or_, map(outline.item_roles.__getitem__, items[:count]), both >> self.layout_width)
+        asked = outline.asked(env)
+        shown, ruled_out, rules, uncovered = outline.section_pair(both & self.layout_mask, asked)
+        count = len(shown.items)
+        frames = (shown.frames or self.section_frames(shown)) + _MIDDLE_FRAMES \
+            + (ruled_out.frames or self.section_frames(ruled_out))
+        for offset, section in ((0, shown), (count + 1, ruled_out)):
+            for k, item in section.var:  # the items more than one rule mentions: their state is the record's
+                state = outline.item_state(item, rules, asked)
+                frame = state.frame or self.frame_of(item, state)
+                frames[offset + k] = state.first if k == 0 else frame
+        code = (both >> self.layout_width) | shown.roles
         texts: dict[int, str] = {}
         needed = list(filter(self.needs_reason.__getitem__, contributing))
         if needed:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from backpath.core import codegen as G
@@ -150,7 +150,8 @@ def _remembered(memos: dict, name: str, value: Any, make) -> str:
 
 
 def because_key_functions(rules: Sequence[tuple[tuple[str, ...], tuple]], label: str,
-                          also: Sequence[tuple[str, ...]] | None = None) -> list[Callable]:
+                          also: Sequence[tuple[str, ...]] | None = None, known: Collection[str] = (),
+                          bools: Collection[str] = ()) -> list[Callable]:
     """For each rule's (inputs, conditions) (`ResultWriter.rule_inputs` and `rule_conditions`), a compiled function
     of an env giving the key of its `because` memo: bit j set when input j has a value, then
     from each condition's offset the outcome of the tests its explanation makes (`Compiled.decisions`); for a
@@ -159,23 +160,28 @@ def because_key_functions(rules: Sequence[tuple[tuple[str, ...], tuple]], label:
     test inline, where a loop over the names and a call of each condition's `decisions` cost about four times
     as much. Built as `ast` from the checked trees, as every generated function (`codegen`). With `also`, the
     function gives a tuple instead: the key, then the value of each of the rule's names in `also[k]` (the key of
-    its reason frame memo, `_RecordMemo.reason`)."""
+    its reason frame memo, `_RecordMemo.reason`). The names in `known` always have a value where the function
+    runs (an ok result's, `Program.known`; `bools` those of them that are True or False): their bit is left out
+    (it would always be set) and the tests on them are written shorter, as in the program (`nullness`)."""
     functions = []
     for k, (inputs, conditions) in enumerate(rules):
         scope = G.Scope()
         body: list[ast.stmt] = [ast.Assign(targets=[G._name("key", True)], value=G._const(0))]
         for j, name in enumerate(inputs):
+            if name in known:
+                continue
             present = ast.Compare(left=G._name(scope.slot(name)), ops=[ast.IsNot()], comparators=[G._const(None)])
             body.append(_or_into_key(present, j))
         for when, offset, fact in conditions:
             if fact is None:
-                body += _tests_into_key(scope, when.node, True, offset)
+                body += _tests_into_key(scope, when.node, True, offset, known, bools)
                 continue
             is_false = G._is(G._name(scope.slot(fact)), False)
             body.append(ast.If(test=is_false,
                                body=[_or_into_key(G._const(1), offset),
-                                     *_tests_into_key(scope, when.node, False, offset + 1)],
-                               orelse=_tests_into_key(scope, when.node, True, offset + 1) or [ast.Pass()]))
+                                     *_tests_into_key(scope, when.node, False, offset + 1, known, bools)],
+                               orelse=_tests_into_key(scope, when.node, True, offset + 1, known, bools)
+                               or [ast.Pass()]))
         result: ast.expr = G._name("key")
         if also is not None:
             result = ast.Tuple(elts=[result, *(G._name(scope.slot(name)) for name in also[k])], ctx=G.LOAD)
@@ -192,9 +198,10 @@ def _or_into_key(bit: ast.expr, shift: int) -> ast.stmt:
     return ast.AugAssign(target=G._name("key", True), op=ast.BitOr(), value=value)
 
 
-def _tests_into_key(scope: G.Scope, node: Any, want: bool, offset: int) -> list[ast.stmt]:
+def _tests_into_key(scope: G.Scope, node: Any, want: bool, offset: int, known: Collection[str],
+                    bools: Collection[str]) -> list[ast.stmt]:
     """The tests the explanation of `node` taking `want` makes, each ORed into the key at its bit from `offset`
     (as `Compiled.decisions` / `refute_decisions` number them)."""
-    explainer = G.Explanations(scope)
+    explainer = G.Explanations(scope, known=known, bools=bools)
     explainer.stmts(node, want)
     return [_or_into_key(test, offset + j) for j, test in enumerate(explainer.terms)]
