@@ -78,3 +78,46 @@ def test_layout_is_the_contract_read_item_by_item(case):
         for requested, contributing in records:
             order = sorted(contributing)
             assert seen(outline.sections(requested, order)) == list(map(list, expected(p, requested, order)))
+
+
+def from_sections(outline: Outline, requested: set[int], contributing: list[int]):
+    """The two lists as `section_pair` gives them: each section's fixed states, the `var` items' from
+    `item_state` (as the JSON writer reads them)."""
+    asked = sum(1 << i for i in requested)
+    code = 0
+    for ri in contributing:
+        code |= outline.rule_layout[ri]
+    shown, ruled_out, rules, uncovered = outline.section_pair(code, asked)
+    parts = []
+    for section in (shown, ruled_out):
+        states = list(section.states)
+        for k, item in section.var:
+            states[k] = outline.item_state(item, rules, asked)
+        parts.append(list(zip(section.items, states)))
+    assert bool(uncovered) == any(s.section == UNREQUESTED for _, s in parts[1])
+    return parts
+
+
+@settings(max_examples=150, deadline=None)
+@given(cases())
+def test_sections_are_the_contract_too(case):
+    """The memoised sections (an item that one rule mentions, or none, keeps its state) give the same lists: a
+    requested item its one rule advises against and one covered by no rule have the same bits in the list but
+    not the same state, nor the same section key."""
+    n, tiers, rules, records = case
+    p = fake_pathway(n, tiers, rules)
+    outline = Outline(p)  # type: ignore[arg-type]
+    for _ in range(2):  # the second time from the memos
+        for requested, contributing in records:
+            order = sorted(contributing)
+            assert seen(from_sections(outline, requested, order)) == list(map(list, expected(p, requested, order)))
+
+
+def test_a_request_advised_against_and_one_no_rule_covers_get_their_own_sections():
+    # item 0: only rule 0 mentions it, advising against; item 1: only rule 1, offering it
+    p = fake_pathway(2, [0, 0], [([], [], [0]), ([1], [], [])])
+    outline = Outline(p)  # type: ignore[arg-type]
+    against = seen(from_sections(outline, {0}, [0]))  # requested and advised against
+    uncovered = seen(from_sections(outline, {0}, [1]))  # requested, its rule not contributing
+    assert against[1] == [(0, (RULED_OUT, None, ((0, ADVISE_AGAINST),), True))]
+    assert uncovered[1] == [(0, (UNREQUESTED, None, (), True))]
