@@ -126,7 +126,7 @@ class Outline:
         self.item_roles = [_bits(role_index[c] for c in p.catalogue[item].care_team) for item in self.item_ids]
         self.rule_roles = [_bits(role_index[c] for c in r.care_team) for r in p.rules]
         self.states: list[dict[int, ItemState]] = [{} for _ in self.item_ids]  # per item: key -> state
-        self._state_gets = [memo.get for memo in self.states]
+        self.state_gets = [memo.get for memo in self.states]
         self.state_count = 0
 
     # --- items ----------------------------------------------------------------------------------
@@ -203,7 +203,7 @@ class Outline:
         out_key = out | (asked & out) << n
         ruled_out = self.out_orders.get(out_key) or self._ruled_out(out_key, out, asked & out)
         rules = code >> 2 * n
-        masks, state_of = self.item_rule_mask, self._state_gets
+        masks, state_of = self.item_rule_mask, self.state_gets
         items = shown + ruled_out
         if asked:
             states = [state_of[item](key := (rules & masks[item]) << 1 | (asked >> item & 1))
@@ -238,7 +238,7 @@ class Outline:
     def item_state(self, item: int, rules: int, asked: int) -> ItemState:
         """An item's state for the contributing rules (bits by rule position) and requests (bits by item)."""
         key = (rules & self.item_rule_mask[item]) << 1 | (asked >> item & 1)
-        return self._state_gets[item](key) or self._keyed_state(item, key)
+        return self.state_gets[item](key) or self._keyed_state(item, key)
 
     def _section(self, memo: dict, key: int, items: tuple[int, ...], asked: int, placed: int) -> Section:
         """The section of `items`; `placed`: the items a contributing rule put in this list (recommended, or

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from backpath.core.plan import Plan
 
 encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, allow_nan=False).encode
+_encode_text = json.encoder.encode_basestring  # `encode` of a str, without its checks (C)
 
 _EFFECT_TAIL = {"offer": ',"effect":"offer"}', "consider": ',"effect":"consider"}',
                 "advise_against": ',"effect":"advise_against"}'}
@@ -130,6 +131,7 @@ class ResultWriter:
         kinds = {n: t.kind for n, t in p.symbols.items()}
         self.slot_names = [n for n in p.symbols if kinds[n] in ("number", "multi")]
         self.slot_of = {n: 2 * k for k, n in enumerate(self.slot_names)}
+        self.slot_memos: list[dict] = [{} for _ in range(2 * len(self.slot_names))]  # a list's texts (`fill`)
         self.keyed_names = [tuple(n for n in sorted(set(self.rule_inputs[ri]) | set(r.reason_names))
                                   if n not in self.slot_of) for ri, r in enumerate(p.rules)]
         self.reason_frames: list[dict] = [{} for _ in p.rules]
@@ -166,6 +168,7 @@ class ResultWriter:
                           for layout, code in zip(outline.rule_layout, self.rule_code)]
         self.warning_json = [encode({"rule": r.id, "message": r.warning}) if r.warning else "" for r in p.rules]
         self.follow_up_texts: dict[tuple, str] = {}
+        self.tail_texts: dict[tuple, str] = {}  # (`tail_head_of`)
         self.warnings_texts: dict[int, str] = {}
         self.tier_text = {t.id: ',"tier":' + encode(t.id) + ',"tier_title":' + encode(t.title) + ',"scores":{'
                           for t in p.tiers}
@@ -283,9 +286,11 @@ class ResultWriter:
         count = len(shown.items)
         frames = (shown.frames or self.section_frames(shown)) + _MIDDLE_FRAMES \
             + (ruled_out.frames or self.section_frames(ruled_out))
+        masks, state_gets = outline.item_rule_mask, outline.state_gets
         for offset, section in ((0, shown), (count + 1, ruled_out)):
             for k, item in section.var:  # the items more than one rule mentions: their state is the record's
-                state = outline.item_state(item, rules, asked)
+                key = (rules & masks[item]) << 1 | (asked >> item & 1)  # (`outline.item_state`)
+                state = state_gets[item](key) or outline.item_state(item, rules, asked)
                 frame = state.frame or self.frame_of(item, state)
                 frames[offset + k] = state.first if k == 0 else frame
         code = (both >> self.layout_width) | shown.roles
@@ -301,12 +306,22 @@ class ResultWriter:
         pieces = list(chain.from_iterable(frames))
         parts = [self.head(record_id, env, tier)]
         parts += map(texts.get, pieces, pieces) if texts else pieces
-        parts += (self.tail_head_of(tier, code, answer_warnings), ",".join([rule_id_json[ri] for ri in contributing]),
+        parts += (self.tail_head_of(tier, code, answer_warnings), ",".join(map(rule_id_json.__getitem__, contributing)),
                   "]", self.disclaimer_text)
         return "".join(parts)
 
     def tail_head_of(self, tier: str, code: int, answer_warnings: Sequence[Mapping[str, Any]] = ()) -> str:
-        """`tail_head` for a record's tail code (see `rule_code`)."""
+        """`tail_head` for a record's tail code (see `rule_code`); memoised on the tier and code when there are no
+        answer warnings (a few hundred combinations of care team, follow-up and warnings)."""
+        if answer_warnings:
+            return self._tail_head_of(tier, code, answer_warnings)
+        key = (tier, code)
+        text = self.tail_texts.get(key)
+        if text is None:
+            text = _remember(self.tail_texts, key, _SMALL_CACHE, self._tail_head_of(tier, code, ()))
+        return text
+
+    def _tail_head_of(self, tier: str, code: int, answer_warnings: Sequence[Mapping[str, Any]]) -> str:
         shift = self.follow_up_shift
         return self.tail_head(tier, code & ((1 << shift) - 1), (code >> shift) & ((1 << len(self.follow_up_rules)) - 1),
                               code >> self.warning_shift, answer_warnings)
@@ -329,7 +344,8 @@ class ResultWriter:
 
     def head_of(self, record_id: Any, tier: str, score_values: tuple, red_flags: list | None) -> str:
         """`head` from a record's id, tier, score values (in `score_ids` order) and red flags answer."""
-        return "".join((self.head_text, encode(record_id), self.pathway_text, self.tier_text[tier],
+        return "".join((self.head_text, _encode_text(record_id) if type(record_id) is str else encode(record_id),
+                        self.pathway_text, self.tier_text[tier],
                         self.scores_text(score_values), '},"red_flags":', self.list_text(red_flags or []),
                         ',"recommendations":['))
 

@@ -94,16 +94,28 @@ class _RecordMemo:
         return tuple(merged), tuple(dict.fromkeys(p for p in merged if type(p) is int))
 
     def fill(self, slot: int) -> str:
-        """A slot's text for this record: a number's (the same in both places, `ResultWriter.float_text`), a list's
-        JSON (`VALUE`) or display (`SHOWN`)."""
+        """A slot's text for this record: a number's (the same in both places: a whole number as is, a decimal one
+        by `ResultWriter.float_text`), a list's JSON (`VALUE`) or display (`SHOWN`, memoised per slot by value), or
+        what `show_value` shows for no value."""
         w = self.w
         name = w.slot_names[slot >> 1]
-        value = self.env.get(name)
-        if type(value) is float and math.isfinite(value):
+        value: Any = self.env.get(name)
+        kind = type(value)
+        if kind is int:  # (`plain` and `as_answered` keep a whole number as it is)
+            return int.__repr__(value)
+        if kind is float and math.isfinite(value):
             return w.float_text(name, value)
+        if kind is list:
+            memo = w.slot_memos[slot]
+            key = tuple(value)
+            text = memo.get(key)
+            if text is None:
+                text = _remember(memo, key, _SMALL_CACHE, w.piece_text(name, value)[len(w.name_json[name]):]
+                                 if slot & 1 == VALUE else w.shown_text(name, value))
+            return text
         if slot & 1 == VALUE:
-            return w.piece(name, value)[len(w.name_json[name]):]
-        return _remembered(w.shown_memo, name, value, w.shown_text)
+            return w.piece_text(name, value)[len(w.name_json[name]):]
+        return w.shown_text(name, value)
 
     def because_names(self, ri: int, key: int) -> tuple[str, ...]:
         """The names rule `ri`'s `because` lists for this record, whose `because` key is `key`."""
