@@ -45,21 +45,26 @@ class _RecordMemo:
         """`{"rule":…,"text":…,"because":{…}` for rule `ri` (the caller closes it, with its effect if any)."""
         w = self.w
         key = (w.reason_keys[ri] or w.reason_key(ri))(self.env)
-        frames = w.reason_frames[ri]
-        frame = frames.get(key)
-        if frame is None:
-            frame = self.frame(ri, key[0])
-            if w.reason_room > 0:
-                frames[key] = frame
-                w.reason_room -= sum(len(p) for p in frame[0] if type(p) is str) + _ENTRY_COST
-        pieces, slots = frame
-        if not slots:
+        frame = w.reason_frames[ri].get(key) or self.new_frame(ri, key)
+        pieces = frame[0]
+        if len(pieces) == 1:
             return pieces[0]
         fills = self.fills
-        for slot in slots:
+        for slot in frame[1]:
             if slot not in fills:
                 fills[slot] = self.fill(slot)
+        if len(pieces) == 3:  # text, one slot, text (the most common): two concatenations cost less than a join
+            return pieces[0] + fills[pieces[1]] + pieces[2]
         return "".join(map(fills.get, pieces, pieces))
+
+    def new_frame(self, ri: int, key: tuple) -> tuple[tuple, tuple[int, ...]]:
+        """Rule `ri`'s frame for `key` (`reason`), made and kept while the memos have room."""
+        w = self.w
+        frame = self.frame(ri, key[0])
+        if w.reason_room > 0:
+            w.reason_frames[ri][key] = frame
+            w.reason_room -= sum(len(p) for p in frame[0] if type(p) is str) + _ENTRY_COST
+        return frame
 
     def frame(self, ri: int, because_key: int) -> tuple[tuple, tuple[int, ...]]:
         """Rule `ri`'s reason as a frame for this record: its pieces (text, or a slot) and its slots."""
