@@ -113,6 +113,9 @@ class Outline:
         self.shown_orders: dict[int, tuple[int, ...]] = {}  # recommended bits -> items in order (`_shown`)
         self.out_orders: dict[int, tuple[int, ...]] = {}  # not-recommended bits -> items in order (`_ruled_out`)
         self.shown_sections: dict[int, Section] = {}  # (`section_pair`)
+        # Per item that one rule mentions (or none), its states by (placed by its rule, requested) (`_section`).
+        self.single_states: list[list[ItemState | None] | None] = [
+            [None] * 4 if len(rules) <= 1 else None for rules in self.item_rules]
         self.out_sections: dict[int, Section] = {}
         rank = p.tier_rank
         self.rec_order = [(rank[p.catalogue[item].tier], i) for i, item in enumerate(self.item_ids)]
@@ -244,13 +247,18 @@ class Outline:
         """The section of `items`; `placed`: the items a contributing rule put in this list (recommended, or
         advised against), the others being requests no rule covers. An item that one rule mentions (or none) has
         the same state in every record with this key: its rule contributes exactly when it placed the item."""
-        rules, masks = self.item_rules, self.item_rule_mask
+        single = self.single_states
         states: list[ItemState | None] = []
         for item in items:
-            if len(rules[item]) > 1:
+            choices = single[item]
+            if choices is None:  # more than one rule mentions it
                 states.append(None)
-            else:
-                states.append(self.item_state(item, masks[item] if placed >> item & 1 else 0, asked))
+                continue
+            which = (placed >> item & 1) << 1 | (asked >> item & 1)
+            state = choices[which]
+            if state is None:
+                state = choices[which] = self.item_state(item, self.item_rule_mask[item] if which & 2 else 0, asked)
+            states.append(state)
         section = Section(items, states, reduce(or_, map(self.item_roles.__getitem__, items), 0))
         if len(memo) < _ORDER_LIMIT:
             memo[key] = section

@@ -232,7 +232,7 @@ class ResultWriter:
     def section_frames(self, section: Section) -> list:
         """A section's frames (kept on it): each fixed state's, the first item's in its first-of-a-list form, None
         for the items whose state is the record's (`Section.var`)."""
-        frames = [None if state is None else self.frame_of(item, state) for item, state in
+        frames = [None if state is None else state.frame or self.frame_of(item, state) for item, state in
                   zip(section.items, section.states)]
         if frames and section.states[0] is not None:
             frames[0] = section.states[0].first
@@ -297,9 +297,7 @@ class ResultWriter:
         texts: dict[int, str] = {}
         needed = list(filter(self.needs_reason.__getitem__, contributing))
         if needed:
-            memo = _RecordMemo(self, env)
-            for ri in needed:
-                texts[ri] = memo.reason(ri)
+            _RecordMemo(self, env).reasons(needed, texts)
         if uncovered:
             texts[REQUEST_REASON] = self.request_reason(tier, env)
         rule_id_json = self.rule_id_json

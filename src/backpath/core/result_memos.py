@@ -41,21 +41,24 @@ class _RecordMemo:
         self.traces: dict[str, list[str]] = {}
         self.fills: dict[int, str] = {}
 
-    def reason(self, ri: int) -> str:
-        """`{"rule":…,"text":…,"because":{…}` for rule `ri` (the caller closes it, with its effect if any)."""
-        w = self.w
-        key = (w.reason_keys[ri] or w.reason_key(ri))(self.env)
-        frame = w.reason_frames[ri].get(key) or self.new_frame(ri, key)
-        pieces = frame[0]
-        if len(pieces) == 1:
-            return pieces[0]
-        fills = self.fills
-        for slot in frame[1]:
-            if slot not in fills:
-                fills[slot] = self.fill(slot)
-        if len(pieces) == 3:  # text, one slot, text (the most common): two concatenations cost less than a join
-            return pieces[0] + fills[pieces[1]] + pieces[2]
-        return "".join(map(fills.get, pieces, pieces))
+    def reasons(self, rules: list[int], texts: dict[int, str]) -> None:
+        """Each rule's `{"rule":…,"text":…,"because":{…}` (the caller closes it, with its effect if any) into
+        `texts`, by rule position."""
+        w, env, fills = self.w, self.env, self.fills
+        keys, memos = w.reason_keys, w.reason_frames
+        for ri in rules:
+            key = (keys[ri] or w.reason_key(ri))(env)
+            frame = memos[ri].get(key) or self.new_frame(ri, key)
+            pieces = frame[0]
+            if len(pieces) == 1:
+                texts[ri] = pieces[0]
+                continue
+            for slot in frame[1]:
+                if slot not in fills:
+                    fills[slot] = self.fill(slot)
+            # text, one slot, text (the most common): two concatenations cost less than a join
+            texts[ri] = pieces[0] + fills[pieces[1]] + pieces[2] if len(pieces) == 3 \
+                else "".join(map(fills.get, pieces, pieces))
 
     def new_frame(self, ri: int, key: tuple) -> tuple[tuple, tuple[int, ...]]:
         """Rule `ri`'s frame for `key` (`reason`), made and kept while the memos have room."""
