@@ -65,6 +65,21 @@ def test_assess_json(runner, answers_file):
     assert [r["id"] for r in data["recommendations"]] == ["exercise", "massage", "advice"]
 
 
+def test_assess_checks_complete_answers_without_the_checker(runner, answers_file, monkeypatch):
+    """Complete, valid answers (the common run) are taken by the compiled `run` alone: the checker's functions
+    are not compiled (start-up time, issue 14); answers that need words still go through it."""
+    from backpath.core import engine
+
+    checked: list[bool] = []
+    check = engine.check
+    monkeypatch.setattr(engine, "check", lambda *args: checked.append(True) or check(*args))
+    result = runner.invoke(app, ["assess", "-p", MINI, "--answers", str(answers_file), "--format", "json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["status"] == "ok" and checked == []
+    answers_file.write_text(json.dumps({**ANSWERS, "weeks": -1}))
+    result = runner.invoke(app, ["assess", "-p", MINI, "--answers", str(answers_file), "--format", "json"])
+    assert result.exit_code == 1 and "answers.weeks" in result.stderr and checked == [True]
+
+
 def test_assess_accepts_a_record_and_stdin(runner):
     record = json.dumps({"id": "p-7", "answers": ANSWERS})
     result = runner.invoke(app, ["assess", "-p", MINI, "--answers", "-", "-f", "json"], input=record)

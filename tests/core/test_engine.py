@@ -128,3 +128,22 @@ def test_output_is_deterministic(mini_pathway):
     a = json.dumps(run(mini_pathway, mood="low", flags=["fever"], requests=["belt"]))
     b = json.dumps(run(mini_pathway, requests=["belt"], flags=["fever"], mood="low"))
     assert a == b
+
+
+def test_complete_is_check_finding_nothing(default_pathway):
+    """`complete` (what `backpath assess` asks before it needs the checker) says yes exactly when the checker
+    would find no problem, nothing missing and nothing to warn of: every case of the bundled cases file, and
+    each with an answer taken out, made invalid, or given where it is not asked."""
+    from backpath.core.engine import complete
+    from tests.conftest import case_answers
+
+    seen = set()
+    for _, answers in case_answers():
+        variants = [answers, {**answers, "age": "old"}, {**answers, "not_a_question": 1}]
+        variants += [{k: v for k, v in answers.items() if k != key} for key in list(answers)[:6]]
+        for given in variants:
+            checked = check(default_pathway, given)
+            expected = not (checked.problems or checked.warnings or checked.missing)
+            assert complete(default_pathway, given) is expected, given
+            seen.add(expected)
+    assert seen == {True, False}

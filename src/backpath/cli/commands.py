@@ -116,8 +116,9 @@ def assess(
     _check_outputs(save_answers, handout)  # before anything is asked, not after the whole questionnaire
     record_id, given = _given_answers(pw, answers, fmt) if answers is not None else (None, {})
     interactive = stdin_is_terminal() and answers != "-"
-    checked = engine.check(pw, given)
-    asked = bool(checked.missing and len(checked.missing) == len(checked.problems) and interactive)
+    # Answers that need no words (the common case) have nothing missing to ask: the checker is left uncompiled.
+    checked = None if engine.complete(pw, given) else engine.check(pw, given)
+    asked = bool(checked and checked.missing and len(checked.missing) == len(checked.problems) and interactive)
     if asked:
         given = ask_missing(pw, given, record_id=record_id, answers_path=answers, save_path=save_answers,
                             pathway_ref=pathway, fmt=fmt)

@@ -40,6 +40,14 @@ def check(pathway: Pathway, answers: Any) -> CheckedAnswers:
     return check_answers(pathway, answers, _plan(pathway).asks)
 
 
+def complete(pathway: Pathway, answers: Any) -> bool:
+    """Whether the answers need no words at all: every one valid and asked, every required question asked
+    answered, nothing to warn of (the compiled `Program.run` takes them). `check` would then find nothing
+    missing; this asks without compiling the checker's functions (`clean`, `evaluate`, the `ask when`s: about
+    11 ms of a ~160 ms `assess --format json`), and `assess` reuses the `run` it compiles."""
+    return _plan(pathway).program.run(answers) is not None
+
+
 def compute_facts(pathway: Pathway, values: Mapping[str, Any]) -> dict[str, Any]:
     """Answers plus every derived fact and score (missing ones are None)."""
     env = dict(values)
