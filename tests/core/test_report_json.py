@@ -105,3 +105,27 @@ def test_full_because_memos_keep_what_they_have_and_results_stay_the_same(monkey
     assert [assess_json(full, a) for a in older] == [assess_json(fresh, a) for a in older]
     assert [len(shapes) for shapes in writer.because_shapes] == kept
     assert sum(len(shapes) for shapes in _plan(fresh).writer.because_shapes) == 0
+
+
+def test_a_rule_with_a_constant_frame_key_has_one_key_in_every_record_it_contributes_to():
+    """`ResultWriter.constant_key` is decided from the rule alone (no tests decide its `because`, what it reads
+    always has a value or is pinned): on random records, each such rule's key function gives one key."""
+    import random
+
+    from backpath.core.engine import _plan, decide_positions
+    from tests.batch.test_batch_chunks import random_answers
+
+    writer = _plan(PATHWAY).writer
+    constant = [ri for ri, flag in enumerate(writer.constant_key) if flag and writer.needs_reason[ri]]
+    assert len(constant) >= 5
+    keys: dict[int, set] = {ri: set() for ri in constant}
+    rng = random.Random(11)
+    for _ in range(400):
+        values = _plan(PATHWAY).program.clean(random_answers(rng, PATHWAY))
+        if values is None:
+            continue
+        _, contributing = decide_positions(_plan(PATHWAY), values)
+        for ri in set(contributing) & set(constant):
+            keys[ri].add(writer.reason_key(ri)(values))
+    assert sum(1 for seen in keys.values() if seen) >= 5
+    assert all(len(seen) <= 1 for seen in keys.values()), {PATHWAY.rules[ri].id: k for ri, k in keys.items()}

@@ -135,6 +135,18 @@ class ResultWriter:
         self.keyed_names = [tuple(n for n in sorted(set(self.rule_inputs[ri]) | set(r.reason_names))
                                   if n not in self.slot_of) for ri, r in enumerate(p.rules)]
         self.reason_frames: list[dict] = [{} for _ in p.rules]
+        # A rule whose frame key is the same in every record it fires for (no tests decide its `because`, each name
+        # it reads always has a value or is pinned by its condition, each keyed value is pinned): its frame is
+        # found once and kept (`constant_frames`), no key made a record. Four of the eight reasons of a record of
+        # the bench are of such rules (`no-opioids-chronic`, `stratified-care-medium-risk`...).
+        known = plan.program.known[0]
+        self.constant_key = []
+        for ri, r in enumerate(p.rules):
+            pins = _pinned(r.when.node, p.symbols) or {}
+            self.constant_key.append(not self.rule_conditions[ri]
+                                     and all(n in known or n in pins for n in self.rule_inputs[ri])
+                                     and all(n in pins for n in self.keyed_names[ri]))
+        self.constant_frames: list[tuple | None] = [None] * len(p.rules)
         self.reason_keys: list[Callable[[Mapping[str, Any]], tuple] | None] = [None] * len(p.rules)  # `reason_key`
         self.reason_room = _REASON_ROOM  # characters the reason frame memos may still keep (`result_memos`)
         # Per name, memos of its values' texts (`result_memos._remembered`): `because`

@@ -45,10 +45,14 @@ class _RecordMemo:
         """Each rule's `{"rule":…,"text":…,"because":{…}` (the caller closes it, with its effect if any) into
         `texts`, by rule position."""
         w, env, fills = self.w, self.env, self.fills
-        keys, memos = w.reason_keys, w.reason_frames
+        keys, memos, constant = w.reason_keys, w.reason_frames, w.constant_frames
         for ri in rules:
-            key = (keys[ri] or w.reason_key(ri))(env)
-            frame = memos[ri].get(key) or self.new_frame(ri, key)
+            frame = constant[ri]
+            if frame is None:
+                key = (keys[ri] or w.reason_key(ri))(env)
+                frame = memos[ri].get(key) or self.new_frame(ri, key)
+                if w.constant_key[ri]:
+                    constant[ri] = frame
             pieces = frame[0]
             if len(pieces) == 1:
                 texts[ri] = pieces[0]
