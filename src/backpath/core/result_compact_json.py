@@ -11,11 +11,11 @@ follow-up, warnings) are memoised on the rules that carry them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from backpath.core.outline import RECOMMENDED, REQUEST_RULE, UNREQUESTED, ItemState, follow_up
-from backpath.core.result_json import encode, fill_frames
+from backpath.core.result_json import encode
 from backpath.core.result_memos import _RecordMemo
 
 if TYPE_CHECKING:
@@ -127,6 +127,29 @@ class CompactWriter:
             listed = [encode({"path": a["path"]}) for a in answer_warnings] + ([text] if text else [])
             return "[" + ",".join(listed) + "]"
         return "[" + text + "]"
+
+
+def fill_frames(parts: list[str], shown: Sequence, ruled_out: Sequence, reason: Callable[[int], str],
+                request: Callable[[], str]) -> None:
+    """Append the two item lists of a result to `parts` (`"recommendations":[` already there), each item's frame
+    with its varying reasons filled in (`reason(rule position)`) and the reason of a request no rule covers
+    (`request()`)."""
+    for opening, frames in (("", shown), ('],"not_recommended":[', ruled_out)):
+        parts.append(opening)
+        start = len(parts)
+        for frame in frames:
+            if type(frame) is str:  # nothing in it varies
+                parts.append(frame)
+                continue
+            for piece in frame:
+                if type(piece) is not int:
+                    parts.append(piece)
+                elif piece >= 0:
+                    parts.append(reason(piece))
+                else:
+                    parts.append(request())
+        if len(parts) > start:
+            parts[start] = parts[start][1:]  # no comma before the first item
 
 
 def compact_writer(plan: Plan) -> CompactWriter:

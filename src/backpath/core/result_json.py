@@ -451,29 +451,6 @@ def _template(reason: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(literals), tuple(names)
 
 
-def fill_frames(parts: list[str], shown: Sequence, ruled_out: Sequence, reason: Callable[[int], str],
-                request: Callable[[], str]) -> None:
-    """Append the two item lists of a result to `parts` (`"recommendations":[` already there), each item's frame
-    with its varying reasons filled in (`reason(rule position)`) and the reason of a request no rule covers
-    (`request()`)."""
-    for opening, frames in (("", shown), ('],"not_recommended":[', ruled_out)):
-        parts.append(opening)
-        start = len(parts)
-        for frame in frames:
-            if type(frame) is str:  # nothing in it varies
-                parts.append(frame)
-                continue
-            for piece in frame:
-                if type(piece) is not int:
-                    parts.append(piece)
-                elif piece >= 0:
-                    parts.append(reason(piece))
-                else:
-                    parts.append(request())
-        if len(parts) > start:
-            parts[start] = parts[start][1:]  # no comma before the first item
-
-
 def _pinned(node: T.Node, symbols: Mapping[str, Any]) -> dict[str, Any] | None:
     """The value each name must have for the condition (its checked tree) to be true, when the condition is an
     `and` of such pins: `name` or `name == true` (a yes/no answer), `not name`, `name == "option"` (a choice),
