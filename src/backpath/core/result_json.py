@@ -314,7 +314,10 @@ class ResultWriter:
             texts[REQUEST_REASON] = self.request_reason(tier, env)
         rule_id_json = self.rule_id_json
         pieces = list(chain.from_iterable(frames))
-        parts = [self.head(record_id, env, tier)]
+        rfq = self.rfq  # the head: id, pathway, tier, scores, red flags, `"recommendations":[`
+        parts = [self.head_text, _encode_text(record_id) if type(record_id) is str else encode(record_id),
+                 self.pathway_text, self.tier_text[tier], self.scores_text(tuple(map(env.get, self.score_ids))),
+                 '},"red_flags":', self.list_text((env.get(rfq) if rfq else None) or []), ',"recommendations":[']
         parts += map(texts.get, pieces, pieces) if texts else pieces
         parts += (self.tail_head_of(tier, code, answer_warnings), ",".join(map(rule_id_json.__getitem__, contributing)),
                   "]", self.disclaimer_text)
@@ -346,18 +349,6 @@ class ResultWriter:
         """What `Report.because` lists for rule `ri` (`report.because_names`); `traces` memoises derived facts'
         traces for this `env`."""
         return because_names(self.rules[ri].when, env, self.expr_facts, traces)
-
-    def head(self, record_id: Any, env: Mapping[str, Any], tier: str) -> str:
-        """A result up to its recommendations: id, pathway, tier, scores, red flags, `"recommendations":[`."""
-        return self.head_of(record_id, tier, tuple(map(env.get, self.score_ids)), env.get(self.rfq) if self.rfq
-                            else None)
-
-    def head_of(self, record_id: Any, tier: str, score_values: tuple, red_flags: list | None) -> str:
-        """`head` from a record's id, tier, score values (in `score_ids` order) and red flags answer."""
-        return "".join((self.head_text, _encode_text(record_id) if type(record_id) is str else encode(record_id),
-                        self.pathway_text, self.tier_text[tier],
-                        self.scores_text(score_values), '},"red_flags":', self.list_text(red_flags or []),
-                        ',"recommendations":['))
 
     def tail_head(self, tier: str, roles: int, follow_up_code: int, warning_code: int, answer_warnings=()) -> str:
         """A result after its items, up to the rules fired: `]`, care team (`roles`), follow-up and warnings (the

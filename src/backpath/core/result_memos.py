@@ -45,7 +45,7 @@ class _RecordMemo:
         """Each rule's `{"rule":…,"text":…,"because":{…}` (the caller closes it, with its effect if any) into
         `texts`, by rule position."""
         w, env, fills = self.w, self.env, self.fills
-        keys, memos, constant = w.reason_keys, w.reason_frames, w.constant_frames
+        keys, memos, constant, names = w.reason_keys, w.reason_frames, w.constant_frames, w.slot_names
         for ri in rules:
             frame = constant[ri]
             if frame is None:
@@ -59,7 +59,9 @@ class _RecordMemo:
                 continue
             for slot in frame[1]:
                 if slot not in fills:
-                    fills[slot] = self.fill(slot)
+                    value = env.get(names[slot >> 1])
+                    # a whole number is its own text (as `fill` makes it), without a call
+                    fills[slot] = int.__repr__(value) if type(value) is int else self.fill(slot)
             # text, one slot, text (the most common): two concatenations cost less than a join
             texts[ri] = pieces[0] + fills[pieces[1]] + pieces[2] if len(pieces) == 3 \
                 else "".join(map(fills.get, pieces, pieces))
