@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -67,19 +66,6 @@ def cases(draw):
     return n, tiers, rules, records
 
 
-@pytest.mark.slow  # ~2 s: `.ci/run` runs it (`-m slow`), so that the default run stays under 90 s
-@settings(max_examples=300, deadline=None)
-@given(cases())
-def test_layout_is_the_contract_read_item_by_item(case):
-    n, tiers, rules, records = case
-    p = fake_pathway(n, tiers, rules)
-    outline = Outline(p)  # type: ignore[arg-type]
-    for _ in range(2):  # the second time from the memos
-        for requested, contributing in records:
-            order = sorted(contributing)
-            assert seen(outline.sections(requested, order)) == list(map(list, expected(p, requested, order)))
-
-
 def from_sections(outline: Outline, requested: set[int], contributing: list[int]):
     """The two lists as `section_pair` gives them: each section's fixed states, the `var` items' from
     `item_state` (as the JSON writer reads them)."""
@@ -98,19 +84,20 @@ def from_sections(outline: Outline, requested: set[int], contributing: list[int]
     return parts
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(cases())
-def test_sections_are_the_contract_too(case):
-    """The memoised sections (an item that one rule mentions, or none, keeps its state) give the same lists: a
-    requested item its one rule advises against and one covered by no rule have the same bits in the list but
-    not the same state, nor the same section key."""
+def test_layout_and_sections_are_the_contract_read_item_by_item(case):
+    """`sections` and the memoised sections of `section_pair` (an item that one rule mentions, or none, keeps its
+    state) give the lists the contract describes."""
     n, tiers, rules, records = case
     p = fake_pathway(n, tiers, rules)
     outline = Outline(p)  # type: ignore[arg-type]
     for _ in range(2):  # the second time from the memos
         for requested, contributing in records:
             order = sorted(contributing)
-            assert seen(from_sections(outline, requested, order)) == list(map(list, expected(p, requested, order)))
+            want = list(map(list, expected(p, requested, order)))
+            assert seen(outline.sections(requested, order)) == want
+            assert seen(from_sections(outline, requested, order)) == want
 
 
 def test_a_request_advised_against_and_one_no_rule_covers_get_their_own_sections():
