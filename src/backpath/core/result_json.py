@@ -286,8 +286,10 @@ class ResultWriter:
               answer_warnings: Sequence[Mapping[str, Any]] = ()) -> str:
         """The result's JSON text for `env` (answers + facts), its tier and contributing rules (positions).
 
-        Its items' frames are laid out in order as one list of pieces: text, or the position of a rule whose
-        reason depends on the record (`REQUEST_REASON` for the requests no rule covers). Those reasons are made
+        Its two item lists come from the outline's memoised sections (`outline.section_pair`: their frames kept on
+        them), with the frames of the items more than one rule mentions looked up for the record. A frame's pieces
+        are text, or the position of a rule whose reason depends on the record (`REQUEST_REASON` for the requests
+        no rule covers). Those reasons are made
         first, one per contributing rule that needs one, and every piece is then looked up in them at once
         (`texts.get(piece, piece)`: a text is not a key, so it stands for itself)."""
         outline = self.outline

@@ -30,7 +30,8 @@ class _RecordMemo:
     A reason is a *frame*: its text with a slot for each number or list it shows (their values seldom repeat),
     everything else written in. Which frame depends only on the record's `because` key (which names have a value,
     which tests decided, `because_key_functions`) and the values of the rule's other names (yes/no, choices):
-    memoised on those, it is made once and filled with the record's numbers and lists."""
+    memoised on those, it is made once and filled with the record's numbers and lists. A rule whose key cannot vary
+    keeps its one frame and makes no key (`ResultWriter.constant_key`)."""
 
     __slots__ = ("w", "env", "pieces", "traces", "fills")
 
