@@ -68,7 +68,7 @@ class _RecordMemo:
                 else "".join(map(fills.get, pieces, pieces))
 
     def new_frame(self, ri: int, key: tuple) -> tuple[tuple, tuple[int, ...]]:
-        """Rule `ri`'s frame for `key` (`reason`), made and kept while the memos have room."""
+        """Rule `ri`'s frame for `key` (`reasons`), made and kept while the memos have room."""
         w = self.w
         frame = self.frame(ri, key[0])
         if w.reason_room > 0:
