@@ -106,7 +106,7 @@ class Outline:
         self.item_rule_mask = [_bits(rules) for rules in self.item_rules]
         # A rule's *layout code*, bits over the catalogue: the items it advises against (bit i for item i), the
         # items it recommends (from bit n), then its own bit (from bit 2n, by rule position). A record's code is
-        # the OR of its contributing rules' codes (`layout`).
+        # the OR of its contributing rules' codes (`section_pair`).
         n = self.n = len(self.item_ids)
         self.rule_layout = [_bits(self.rule_against[ri]) | _bits(n + i for i, _ in self.rule_rec[ri])
                             | 1 << (2 * n + ri) for ri in range(len(p.rules))]
@@ -180,46 +180,27 @@ class Outline:
         asked = 0
         for item in requested:
             asked |= 1 << item
-        items, states, count, _ = self.layout(asked, contributing)
-        pairs = list(zip(items, states))
-        return pairs[:count], pairs[count:]
+        shown, ruled_out, rules, _ = self.section_pair(reduce(or_, map(self.rule_layout.__getitem__, contributing), 0),
+                                                      asked)
+        return self._pairs(shown, rules, asked), self._pairs(ruled_out, rules, asked)
 
-    def layout(self, asked: int, contributing: Iterable[int]) -> tuple[tuple[int, ...], list[ItemState], int, int]:
-        """`sections` as the items of both lists in result order (the recommended ones, then the others), their
-        states, how many are recommended, and the requested items no rule covers (bits: not zero when a
-        `REQUEST_RULE` reason is in the result); `asked` is the requests as bits (`asked`).
-
-        This runs for every record, so it works on bits: the record's code (the OR of its rules' `rule_layout`)
-        says which items are advised against and which recommended, hence which items each list holds, and their
-        order is memoised on that (`_shown`, `_ruled_out`); each item's state is then memoised on the contributing
-        rules that mention it (`_keyed_state`)."""
-        return self.layout_of_code(reduce(or_, map(self.rule_layout.__getitem__, contributing), 0), asked)
-
-    def layout_of_code(self, code: int, asked: int) -> tuple[tuple[int, ...], list[ItemState], int, int]:
-        """`layout` from the record's code (the OR of its contributing rules' `rule_layout`)."""
-        n = self.n
-        every = (1 << n) - 1
-        against = code & every
-        recommended = code >> n & every & ~against
-        out = against | asked & ~recommended  # advised against, or requested and covered by no rule
-        shown = self.shown_orders.get(recommended) or self._shown(recommended)
-        out_key = out | (asked & out) << n
-        ruled_out = self.out_orders.get(out_key) or self._ruled_out(out_key, out, asked & out)
-        rules = code >> 2 * n
-        masks, state_of = self.item_rule_mask, self.state_gets
-        items = shown + ruled_out
-        if asked:
-            states = [state_of[item](key := (rules & masks[item]) << 1 | (asked >> item & 1))
-                      or self._keyed_state(item, key) for item in items]
-        else:
-            states = [state_of[item](key := (rules & masks[item]) << 1) or self._keyed_state(item, key)
-                      for item in items]
-        return items, states, len(shown), asked & out & ~against
+    def _pairs(self, section: Section, rules: int, asked: int) -> list[tuple[int, ItemState]]:
+        """A section's items with their states for these rules and requests."""
+        states = list(section.states)
+        for k, item in section.var:
+            states[k] = self.item_state(item, rules, asked)
+        return list(zip(section.items, states))  # type: ignore[arg-type]  # (every None filled in above)
 
     def section_pair(self, code: int, asked: int) -> tuple[Section, Section, int, int]:
-        """`layout_of_code` as two `Section`s (recommended, not recommended), memoised on what settles each list,
-        with the rules part of `code` and the requests no rule covers: a record's states are the sections'
-        `states` with the `var` items' states (`item_state`) in their places."""
+        """A record's two item lists as `Section`s (recommended, not recommended), from its code (the OR of its
+        contributing rules' `rule_layout`) and its requests as bits (`asked`), with the rules part of the code and
+        the requests no rule covers (not zero when a `REQUEST_RULE` reason is in the result). A record's states are
+        the sections' `states` with the `var` items' states (`item_state`) in their places.
+
+        This runs for every record, so it works on bits: the code says which items are advised against and which
+        recommended, hence which items each list holds; their order is memoised on that (`_shown`, `_ruled_out`),
+        each section on what settles it, and each item's state on the contributing rules that mention it
+        (`_keyed_state`)."""
         n = self.n
         every = (1 << n) - 1
         against = code & every
