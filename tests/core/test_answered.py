@@ -192,10 +192,16 @@ LATE_RULES = '''  - id: late-unanswered
 advisory_notes:'''
 
 
+def mini_with_rules(tmp_path, rules: str):
+    """mini.yaml with `rules` before its advisory notes, written to `tmp_path`."""
+    path = tmp_path / "mini.yaml"
+    path.write_text(MINI.replace("advisory_notes:", rules, 1), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
 def late_pathway(tmp_path_factory):
-    path = tmp_path_factory.mktemp("answered") / "mini.yaml"
-    path.write_text(MINI.replace("advisory_notes:", LATE_RULES, 1), encoding="utf-8")
+    path = mini_with_rules(tmp_path_factory.mktemp("answered"), LATE_RULES)
     return backpath.load_pathway(path), path
 
 
@@ -232,9 +238,7 @@ def test_batch_gives_what_assess_gives(late_pathway):
 def test_validate_locates_an_unknown_name_with_did_you_mean(tmp_path, late_pathway):
     _, good = late_pathway
     assert not [f for f in check_file(good).findings if f.severity == "error"]
-    path = tmp_path / "mini.yaml"
-    path.write_text(MINI.replace("advisory_notes:", LATE_RULES.replace("answered(late)", "answered(lates)"), 1),
-                    encoding="utf-8")
+    path = mini_with_rules(tmp_path, LATE_RULES.replace("answered(late)", "answered(lates)"))
     errors = [f for f in check_file(path).findings if f.severity == "error"]
     assert len(errors) == 1
     assert "unknown name `lates`" in errors[0].message and "Did you mean `late`?" in errors[0].message
@@ -263,9 +267,7 @@ def test_the_answer_space_search_knows_when_a_name_can_be_missing(tmp_path, late
     """`not answered(late)` can fire (late is optional); `not answered(age)` cannot (age is required)."""
     _, good = late_pathway
     assert not [f for f in check_file(good).findings if f.code == "rule-never-fires"]
-    path = tmp_path / "mini.yaml"
-    path.write_text(MINI.replace("advisory_notes:", LATE_RULES.replace("not answered(late)", "not answered(age)"), 1),
-                    encoding="utf-8")
+    path = mini_with_rules(tmp_path, LATE_RULES.replace("not answered(late)", "not answered(age)"))
     never = [f for f in check_file(path).findings if f.code == "rule-never-fires"]
     assert [f.id for f in never] == ["late-unanswered"]
 
