@@ -59,6 +59,7 @@ _EFFECT_TAIL = {"offer": ',"effect":"offer"}', "consider": ',"effect":"consider"
                 "advise_against": ',"effect":"advise_against"}'}
 # Every memo is bounded (a full one keeps what it has and the rest is computed afresh), so memory stays flat however
 # varied the answers. Item states and their frames are memoised by the outline (`outline._STATE_LIMIT`).
+_HEAD_CACHE = 1 << 13  # heads after the id (`head_after_id`): about 300 characters each, 2.5 MB at most
 _MIDDLE_FRAMES = [('],"not_recommended":[',)]  # between a result's two item lists (`write`)
 REQUEST_REASON = -1  # in a frame: the reason of a requested item no rule covers (it lists the record's requests)
 # A `because` memo key (`ResultWriter.because_shapes`): which of the rule's inputs have a value in the low bits
@@ -194,6 +195,7 @@ class ResultWriter:
         self.score_keys = [("" if i == 0 else ",") + encode(s.id) + ":" for i, s in enumerate(p.scores)]
         self.scores: dict[tuple, str] = {}  # score values -> the inside of `scores`
         self.lists: dict[tuple, str] = {}
+        self.heads: dict[tuple, str] = {}  # (`head_after_id`)
         self.rfq = p.red_flag_question
         self.rq = p.request_question
         self.request_key = encode(p.request_question) if p.request_question else ""
@@ -318,10 +320,10 @@ class ResultWriter:
             texts[REQUEST_REASON] = self.request_reason(tier, env)
         rule_id_json = self.rule_id_json
         pieces = list(chain.from_iterable(frames))
-        rfq = self.rfq  # the head: id, pathway, tier, scores, red flags, `"recommendations":[`
+        # The head: the id, then pathway, tier, scores, red flags and `"recommendations":[` (`head_after_id`).
+        head_key = (tier, *map(env.get, self.score_ids), *((env.get(self.rfq) if self.rfq else None) or ()))
         parts = [self.head_text, _encode_text(record_id) if type(record_id) is str else encode(record_id),
-                 self.pathway_text, self.tier_text[tier], self.scores_text(tuple(map(env.get, self.score_ids))),
-                 '},"red_flags":', self.list_text((env.get(rfq) if rfq else None) or []), ',"recommendations":[']
+                 self.heads.get(head_key) or self.head_after_id(head_key)]
         parts += map(texts.get, pieces, pieces) if texts else pieces
         roles = code & self.role_mask
         rest = code >> self.follow_up_shift
@@ -385,6 +387,15 @@ class ResultWriter:
                                   if code >> j & 1) + "]"
             _remember(self.warnings_texts, code, _SMALL_CACHE, text)
         return text
+
+    def head_after_id(self, key: tuple) -> str:
+        """A result's head after its id, for `key`: the tier, the score values (in `score_ids` order) and the red
+        flags; memoised on it (a few thousand combinations where scores and red flags are many: 30,000 bench
+        records have about 1,000)."""
+        scores = len(self.score_ids)
+        text = (self.pathway_text + self.tier_text[key[0]] + self.scores_text(key[1:1 + scores]) + '},"red_flags":'
+                + self.list_text(list(key[1 + scores:])) + ',"recommendations":[')
+        return _remember(self.heads, key, _HEAD_CACHE, text)
 
     def scores_text(self, values: tuple) -> str:
         """The inside of `scores` for these score values (in `score_ids` order)."""
