@@ -19,7 +19,8 @@ _RULE_CACHE = 1 << 10  # memos per rule of its `because` names
 _REASON_ROOM = 16 << 20
 _ENTRY_COST = 160
 # In a reason frame, a slot (an int) stands for one value's text, by its name's position in `ResultWriter.slot_names`:
-# `VALUE` its JSON in `because`, `SHOWN` its display in the reason's text (`_RecordMemo.fill`).
+# `VALUE` its JSON in `because`, `SHOWN` its display in the reason's text (`_RecordMemo.fill`). A name's two slots
+# differ in their lowest bit only (`slot ^ 1` is the other): a number's two texts are the same, and are made once.
 VALUE, SHOWN = 0, 1
 
 
@@ -61,8 +62,10 @@ class _RecordMemo:
             for slot in frame[1]:
                 if slot not in fills:
                     value = env.get(names[slot >> 1])
-                    # a whole number is its own text (as `fill` makes it), without a call
-                    fills[slot] = int.__repr__(value) if type(value) is int else self.fill(slot)
+                    if type(value) is int:  # its own text in both places (`fill`), without a call
+                        fills[slot] = fills[slot ^ 1] = int.__repr__(value)
+                    else:
+                        fills[slot] = self.fill(slot)
             # text, one slot, text (the most common): two concatenations cost less than a join
             texts[ri] = pieces[0] + fills[pieces[1]] + pieces[2] if len(pieces) == 3 \
                 else "".join(map(fills.get, pieces, pieces))
@@ -119,7 +122,8 @@ class _RecordMemo:
         if kind is int:  # (`plain` and `as_answered` keep a whole number as it is)
             return int.__repr__(value)
         if kind is float and math.isfinite(value):
-            return w.float_text(name, value)
+            text = self.fills[slot ^ 1] = w.float_text(name, value)  # the same text in both places
+            return text
         if kind is list:
             memo = w.slot_memos[slot]
             key = tuple(value)
