@@ -66,9 +66,16 @@ class _RecordMemo:
                         fills[slot] = fills[slot ^ 1] = int.__repr__(value)
                     else:
                         fills[slot] = self.fill(slot)
-            # text, one slot, text (the most common): two concatenations cost less than a join
-            texts[ri] = pieces[0] + fills[pieces[1]] + pieces[2] if len(pieces) == 3 \
-                else "".join(map(fills.get, pieces, pieces))
+            # A frame is text and slots in turn, text first and last (`frame`). The two most common lengths are
+            # unpacked: for one slot two concatenations, for two a join of a tuple (a third of the time of a
+            # join over `fills.get`).
+            if len(pieces) == 3:
+                texts[ri] = pieces[0] + fills[pieces[1]] + pieces[2]
+            elif len(pieces) == 5:
+                a, s, b, t, c = pieces
+                texts[ri] = "".join((a, fills[s], b, fills[t], c))
+            else:
+                texts[ri] = "".join(map(fills.get, pieces, pieces))
 
     def new_frame(self, ri: int, key: tuple) -> tuple[tuple, tuple[int, ...]]:
         """Rule `ri`'s frame for `key` (`reasons`), made and kept while the memos have room."""
@@ -80,7 +87,8 @@ class _RecordMemo:
         return frame
 
     def frame(self, ri: int, because_key: int) -> tuple[tuple, tuple[int, ...]]:
-        """Rule `ri`'s reason as a frame for this record: its pieces (text, or a slot) and its slots."""
+        """Rule `ri`'s reason as a frame for this record: its pieces (text and slots in turn, text first and last)
+        and its slots."""
         w, env = self.w, self.env
         pieces: list = [w.rule_prefix[ri]]
         if w.rule_text[ri] is not None:
@@ -103,11 +111,13 @@ class _RecordMemo:
             else:
                 pieces += (w.name_json[name], slot + VALUE)
         pieces.append("}")
-        merged: list = []
-        for piece in pieces:  # join neighbouring text
-            if merged and type(piece) is str and type(merged[-1]) is str:
+        merged: list = [pieces[0]]  # (the rule's prefix)
+        for piece in pieces[1:]:  # join neighbouring text; text between two slots, even empty (`reasons` unpacks)
+            if type(piece) is str and type(merged[-1]) is str:
                 merged[-1] += piece
             else:
+                if type(piece) is int and type(merged[-1]) is int:
+                    merged.append("")
                 merged.append(piece)
         return tuple(merged), tuple(dict.fromkeys(p for p in merged if type(p) is int))
 
