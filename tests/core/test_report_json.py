@@ -129,3 +129,31 @@ def test_a_rule_with_a_constant_frame_key_has_one_key_in_every_record_it_contrib
             keys[ri].add(writer.reason_key(ri)(values))
     assert sum(1 for seen in keys.values() if seen) >= 5
     assert all(len(seen) <= 1 for seen in keys.values()), {PATHWAY.rules[ri].id: k for ri, k in keys.items()}
+
+
+def test_a_reason_with_neighbouring_placeholders_is_written_right(tmp_path):
+    """A reason frame is text and slots in turn, text first and last (a template's literals stand between its
+    placeholders even when empty), which `_RecordMemo.reasons` relies on when it unpacks a frame: placeholders
+    side by side in a reason, numbers and a list, are written as `assess` writes them."""
+    from backpath.core.engine import _plan
+    from tests.conftest import FIXTURES
+
+    text = (FIXTURES / "mini.yaml").read_text(encoding="utf-8")
+    assert 'reason: "Risk {risk}, leg pain {leg_nrs}."' in text
+    path = tmp_path / "mini.yaml"
+    path.write_text(text.replace('reason: "Risk {risk}, leg pain {leg_nrs}."',
+                                 'reason: "{leg_nrs}{age}{flags}{weeks} and {risk}{leg_nrs}"'), encoding="utf-8")
+    pathway = backpath.load_pathway(path)
+    base = {"age": 30, "weeks": 20, "leg": True, "leg_nrs": 8, "flags": [], "mood": "good", "requests": []}
+    records = [base, {**base, "age": 41, "weeks": 60.5, "leg_nrs": 9}, {**base, "weeks": 30.25, "leg_nrs": 7}]
+    fired = 0
+    for answers in records:
+        expected = backpath.assess(pathway, answers, record_id=1)
+        assert expected["status"] == "ok", expected
+        fired += "high-risk" in expected["rules_fired"]
+        assert assess_json(pathway, answers, record_id=1) == (expected["tier"], encoded(expected))
+    assert fired == len(records)
+    frames = [frame for memo in _plan(pathway).writer.reason_frames for frame in memo.values()]
+    assert any(len(pieces) > 5 for pieces, _ in frames)
+    for pieces, _ in frames:
+        assert [type(piece) for piece in pieces] == [str, int] * (len(pieces) // 2) + [str]

@@ -111,13 +111,13 @@ class _RecordMemo:
             else:
                 pieces += (w.name_json[name], slot + VALUE)
         pieces.append("}")
-        merged: list = [pieces[0]]  # (the rule's prefix)
-        for piece in pieces[1:]:  # join neighbouring text; text between two slots, even empty (`reasons` unpacks)
-            if type(piece) is str and type(merged[-1]) is str:
+        # Join neighbouring text. Text stands between any two slots (a template's literals, even empty, and the
+        # `because` keys), so the frame is text and slots in turn, text first and last: `reasons` unpacks it so.
+        merged: list = []
+        for piece in pieces:
+            if merged and type(piece) is str and type(merged[-1]) is str:
                 merged[-1] += piece
             else:
-                if type(piece) is int and type(merged[-1]) is int:
-                    merged.append("")
                 merged.append(piece)
         return tuple(merged), tuple(dict.fromkeys(p for p in merged if type(p) is int))
 
