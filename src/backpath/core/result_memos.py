@@ -47,7 +47,8 @@ class _RecordMemo:
         """Each rule's `{"rule":…,"text":…,"because":{…}` (the caller closes it, with its effect if any) into
         `texts`, by rule position."""
         w, env, fills = self.w, self.env, self.fills
-        keys, memos, constant, names = w.reason_keys, w.reason_frames, w.constant_frames, w.slot_names
+        keys, memos, constant, names, slot_memos = (w.reason_keys, w.reason_frames, w.constant_frames, w.slot_names,
+                                                    w.slot_memos)
         for ri in rules:
             frame = constant[ri]
             if frame is None:
@@ -62,8 +63,11 @@ class _RecordMemo:
             for slot in frame[1]:
                 if slot not in fills:
                     value = env.get(names[slot >> 1])
-                    if type(value) is int:  # its own text in both places (`fill`), without a call
+                    kind = type(value)
+                    if kind is int:  # its own text in both places (`fill`), without a call
                         fills[slot] = fills[slot ^ 1] = int.__repr__(value)
+                    elif kind is list:  # a list's text, from the slot's memo (`fill`) when it has it
+                        fills[slot] = slot_memos[slot].get(tuple(value)) or self.fill(slot)
                     else:
                         fills[slot] = self.fill(slot)
             # A frame is text and slots in turn, text first and last (`frame`). The two most common lengths are
