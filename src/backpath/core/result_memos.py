@@ -62,7 +62,7 @@ class _RecordMemo:
                 continue
             for slot in frame[1]:
                 if slot not in fills:
-                    value = env.get(names[slot >> 1])
+                    value: Any = env.get(names[slot >> 1])
                     kind = type(value)
                     if kind is int:  # its own text in both places (`fill`), without a call
                         fills[slot] = fills[slot ^ 1] = int.__repr__(value)
