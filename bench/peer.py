@@ -29,11 +29,12 @@ Paths:
   backpath.assess          the public API: the full result dict (reasons, citations, ...) a record
   backpath.assess_lines    the public batch API: JSON Lines in, the result's JSON text out (lines prepared
                            untimed; decisions read back from the text untimed)
-  backpath decide          the decision alone, in-process: `program.clean` (the compiled answer check) +
-                           `engine.decide_positions` (`program.evaluate` + the tier) + the marker item from the
-                           contributing rules; falls back to `check_answers` for invalid answers as `assess` does
-  backpath program only    `program.clean` + `program.evaluate` and the tier picked inline (what a caller of the
-                           compiled program alone pays; not a public API)
+  backpath decide          the decision alone, in-process: `program.run` (the compiled check and decision in one
+                           function, as `assess` and batch run it) + `engine.decide_fired` (the tier's
+                           contributing rules) + the marker item from them; falls back to `check_answers` for
+                           answers `run` does not take, as `assess` does
+  backpath program only    `program.run` and the tier picked from its most urgent rank inline (what a caller of
+                           the compiled program alone pays; not a public API)
 """
 
 from __future__ import annotations
@@ -188,11 +189,10 @@ def backpath_paths(pathway) -> list[Path_]:
     rules = pathway.rules
     offers = frozenset(k for k, r in enumerate(rules) if MARKER in r.offer)
     rank = pathway.tier_rank
-    tier_of = [rank.get(r.tier) for r in rules]
     tier_ids = [t.id for t in pathway.tiers]
     preempts = [t.preempts for t in pathway.tiers]
     default_rank = rank[pathway.default_tier]
-    clean, evaluate, decide = program.clean, program.evaluate, engine.decide_positions
+    run, decide_fired, decide = program.run, engine.decide_fired, engine.decide_positions
 
     def result_label(res):
         if res["status"] != "ok":
@@ -203,29 +203,27 @@ def backpath_paths(pathway) -> list[Path_]:
         return list(backpath.assess_lines(pathway, lines, source="peer"))
 
     def decide_one(r):
-        """The decision through the engine's own functions: the compiled check, then `decide_positions`."""
-        values = clean(r)
-        if values is None:  # not clean: `assess` words the problems with check_answers (none in these records)
+        """The decision through the engine's own functions: the compiled check and decision (`run`), then the
+        contributing rules (`decide_fired`)."""
+        ran = run(r)
+        if ran is None:  # not taken by `run`: `assess` checks with check_answers (none in these records)
             checked = check_answers(pathway, r, plan.asks)
             if checked.problems:
                 return None
-            values = checked.values
-        tier, contributing = decide(plan, values)
+            tier, contributing = decide(plan, checked.values)
+        else:
+            tier, contributing = decide_fired(plan, ran[1], ran[2])
         if tier == "conservative" and not offers.isdisjoint(contributing):
             return "conservative_high"
         return tier
 
     def program_one(r):
-        """The compiled program alone: clean + evaluate, the most urgent tier picked inline."""
-        values = clean(r)
-        if values is None:
+        """The compiled program alone: `run` (check, facts, rules fired and the most urgent rank), the tier
+        picked inline."""
+        ran = run(r)
+        if ran is None:
             return None
-        fired = evaluate(values)
-        best = len(tier_ids)
-        for k in fired:
-            t = tier_of[k]
-            if t is not None and t < best:
-                best = t
+        _, fired, best = ran
         if best == len(tier_ids):
             best = default_rank
         tier = tier_ids[best]
@@ -242,8 +240,8 @@ def backpath_paths(pathway) -> list[Path_]:
               one=functools.partial(backpath.assess, pathway)),
         Path_("backpath.assess_lines", lambda text: result_label(json.loads(text)), "public API, JSON text out",
               many=lines_all),
-        Path_("backpath decide", same, "clean + decide_positions", one=decide_one),
-        Path_("backpath program only", same, "clean + evaluate + tier inline", one=program_one),
+        Path_("backpath decide", same, "run + decide_fired", one=decide_one),
+        Path_("backpath program only", same, "run + tier inline", one=program_one),
     ]
 
 
@@ -316,7 +314,7 @@ def main() -> None:
     if "backpath.assess" in by_name and "backpath decide" in by_name:
         whole = 1e6 / statistics.median(next(p for p in paths if p.name == "backpath.assess").rates)
         deciding = 1e6 / statistics.median(next(p for p in paths if p.name == "backpath decide").rates)
-        print(f"\nbackpath.assess {whole:.2f} us a record: deciding (clean + decide_positions) {deciding:.2f} us, "
+        print(f"\nbackpath.assess {whole:.2f} us a record: deciding (run + decide_fired) {deciding:.2f} us, "
               f"the result dict and the call {whole - deciding:.2f} us ({(whole - deciding) / whole:.0%}); "
               f"zen's best path {1e6 / base_rate:.2f} us")
 
