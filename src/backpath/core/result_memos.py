@@ -77,36 +77,40 @@ class _RecordMemo:
         return frame
 
     def frame(self, ri: int, because_key: int) -> tuple[tuple, tuple[int, ...]]:
-        """Rule `ri`'s reason as a frame for this record: its pieces (text, or a slot) and its slots."""
+        """Rule `ri`'s reason as a frame for this record: its pieces (text, or a slot: neighbouring text is one
+        piece, so every slot is between two texts) and its slots, in order of first use."""
         w, env = self.w, self.env
-        pieces: list = [w.rule_prefix[ri]]
+        slot_of = w.slot_of
+        pieces: list = []
+        slots: dict[int, None] = {}
+        text = w.rule_prefix[ri]
         if w.rule_text[ri] is not None:
-            pieces.append(w.rule_text[ri])
+            text += w.rule_text[ri]
         else:
             literals, names = w.templates[ri]
             for literal, name in zip(literals, names):
-                pieces.append(literal)
-                slot = w.slot_of.get(name)
-                pieces.append(slot + SHOWN if slot is not None else
-                              _remembered(w.shown_memo, name, env.get(name), w.shown_text))
-            pieces.append(literals[-1])
-        pieces.append(',"because":{')
+                slot = slot_of.get(name)
+                if slot is None:
+                    text += literal + _remembered(w.shown_memo, name, env.get(name), w.shown_text)
+                else:
+                    pieces += (text + literal, slot + SHOWN)
+                    slots[slot + SHOWN] = None
+                    text = ""
+            text += literals[-1]
+        text += ',"because":{'
+        piece_memo = w.piece_memo
         for k, name in enumerate(self.because_names(ri, because_key)):
             if k:
-                pieces.append(",")
-            slot = w.slot_of.get(name)
+                text += ","
+            slot = slot_of.get(name)
             if slot is None:
-                pieces.append(w.piece(name, env[name]))
+                text += _remembered(piece_memo, name, env[name], w.piece_text)
             else:
-                pieces += (w.name_json[name], slot + VALUE)
-        pieces.append("}")
-        merged: list = []
-        for piece in pieces:  # join neighbouring text
-            if merged and type(piece) is str and type(merged[-1]) is str:
-                merged[-1] += piece
-            else:
-                merged.append(piece)
-        return tuple(merged), tuple(dict.fromkeys(p for p in merged if type(p) is int))
+                pieces += (text + w.name_json[name], slot + VALUE)
+                slots[slot + VALUE] = None
+                text = ""
+        pieces.append(text + "}")
+        return tuple(pieces), tuple(slots)
 
     def fill(self, slot: int) -> str:
         """A slot's text for this record: a number's (the same in both places: a whole number as is, a decimal one
