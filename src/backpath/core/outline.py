@@ -73,7 +73,8 @@ class Section:
     """One of a result's two item lists as far as its key settles it (`Outline.section_pair`): its items in order,
     the state of each item that only one rule mentions (the same in every record with this list: that rule made
     the item be here, or it is a request no rule covers) and None for the others, `var` the positions and items
-    of those others, and `roles` the care-team roles of its items. `frames` is for a serialiser's use (as
+    of those others, and `roles` the care-team roles of its items when they are recommended (the care team counts
+    no others: 0 in the not-recommended list). `frames` is for a serialiser's use (as
     `ItemState.frame`)."""
 
     __slots__ = ("items", "states", "var", "roles", "frames")
@@ -215,15 +216,16 @@ class Outline:
         shown_key = recommended | (asked & recommended) << n
         shown = self.shown_sections.get(shown_key)
         if shown is None:
-            shown = self._section(self.shown_sections, shown_key, self.shown_orders.get(recommended)
-                                  or self._shown(recommended), asked & recommended, recommended)
+            items = self.shown_orders.get(recommended) or self._shown(recommended)
+            shown = self._section(self.shown_sections, shown_key, items, asked & recommended, recommended,
+                                  reduce(or_, map(self.item_roles.__getitem__, items), 0))
         out = against | asked & ~recommended
         order_key = out | (asked & out) << n
         out_key = order_key | against << 2 * n  # a request is advised against, or covered by no rule
         ruled_out = self.out_sections.get(out_key)
         if ruled_out is None:
             ruled_out = self._section(self.out_sections, out_key, self.out_orders.get(order_key)
-                                      or self._ruled_out(order_key, out, asked & out), asked & out, against)
+                                      or self._ruled_out(order_key, out, asked & out), asked & out, against, 0)
         return shown, ruled_out, code >> 2 * n, asked & out & ~against
 
     def item_state(self, item: int, rules: int, asked: int) -> ItemState:
@@ -231,7 +233,8 @@ class Outline:
         key = (rules & self.item_rule_mask[item]) << 1 | (asked >> item & 1)
         return self.state_gets[item](key) or self._keyed_state(item, key)
 
-    def _section(self, memo: dict, key: int, items: tuple[int, ...], requested: int, placed: int) -> Section:
+    def _section(self, memo: dict, key: int, items: tuple[int, ...], requested: int, placed: int,
+                 roles: int) -> Section:
         """The section of `items`; `placed`: the items a contributing rule put in this list (recommended, or
         advised against), the others being requests no rule covers; `requested`: the requested ones. An item that
         one rule mentions (or none) has the same state in every record with this key (`single_states`): placed and
@@ -241,7 +244,7 @@ class Outline:
             single = self.single_states
             for item in positions(requested):
                 states[items.index(item)] = single[item][(placed >> item & 1) << 1 | 1]
-        section = Section(items, states, reduce(or_, map(self.item_roles.__getitem__, items), 0))
+        section = Section(items, states, roles)
         if len(memo) < _ORDER_LIMIT:
             memo[key] = section
         return section
