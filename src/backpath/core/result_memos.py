@@ -73,7 +73,7 @@ class _RecordMemo:
         frame = self.frame(ri, key[0])
         if w.reason_room > 0:
             w.reason_frames[ri][key] = frame
-            w.reason_room -= sum(len(p) for p in frame[0] if type(p) is str) + _ENTRY_COST
+            w.reason_room -= sum(map(len, frame[0][::2])) + _ENTRY_COST  # (its texts: every other piece)
         return frame
 
     def frame(self, ri: int, because_key: int) -> tuple[tuple, tuple[int, ...]]:
