@@ -123,7 +123,7 @@ class Outline:
             tuple(self._state(item, mask if which & 2 else 0, bool(which & 1)) for which in range(4))
             if len(rules) <= 1 else _VARIES for item, (rules, mask) in enumerate(zip(self.item_rules,
                                                                                      self.item_rule_mask))]
-        self.placed_states = [states[2] for states in self.single_states]
+        self.placed_states = [states[2] for states in self.single_states]  # placed, not requested
         self.out_sections: dict[int, Section] = {}
         rank = p.tier_rank
         self.rec_order = [(rank[p.catalogue[item].tier], i) for i, item in enumerate(self.item_ids)]
