@@ -10,7 +10,15 @@ from types import SimpleNamespace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backpath.core.outline import ADVISE_AGAINST, RECOMMENDED, RULED_OUT, STRENGTHS, UNREQUESTED, Outline
+from backpath.core.outline import (
+    ADVISE_AGAINST,
+    RECOMMENDED,
+    RULED_OUT,
+    STRENGTHS,
+    UNREQUESTED,
+    Outline,
+    positions,
+)
 
 
 def fake_pathway(n_items: int, tiers: list[int], rules: list[tuple[list[int], list[int], list[int]]]):
@@ -98,3 +106,9 @@ def test_a_request_advised_against_and_one_no_rule_covers_get_their_own_sections
     uncovered = seen(outline.sections({0}, [1]))  # requested, its rule not contributing
     assert against[1] == [(0, (RULED_OUT, None, ((0, ADVISE_AGAINST),), True))]
     assert uncovered[1] == [(0, (UNREQUESTED, None, (), True))]
+
+
+@given(st.integers(min_value=0, max_value=(1 << 300) - 1))
+def test_positions_are_the_set_bits_lowest_first(bits):
+    """`positions` goes a byte at a time through tables it widens as numbers do: the same as bit by bit."""
+    assert positions(bits) == [i for i in range(bits.bit_length()) if bits >> i & 1]

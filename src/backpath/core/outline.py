@@ -66,13 +66,15 @@ class ItemState:
 
 
 _NOT_SHOWN = ItemState(NONE, None, (), False)
+_VARIES = (None, None, None, None)  # `Outline.single_states` of an item more than one rule mentions
 
 
 class Section:
     """One of a result's two item lists as far as its key settles it (`Outline.section_pair`): its items in order,
     the state of each item that only one rule mentions (the same in every record with this list: that rule made
     the item be here, or it is a request no rule covers) and None for the others, `var` the positions and items
-    of those others, and `roles` the care-team roles of its items. `frames` is for a serialiser's use (as
+    of those others, and `roles` the care-team roles of its items when they are recommended (the care team counts
+    no others: 0 in the not-recommended list). `frames` is for a serialiser's use (as
     `ItemState.frame`)."""
 
     __slots__ = ("items", "states", "var", "roles", "frames")
@@ -80,7 +82,7 @@ class Section:
     def __init__(self, items: tuple[int, ...], states: list[ItemState | None], roles: int):
         self.items = items
         self.states = states
-        self.var = tuple((k, item) for k, item in enumerate(items) if states[k] is None)
+        self.var = [(k, item) for k, item in enumerate(items) if states[k] is None]
         self.roles = roles
         self.frames: Any = None
 
@@ -113,9 +115,15 @@ class Outline:
         self.shown_orders: dict[int, tuple[int, ...]] = {}  # recommended bits -> items in order (`_shown`)
         self.out_orders: dict[int, tuple[int, ...]] = {}  # not-recommended bits -> items in order (`_ruled_out`)
         self.shown_sections: dict[int, Section] = {}  # (`section_pair`)
-        # Per item that one rule mentions (or none), its states by (placed by its rule, requested) (`_section`).
-        self.single_states: list[list[ItemState | None] | None] = [
-            [None] * 4 if len(rules) <= 1 else None for rules in self.item_rules]
+        # Per item that one rule mentions (or none), its four states by (placed by its rule) << 1 | (requested):
+        # the same in every record, since that rule contributes exactly when it placed the item (`_section`). An
+        # item more rules mention has four Nones: its state is the record's. Made here (26 items of the bench
+        # pathway, a few µs each), so a new section only looks its states up.
+        self.single_states: list[tuple[ItemState | None, ...]] = [
+            tuple(self._state(item, mask if which & 2 else 0, bool(which & 1)) for which in range(4))
+            if len(rules) <= 1 else _VARIES for item, (rules, mask) in enumerate(zip(self.item_rules,
+                                                                                     self.item_rule_mask))]
+        self.placed_states = [states[2] for states in self.single_states]  # placed, not requested
         self.out_sections: dict[int, Section] = {}
         rank = p.tier_rank
         self.rec_order = [(rank[p.catalogue[item].tier], i) for i, item in enumerate(self.item_ids)]
@@ -208,15 +216,16 @@ class Outline:
         shown_key = recommended | (asked & recommended) << n
         shown = self.shown_sections.get(shown_key)
         if shown is None:
-            shown = self._section(self.shown_sections, shown_key, self.shown_orders.get(recommended)
-                                  or self._shown(recommended), asked, recommended)
+            items = self.shown_orders.get(recommended) or self._shown(recommended)
+            shown = self._section(self.shown_sections, shown_key, items, asked & recommended, recommended,
+                                  reduce(or_, map(self.item_roles.__getitem__, items), 0))
         out = against | asked & ~recommended
         order_key = out | (asked & out) << n
         out_key = order_key | against << 2 * n  # a request is advised against, or covered by no rule
         ruled_out = self.out_sections.get(out_key)
         if ruled_out is None:
             ruled_out = self._section(self.out_sections, out_key, self.out_orders.get(order_key)
-                                      or self._ruled_out(order_key, out, asked & out), asked, against)
+                                      or self._ruled_out(order_key, out, asked & out), asked & out, against, 0)
         return shown, ruled_out, code >> 2 * n, asked & out & ~against
 
     def item_state(self, item: int, rules: int, asked: int) -> ItemState:
@@ -224,23 +233,18 @@ class Outline:
         key = (rules & self.item_rule_mask[item]) << 1 | (asked >> item & 1)
         return self.state_gets[item](key) or self._keyed_state(item, key)
 
-    def _section(self, memo: dict, key: int, items: tuple[int, ...], asked: int, placed: int) -> Section:
+    def _section(self, memo: dict, key: int, items: tuple[int, ...], requested: int, placed: int,
+                 roles: int) -> Section:
         """The section of `items`; `placed`: the items a contributing rule put in this list (recommended, or
-        advised against), the others being requests no rule covers. An item that one rule mentions (or none) has
-        the same state in every record with this key: its rule contributes exactly when it placed the item."""
-        single = self.single_states
-        states: list[ItemState | None] = []
-        for item in items:
-            choices = single[item]
-            if choices is None:  # more than one rule mentions it
-                states.append(None)
-                continue
-            which = (placed >> item & 1) << 1 | (asked >> item & 1)
-            state = choices[which]
-            if state is None:
-                state = choices[which] = self.item_state(item, self.item_rule_mask[item] if which & 2 else 0, asked)
-            states.append(state)
-        section = Section(items, states, reduce(or_, map(self.item_roles.__getitem__, items), 0))
+        advised against), the others being requests no rule covers; `requested`: the requested ones. An item that
+        one rule mentions (or none) has the same state in every record with this key (`single_states`): placed and
+        not requested (`placed_states`) unless the item is one of the few requested."""
+        states = list(map(self.placed_states.__getitem__, items))
+        if requested:
+            single = self.single_states
+            for item in positions(requested):
+                states[items.index(item)] = single[item][(placed >> item & 1) << 1 | 1]
+        section = Section(items, states, roles)
         if len(memo) < _ORDER_LIMIT:
             memo[key] = section
         return section
@@ -343,13 +347,32 @@ def _remember(memo: dict, key: int, value: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def positions(bits: int) -> list[int]:
-    """The positions of the bits set in `bits`, lowest first."""
-    out = []
-    while bits:
-        low = bits & -bits
-        out.append(low.bit_length() - 1)
-        bits ^= low
+    """The positions of the bits set in `bits` (not negative), lowest first. A byte at a time, each byte's
+    positions looked up (`_BYTE_POSITIONS`): half the time of a bit at a time for a result's nine or so items."""
+    out: list[int] = []
+    tables = _BYTE_POSITIONS
+    k = 0
+    rest = bits
+    try:
+        while rest:
+            if rest & 255:
+                out += tables[k][rest & 255]
+            rest >>= 8
+            k += 1
+    except IndexError:  # wider than any number before: make the tables it needs (they are shared)
+        _byte_positions(bits.bit_length())
+        return positions(bits)
     return out
+
+
+_BYTE_POSITIONS: list[list[tuple[int, ...]]] = []  # [k][byte]: the positions of the bits of `byte << 8 * k`
+
+
+def _byte_positions(width: int) -> None:
+    """Make the tables of `positions` for numbers of up to `width` bits (once: they are shared)."""
+    while 8 * len(_BYTE_POSITIONS) < width:
+        k = len(_BYTE_POSITIONS)
+        _BYTE_POSITIONS.append([tuple(8 * k + i for i in range(8) if byte >> i & 1) for byte in range(256)])
 
 
 def _bits(positions) -> int:

@@ -154,6 +154,7 @@ class ResultWriter:
         # pieces, displays.
         self.piece_memo: dict[str, dict] = {name: {} for name in p.symbols}
         self.shown_memo: dict[str, dict] = {}
+        self.item_heads: dict[tuple, str] = {}  # an item frame's head by (item, strength, requested) (`frame`)
         self.notes = [',"advisory_notes":' + encode(plan.notes[item]) if item in plan.notes else "" for item in items]
         self.role_text: dict[int, str] = {}
         # The follow-up and the warnings are made apart: the follow-up depends on the tier and on which rules that
@@ -263,27 +264,29 @@ class ResultWriter:
         strength, None when not recommended); each reason is followed by its close (`}` or its effect) and the
         item ends with its sources, advisory notes and `}`. A reason that cannot vary (no placeholders, nothing
         in `because`) is written into the text. With no refs (a request no rule covers), the one reason is
-        `REQUEST_REASON`, which lists the record's requests."""
-        entry = item_header(self.p, self.item_ids[item], strength, requested)
-        pieces: list = ["," + encode(entry)[:-1] + ',"reasons":[']
-        rules = [ri for ri, _ in refs]
-        cited = self.plan.sources(self.item_ids[item], [self.rules[ri] for ri in rules], not refs)
+        `REQUEST_REASON`, which lists the record's requests. Neighbouring text is one piece, so a record's loop
+        appends as little as possible."""
+        head_key = (item, strength, requested)
+        text = self.item_heads.get(head_key)
+        if text is None:
+            text = self.item_heads[head_key] = "," + encode(item_header(self.p, self.item_ids[item], strength,
+                                                                        requested))[:-1] + ',"reasons":['
+        pieces: list = []
         for k, (ri, tail) in enumerate(refs):
             if k:
-                pieces.append(",")
+                text += ","
             fixed = self.fixed_reason[ri]
-            pieces.append(ri if fixed is None else fixed)
-            pieces.append(tail)
-        if not refs:
-            pieces.append(REQUEST_REASON)
-        pieces.append('],"sources":' + encode(cited) + self.notes[item] + "}")
-        merged: list = []
-        for piece in pieces:  # join neighbouring text so a record's loop appends as little as possible
-            if merged and type(piece) is str and type(merged[-1]) is str:
-                merged[-1] += piece
+            if fixed is None:
+                pieces += (text, ri)
+                text = tail
             else:
-                merged.append(piece)
-        return tuple(merged)
+                text += fixed + tail
+        if not refs:
+            pieces += (text, REQUEST_REASON)
+            text = ""
+        cited = self.plan.sources(self.item_ids[item], [self.rules[ri] for ri, _ in refs], not refs)
+        pieces.append(text + '],"sources":' + encode(cited) + self.notes[item] + "}")
+        return tuple(pieces)
 
     # --- results ----------------------------------------------------------------------------------
     def write(self, record_id: Any, env: Mapping[str, Any], tier: str, contributing: list[int],

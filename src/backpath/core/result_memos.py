@@ -87,43 +87,45 @@ class _RecordMemo:
         frame = self.frame(ri, key[0])
         if w.reason_room > 0:
             w.reason_frames[ri][key] = frame
-            w.reason_room -= sum(len(p) for p in frame[0] if type(p) is str) + _ENTRY_COST
+            w.reason_room -= sum(map(len, frame[0][::2])) + _ENTRY_COST  # (its texts: every other piece)
         return frame
 
     def frame(self, ri: int, because_key: int) -> tuple[tuple, tuple[int, ...]]:
-        """Rule `ri`'s reason as a frame for this record: its pieces (text and slots in turn, text first and last)
-        and its slots."""
+        """Rule `ri`'s reason as a frame for this record: its pieces (text and slots in turn, text first and last:
+        neighbouring text is one piece, and text, even empty, comes before every slot; `reasons` unpacks frames so)
+        and its slots, in order of first use."""
         w, env = self.w, self.env
-        pieces: list = [w.rule_prefix[ri]]
+        slot_of = w.slot_of
+        pieces: list = []
+        slots: dict[int, None] = {}
+        text = w.rule_prefix[ri]
         if w.rule_text[ri] is not None:
-            pieces.append(w.rule_text[ri])
+            text += w.rule_text[ri]
         else:
             literals, names = w.templates[ri]
             for literal, name in zip(literals, names):
-                pieces.append(literal)
-                slot = w.slot_of.get(name)
-                pieces.append(slot + SHOWN if slot is not None else
-                              _remembered(w.shown_memo, name, env.get(name), w.shown_text))
-            pieces.append(literals[-1])
-        pieces.append(',"because":{')
+                slot = slot_of.get(name)
+                if slot is None:
+                    text += literal + _remembered(w.shown_memo, name, env.get(name), w.shown_text)
+                else:
+                    pieces += (text + literal, slot + SHOWN)
+                    slots[slot + SHOWN] = None
+                    text = ""
+            text += literals[-1]
+        text += ',"because":{'
+        piece_memo = w.piece_memo
         for k, name in enumerate(self.because_names(ri, because_key)):
             if k:
-                pieces.append(",")
-            slot = w.slot_of.get(name)
+                text += ","
+            slot = slot_of.get(name)
             if slot is None:
-                pieces.append(w.piece(name, env[name]))
+                text += _remembered(piece_memo, name, env[name], w.piece_text)
             else:
-                pieces += (w.name_json[name], slot + VALUE)
-        pieces.append("}")
-        # Join neighbouring text. Text stands between any two slots (a template's literals, even empty, and the
-        # `because` keys), so the frame is text and slots in turn, text first and last: `reasons` unpacks it so.
-        merged: list = []
-        for piece in pieces:
-            if merged and type(piece) is str and type(merged[-1]) is str:
-                merged[-1] += piece
-            else:
-                merged.append(piece)
-        return tuple(merged), tuple(dict.fromkeys(p for p in merged if type(p) is int))
+                pieces += (text + w.name_json[name], slot + VALUE)
+                slots[slot + VALUE] = None
+                text = ""
+        pieces.append(text + "}")
+        return tuple(pieces), tuple(slots)
 
     def fill(self, slot: int) -> str:
         """A slot's text for this record: a number's (the same in both places: a whole number as is, a decimal one
