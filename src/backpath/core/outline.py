@@ -110,6 +110,7 @@ class Outline:
         # items it recommends (from bit n), then its own bit (from bit 2n, by rule position). A record's code is
         # the OR of its contributing rules' codes (`section_pair`).
         n = self.n = len(self.item_ids)
+        self.every = (1 << n) - 1  # a bit for every item
         self.rule_layout = [_bits(self.rule_against[ri]) | _bits(n + i for i, _ in self.rule_rec[ri])
                             | 1 << (2 * n + ri) for ri in range(len(p.rules))]
         self.shown_orders: dict[int, tuple[int, ...]] = {}  # recommended bits -> items in order (`_shown`)
@@ -210,23 +211,26 @@ class Outline:
         each section on what settles it, and each item's state on the contributing rules that mention it
         (`_keyed_state`)."""
         n = self.n
-        every = (1 << n) - 1
-        against = code & every
-        recommended = code >> n & every & ~against
-        shown_key = recommended | (asked & recommended) << n
+        against = code & self.every
+        recommended = code >> n & self.every & ~against
+        if asked:
+            shown_key = recommended | (asked & recommended) << n
+            out = against | asked & ~recommended
+            order_key = out | (asked & out) << n
+        else:  # most records request nothing: the same keys, fewer steps
+            shown_key = recommended
+            out = order_key = against
         shown = self.shown_sections.get(shown_key)
         if shown is None:
             items = self.shown_orders.get(recommended) or self._shown(recommended)
             shown = self._section(self.shown_sections, shown_key, items, asked & recommended, recommended,
                                   reduce(or_, map(self.item_roles.__getitem__, items), 0))
-        out = against | asked & ~recommended
-        order_key = out | (asked & out) << n
         out_key = order_key | against << 2 * n  # a request is advised against, or covered by no rule
         ruled_out = self.out_sections.get(out_key)
         if ruled_out is None:
             ruled_out = self._section(self.out_sections, out_key, self.out_orders.get(order_key)
                                       or self._ruled_out(order_key, out, asked & out), asked & out, against, 0)
-        return shown, ruled_out, code >> 2 * n, asked & out & ~against
+        return shown, ruled_out, code >> 2 * n, asked and asked & out & ~against
 
     def item_state(self, item: int, rules: int, asked: int) -> ItemState:
         """An item's state for the contributing rules (bits by rule position) and requests (bits by item)."""

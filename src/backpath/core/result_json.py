@@ -75,6 +75,7 @@ class ResultWriter:
         outline = self.outline = plan.outline
         items = self.item_ids = outline.item_ids
         self.rules = p.rules
+        self.item_rule_mask_1 = [mask << 1 for mask in outline.item_rule_mask]  # (`write`: an item state's key)
         self.rule_prefix = ['{"rule":' + encode(r.id) + ',"text":' for r in p.rules]
         self.rule_text = [None if r.reason_names else encode(r.reason) for r in p.rules]
         # A reason with placeholders as its literals and its names, the literals already JSON-escaped and quoted:
@@ -307,10 +308,13 @@ class ResultWriter:
         count = len(shown.items)
         frames = (shown.frames or self.section_frames(shown)) + _MIDDLE_FRAMES \
             + (ruled_out.frames or self.section_frames(ruled_out))
-        masks, state_gets = outline.item_rule_mask, outline.state_gets
+        masks, state_gets = self.item_rule_mask_1, outline.state_gets
+        rules_1 = rules << 1
         for offset, section in ((0, shown), (count + 1, ruled_out)):
             for k, item in section.var:  # the items more than one rule mentions: their state is the record's
-                key = (rules & masks[item]) << 1 | (asked >> item & 1)  # (`outline.item_state`)
+                key = rules_1 & masks[item]  # (`outline.item_state`'s key)
+                if asked:
+                    key |= asked >> item & 1
                 state = state_gets[item](key) or outline.item_state(item, rules, asked)
                 frame = state.frame or self.frame_of(item, state)
                 frames[offset + k] = state.first if k == 0 else frame
