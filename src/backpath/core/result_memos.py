@@ -47,20 +47,20 @@ class _RecordMemo:
         """Each rule's `{"rule":…,"text":…,"because":{…}` (the caller closes it, with its effect if any) into
         `texts`, by rule position."""
         w, env, fills = self.w, self.env, self.fills
-        keys, memos, constant, names, slot_memos = (w.reason_keys, w.reason_frames, w.constant_frames, w.slot_names,
-                                                    w.slot_memos)
+        keys, memos, constant, constant_key = w.reason_keys, w.reason_frames, w.constant_frames, w.constant_key
+        names, slot_memos = w.slot_names, w.slot_memos
         for ri in rules:
             frame = constant[ri]
             if frame is None:
                 key = (keys[ri] or w.reason_key(ri))(env)
                 frame = memos[ri].get(key) or self.new_frame(ri, key)
-                if w.constant_key[ri]:
+                if constant_key[ri]:
                     constant[ri] = frame
-            pieces = frame[0]
-            if len(pieces) == 1:
+            pieces, slots = frame
+            if not slots:
                 texts[ri] = pieces[0]
                 continue
-            for slot in frame[1]:
+            for slot in slots:
                 if slot not in fills:
                     value: Any = env.get(names[slot >> 1])
                     kind = type(value)
@@ -73,9 +73,10 @@ class _RecordMemo:
             # A frame is text and slots in turn, text first and last (`frame`). The two most common lengths are
             # unpacked: for one slot two concatenations, for two a join of a tuple (a third of the time of a
             # join over `fills.get`).
-            if len(pieces) == 3:
+            n = len(pieces)
+            if n == 3:
                 texts[ri] = pieces[0] + fills[pieces[1]] + pieces[2]
-            elif len(pieces) == 5:
+            elif n == 5:
                 a, s, b, t, c = pieces
                 texts[ri] = "".join((a, fills[s], b, fills[t], c))
             else:
