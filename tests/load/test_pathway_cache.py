@@ -65,10 +65,29 @@ def test_a_tampered_or_broken_cache_entry_is_ignored(cache, pathway_file):
         assert loader.load_pathway(pathway_file).id == "mini"
 
 
-def test_a_pathway_with_warnings_is_not_cached(cache, tmp_path):
+def test_a_pathway_whose_only_warning_is_the_builders_is_cached(cache, tmp_path, monkeypatch):
+    """A file named other than its pathway's id gets the builder's warning, which the builder gives again from
+    the cached document: it is cached, and its second load skips the YAML and is the same."""
     renamed = tmp_path / "other-name.yaml"  # the id differs from the file name: a warning
     renamed.write_bytes((FIXTURES / "mini.yaml").read_bytes())
-    loader.load_pathway(renamed)
+    _, findings, _ = loader.check_pathway_document(renamed.read_bytes(), str(renamed), stem=renamed.stem)
+    assert [f.code for f in findings] == ["id-file-name"]
+    first = loader.load_pathway(renamed)
+    assert len(list((cache / "pathways").iterdir())) == 1
+    no_yaml(monkeypatch)
+    second = loader.load_pathway(renamed)
+    assert second.sha256 == first.sha256 and second.rules == first.rules and second.questions == first.questions
+
+
+def test_a_pathway_with_a_warning_of_the_yaml_reader_is_not_cached(cache, tmp_path):
+    """The YAML reader's warnings (an unquoted `no`) are not given again from a cached JSON document: that
+    pathway is checked in full at every load."""
+    text = (FIXTURES / "mini.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "mini.yaml"
+    path.write_text(text.replace("title: Mini test pathway", "title: no", 1), encoding="utf-8")
+    _, findings, _ = loader.check_pathway_document(path.read_bytes(), str(path), stem=path.stem)
+    assert [f.code for f in findings] == ["yaml-bool-word"]
+    loader.load_pathway(path)
     assert not (cache / "pathways").exists() or not list((cache / "pathways").iterdir())
 
 

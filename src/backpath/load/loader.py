@@ -51,20 +51,32 @@ def load_pathway(path: str | Path, *, display_name: str | None = None) -> m.Path
     errors = [f for f in findings if f.severity == "error"]
     if errors or pathway is None:
         raise PathwayError(name, errors or findings)
-    if not findings and loaded is not None:
+    if loaded is not None and _only_builder_warnings(findings):
         pathway_cache.write(raw, _schema_bytes(), loaded.data)
     return pathway
 
 
+# The warnings the builder gives: it gives them again when it builds a cached document (`_build_checked`), so a
+# pathway whose only findings are these is cached like one with none (no caller of `load_pathway` shows
+# warnings; `backpath validate` checks in full). The common case is a file named other than its pathway's id
+# (`lbp-2026.yaml` holding `id: low-back-pain`), which was parsed and schema-checked at every start: about 100 ms
+# of CPU. A warning of the YAML reader or of the bounds pass is not given again from JSON: that file is not cached.
+_BUILDER_WARNINGS = frozenset({"id-file-name", "rule-empty"})
+
+
+def _only_builder_warnings(findings: list[Finding]) -> bool:
+    return all(f.severity == "warning" and f.code in _BUILDER_WARNINGS for f in findings)
+
+
 def _build_checked(document: Any, raw: bytes, name: str, stem: str) -> m.Pathway | None:
     """A pathway from a document the schema already passed (`pathway_cache`); None unless it builds with no
-    finding at all (the caller then checks the file in full)."""
+    finding but the builder's warnings (`_BUILDER_WARNINGS`; the caller then checks the file in full)."""
     try:
         builder = Builder(LoadedYaml(document), name, hashlib.sha256(raw).hexdigest(), stem)
         pathway = builder.build()
     except Exception:  # a cache entry that is not what was written: check the file itself
         return None
-    return pathway if pathway is not None and not builder.findings else None
+    return pathway if pathway is not None and _only_builder_warnings(builder.findings) else None
 
 
 def check_pathway_bytes(raw: bytes, name: str, *, stem: str | None = None) -> tuple[m.Pathway | None, list[Finding]]:
