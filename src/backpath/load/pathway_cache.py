@@ -1,10 +1,11 @@
 """A cache of checked pathway documents, so that `backpath assess` does not parse YAML and run the JSON Schema
 on every start (about 75 ms of a ~350 ms start).
 
-What it holds: for a pathway file that loaded with no finding at all (no error, and no warning but the builder's,
-which it gives again: `loader._BUILDER_WARNINGS`), the document as JSON (data, never code), in `<cache>/pathways/<key>.json`. The key is the SHA-256 of the backpath version, the
-Python version, the shipped JSON Schema and the file's bytes: an edited pathway, another backpath or another
-schema has another key, so it is always checked in full. A cached document is still built and type-checked by the
+What it holds: for a pathway file that loaded with no finding (no error, and no warning but the builder's, which
+it gives again: `loader._BUILDER_WARNINGS`), the document as JSON (data, never code), in
+`<cache>/pathways/<key>.json`. The key is the SHA-256 of the backpath version, the Python version, the shipped
+JSON Schema and the file's bytes: an edited pathway, another backpath or another schema has another key, so it is
+always checked in full. A cached document is still built and type-checked by the
 loader (conditions, references, the compiled program); only the YAML parse and the schema pass are skipped. A
 cache file that cannot be read or does not hold what was written is ignored.
 
