@@ -138,17 +138,34 @@ def test_small_chunks(size):
         assert line == expected_line(PATHWAY, records[i], i + 1)
 
 
-def test_an_engine_bug_costs_only_its_record(monkeypatch):
-    """A record whose assessment raises (an engine bug) becomes an error record that asks for a report, counted
-    with the errors; the others are unaffected."""
-    real = batch_work.assess_json
+@pytest.mark.parametrize("where", ["deciding", "writing"])
+def test_an_engine_bug_costs_only_its_record(monkeypatch, where):
+    """A record whose assessment raises (an engine bug), while it is decided or while its result is written
+    (the chunk's two passes, `_assessed`), becomes an error record that asks for a report, counted with the
+    errors; the others are unaffected."""
+    if where == "deciding":
+        real_decide = batch_work.decide_record
 
-    def flaky(pathway, answers, *, record_id=None):
-        if record_id == "bad":
-            raise KeyError("engine bug")
-        return real(pathway, answers, record_id=record_id)
+        def flaky_decide(pathway, answers, record_id=None):
+            if record_id == "bad":
+                raise KeyError("engine bug")
+            return real_decide(pathway, answers, record_id)
 
-    monkeypatch.setattr(batch_work, "assess_json", flaky)
+        monkeypatch.setattr(batch_work, "decide_record", flaky_decide)
+    else:
+        real_writer = batch_work.json_writer
+
+        def flaky_writer(pathway):
+            write = real_writer(pathway)
+
+            def flaky_write(record_id, decided):
+                if record_id == "bad":
+                    raise KeyError("engine bug")
+                return write(record_id, decided)
+
+            return flaky_write
+
+        monkeypatch.setattr(batch_work, "json_writer", flaky_writer)
     rng = random.Random(9)
     records = [{"id": f"r{i}", "answers": random_answers(rng, PATHWAY)} for i in range(20)]
     records[4]["id"] = "bad"

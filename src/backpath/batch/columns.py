@@ -292,10 +292,9 @@ class NeutralWriter:
 _makers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def row_assessor(pathway: Pathway, columns: Sequence[str] | None = None) -> Callable[..., tuple[str, str] | dict]:
-    """`assess` for CSV rows in `columns` (default all): an ok result as `(tier, CSV line)`, an invalid one as the
-    same error result as `assess`. Never raises for bad answers."""
-    from backpath.core.engine import _decided, _plan, decide_fired
+def row_writer(pathway: Pathway, columns: Sequence[str] | None = None) -> Callable[[Any, tuple], tuple[str, str]]:
+    """Writes a decided record's (`engine.decide_record`) CSV line in `columns` (default all), as `(tier, line)`."""
+    from backpath.core.engine import _plan
 
     key = tuple(columns or ())
     makers = _makers.get(pathway)
@@ -305,20 +304,25 @@ def row_assessor(pathway: Pathway, columns: Sequence[str] | None = None) -> Call
     maker = makers.get(key)
     if maker is None or maker.plan is not plan:
         maker = makers[key] = RowMaker(plan, columns)
-    line, run = maker.line, plan.program.run
+    line = maker.line
+
+    def write_row(record_id: Any, decided: tuple) -> tuple[str, str]:
+        values, tier, contributing, _ = decided
+        return tier, line(record_id, values, tier, contributing)
+
+    return write_row
+
+
+def row_assessor(pathway: Pathway, columns: Sequence[str] | None = None) -> Callable[..., tuple[str, str] | dict]:
+    """`assess` for CSV rows in `columns` (default all): an ok result as `(tier, CSV line)`, an invalid one as the
+    same error result as `assess`. Never raises for bad answers."""
+    from backpath.core.engine import decide_record
+
+    write = row_writer(pathway, columns)
 
     def assess(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tuple[str, str] | dict:
-        ran = run(answers)
-        if ran is None:  # not valid as it stands: checked in full (an error result, or answers ignored)
-            decided = _decided(pathway, answers, record_id)
-            if type(decided) is dict:
-                return decided
-            _, checked, tier, contributing = decided
-            values = checked.values
-        else:
-            values, fired, best = ran
-            tier, contributing = decide_fired(plan, fired, best)
-        return tier, line(record_id, values, tier, contributing)
+        decided = decide_record(pathway, answers, record_id)
+        return decided if type(decided) is dict else write(record_id, decided)  # type: ignore[arg-type]
 
     return assess
 

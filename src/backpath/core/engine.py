@@ -7,7 +7,7 @@ Spark/Dask tasks and the CLI all serialise exactly the same thing.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from backpath.core.answers import CheckedAnswers, check_answers
@@ -94,24 +94,48 @@ def assess(pathway: Pathway, answers: Any, *, record_id: Any = None) -> dict:
     return result_dict(plan, checked.values, [w.as_dict() for w in checked.warnings], record_id, tier, contributing)
 
 
-def assess_json(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tuple[str, str] | dict:
-    """`assess` for batch runs: an ok result as `(tier, compact JSON text)`, an error result as a dict.
+# A record checked and decided, ready for a serialiser (`decide_record`): its values (answers and facts), tier,
+# contributing rules (positions) and answer warnings (dicts).
+Decided = tuple[dict, str, list[int], Sequence[Mapping[str, Any]]]
+Write = Callable[[Any, Decided], tuple[str, str]]  # (record id, decided) -> (tier, text): `json_writer`
 
-    The text is byte for byte `json.dumps(assess(...), ensure_ascii=False, separators=(",", ":"))`, written
-    by `result_json.ResultWriter` without building the result's dicts (several times faster).
-    """
+
+def decide_record(pathway: Pathway, answers: Any, record_id: Any = None) -> Decided | dict:
+    """Check and decide one record for the batch serialisers (`json_writer`, and the compact and CSV ones): its
+    `Decided`, or the error result (a dict, naming `record_id`) for answers that cannot be assessed. Batch
+    decides a chunk's records first and writes their results after (`batch.work._assessed`)."""
     plan = _plan(pathway)
     ran = plan.program.run(answers)
     if ran is not None:  # valid, nothing to warn of (the common record): checked and decided in one call
         values, fired, best = ran
-        tier, contributing = decide_fired(plan, fired, best)
-        return tier, plan.writer.write(record_id, values, tier, contributing)
+        return (values, *decide_fired(plan, fired, best), ())
     decided = _decided(pathway, answers, record_id)
     if isinstance(decided, dict):
         return decided
-    plan, checked, tier, contributing = decided
-    warnings = [w.as_dict() for w in checked.warnings]
-    return tier, plan.writer.write(record_id, checked.values, tier, contributing, warnings)
+    _, checked, tier, contributing = decided
+    return checked.values, tier, contributing, [w.as_dict() for w in checked.warnings]
+
+
+def json_writer(pathway: Pathway) -> Write:
+    """Writes a decided record's result as `(tier, compact JSON text)`: byte for byte `json.dumps(assess(...),
+    ensure_ascii=False, separators=(",", ":"))`, by `result_json.ResultWriter`, without building the result's
+    dicts (several times faster)."""
+    write = _plan(pathway).writer.write
+
+    def write_json(record_id: Any, decided: Decided) -> tuple[str, str]:
+        values, tier, contributing, warnings = decided
+        return tier, write(record_id, values, tier, contributing, warnings)
+
+    return write_json
+
+
+def assess_json(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tuple[str, str] | dict:
+    """`assess` for batch runs, one record: an ok result as `(tier, compact JSON text)` (`json_writer`), an
+    error result as a dict."""
+    decided = decide_record(pathway, answers, record_id)
+    if type(decided) is dict:
+        return decided
+    return json_writer(pathway)(record_id, decided)  # type: ignore[arg-type]  # (a dict is returned above)
 
 
 def _decided(pathway: Pathway, answers: Any, record_id: Any) -> tuple[Plan, CheckedAnswers, str, list[int]] | dict:

@@ -161,14 +161,25 @@ def compact_writer(plan: Plan) -> CompactWriter:
     return writer
 
 
-def assess_compact_json(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tuple[str, str] | dict:
-    """`result_compact.assess_compact` for batch runs: an ok result as `(tier, compact JSON text)`, an error result
-    as a dict (the same as `assess`'s)."""
-    from backpath.core.engine import _decided
+def compact_json_writer(pathway: Pathway) -> Callable[[Any, tuple], tuple[str, str]]:
+    """Writes a decided record's (`engine.decide_record`) compact result as `(tier, compact JSON text)`."""
+    from backpath.core.engine import _plan
 
-    decided = _decided(pathway, answers, record_id)
-    if isinstance(decided, dict):
+    writer = compact_writer(_plan(pathway))
+
+    def write_compact(record_id: Any, decided: tuple) -> tuple[str, str]:
+        values, tier, contributing, warnings = decided
+        return tier, writer.write(record_id, values, tier, contributing, warnings)
+
+    return write_compact
+
+
+def assess_compact_json(pathway: Pathway, answers: Any, *, record_id: Any = None) -> tuple[str, str] | dict:
+    """`result_compact.assess_compact` for batch runs, one record: an ok result as `(tier, compact JSON text)`, an
+    error result as a dict (the same as `assess`'s)."""
+    from backpath.core.engine import decide_record
+
+    decided = decide_record(pathway, answers, record_id)
+    if type(decided) is dict:
         return decided
-    plan, checked, tier, contributing = decided
-    warnings = [w.as_dict() for w in checked.warnings]
-    return tier, compact_writer(plan).write(record_id, checked.values, tier, contributing, warnings)
+    return compact_json_writer(pathway)(record_id, decided)  # type: ignore[arg-type]  # (a dict returned above)
