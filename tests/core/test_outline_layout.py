@@ -110,5 +110,16 @@ def test_a_request_advised_against_and_one_no_rule_covers_get_their_own_sections
 
 @given(st.integers(min_value=0, max_value=(1 << 300) - 1))
 def test_positions_are_the_set_bits_lowest_first(bits):
-    """`positions` goes a byte at a time through tables it widens as numbers do: the same as bit by bit."""
+    """`positions` goes a byte at a time through tables it widens as numbers do (a bit at a time past
+    `_TABLE_BITS`): the same as bit by bit."""
     assert positions(bits) == [i for i in range(bits.bit_length()) if bits >> i & 1]
+
+
+def test_positions_tables_stay_small_for_very_wide_numbers():
+    """A pathway of thousands of items (a hostile one) gives numbers thousands of bits wide: their positions are
+    right and the shared tables never grow past `_TABLE_BITS`."""
+    from backpath.core import outline as O
+
+    bits = 1 << 20_000 | 1 << 9_999 | 0b1011
+    assert positions(bits) == [0, 1, 3, 9_999, 20_000]
+    assert 8 * len(O._BYTE_POSITIONS) <= O._TABLE_BITS

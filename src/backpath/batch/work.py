@@ -209,8 +209,8 @@ def _assessed(pathway: Pathway, chunk: Chunk, write: Write, ids: list | None = N
 
     Two passes over the chunk: every record is read, checked and decided first (`engine.decide_record`), then
     every result is written, each given as soon as it is made (so that its text can be encoded and let go while
-    it is still in the CPU's cache). Each pass keeps its own code and memos in the CPU's caches: about 8% less CPU
-    a record than a record at a time, for the same instructions (bench/batch.md, "one engine")."""
+    it is still in the CPU's cache). Each pass keeps its own code and memos in the CPU's caches: about 10% less
+    CPU a record than a record at a time, for the same instructions (docs/batch.md, "Measured: one engine")."""
     note_id = ids.append if ids is not None else None
     position = chunk.start
     decided: list = []

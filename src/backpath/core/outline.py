@@ -352,7 +352,11 @@ def _remember(memo: dict, key: int, value: tuple[int, ...]) -> tuple[int, ...]:
 
 def positions(bits: int) -> list[int]:
     """The positions of the bits set in `bits` (not negative), lowest first. A byte at a time, each byte's
-    positions looked up (`_BYTE_POSITIONS`): half the time of a bit at a time for a result's nine or so items."""
+    positions looked up (`_BYTE_POSITIONS`): half the time of a bit at a time for a result's nine or so items.
+    Numbers wider than `_TABLE_BITS` (a catalogue of hundreds of items) go a bit at a time, so a hostile pathway
+    cannot make the tables large."""
+    if bits >> _TABLE_BITS:
+        return _positions_by_bit(bits)
     out: list[int] = []
     tables = _BYTE_POSITIONS
     k = 0
@@ -369,6 +373,7 @@ def positions(bits: int) -> list[int]:
     return out
 
 
+_TABLE_BITS = 256  # `positions` tables cover numbers this wide at most: 32 tables of 256 tuples, about 1.5 MB
 _BYTE_POSITIONS: list[list[tuple[int, ...]]] = []  # [k][byte]: the positions of the bits of `byte << 8 * k`
 
 
@@ -377,6 +382,15 @@ def _byte_positions(width: int) -> None:
     while 8 * len(_BYTE_POSITIONS) < width:
         k = len(_BYTE_POSITIONS)
         _BYTE_POSITIONS.append([tuple(8 * k + i for i in range(8) if byte >> i & 1) for byte in range(256)])
+
+
+def _positions_by_bit(bits: int) -> list[int]:
+    out = []
+    while bits:
+        low = bits & -bits
+        out.append(low.bit_length() - 1)
+        bits ^= low
+    return out
 
 
 def _bits(positions) -> int:
